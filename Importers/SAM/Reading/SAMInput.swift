@@ -1,0 +1,192 @@
+import Crypto
+import Foundation
+import RegistryCore
+
+/// What the user pointed `registry import sam` at, resolved to the XML files to read.
+public struct SAMInput: Sendable {
+    public enum Kind: String, Sendable { case zip, folder, files }
+
+    /// One XML document to read: a file on disk or an entry of the zip.
+    public struct Item: Sendable {
+        public let name: String
+        public let size: UInt64
+        let zipPath: String?
+        let zipEntry: ZipEntry?
+        let filePath: String?
+
+        public func open() throws -> any ByteSource {
+            if let zipPath, let zipEntry { return try ZipArchive(path: zipPath).open(zipEntry) }
+            return try FileByteSource(path: filePath!)
+        }
+    }
+
+    public let kind: Kind
+    public let source: String
+    public let items: [Item]
+
+    /// A zip or a folder is a full export (every file expected); explicit files are a partial import.
+    public var isFullExport: Bool { kind != .files }
+
+    public static func resolve(paths: [String]) throws -> SAMInput {
+        let fm = FileManager.default
+        guard !paths.isEmpty else { throw InputError.cannotOpen(path: "", reason: "no input given") }
+        var isDirectory: ObjCBool = false
+        if paths.count == 1, fm.fileExists(atPath: paths[0], isDirectory: &isDirectory) {
+            let path = paths[0]
+            if isDirectory.boolValue {
+                let names = try fm.contentsOfDirectory(atPath: path).filter { $0.lowercased().hasSuffix(".xml") }.sorted()
+                let items = names.map { name -> Item in
+                    let full = (path as NSString).appendingPathComponent(name)
+                    let size = ((try? fm.attributesOfItem(atPath: full)[.size]) as? UInt64) ?? 0
+                    return Item(name: name, size: size, zipPath: nil, zipEntry: nil, filePath: full)
+                }
+                return SAMInput(kind: .folder, source: path, items: items)
+            }
+            if path.lowercased().hasSuffix(".zip") || isZip(path) {
+                let archive = try ZipArchive(path: path)
+                let items = archive.entries.filter { $0.name.lowercased().hasSuffix(".xml") }.map {
+                    Item(name: $0.name, size: $0.uncompressedSize, zipPath: path, zipEntry: $0, filePath: nil)
+                }
+                return SAMInput(kind: .zip, source: path, items: items)
+            }
+        }
+        var items: [Item] = []
+        for path in paths {
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw InputError.cannotOpen(path: path, reason: "no such file (give one zip, one folder, or XML files)")
+            }
+            let size = ((try? fm.attributesOfItem(atPath: path)[.size]) as? UInt64) ?? 0
+            items.append(Item(name: (path as NSString).lastPathComponent, size: size, zipPath: nil, zipEntry: nil, filePath: path))
+        }
+        return SAMInput(kind: .files, source: paths.joined(separator: " "), items: items)
+    }
+
+    static func isZip(_ path: String) -> Bool {
+        (try? ZipArchive.readBytes(path: path, offset: 0, count: 4)) == [0x50, 0x4B, 0x03, 0x04]
+    }
+}
+
+/// Reads one SAM export document chunk by chunk and yields its entities, checked.
+///
+/// Call ``next()`` until it returns nil. Each call parses one chunk (256 KiB), so the caller
+/// decides the pace (it writes each batch to the database before asking for more).
+public final class SAMDocumentReader {
+    public let item: SAMInput.Item
+    public private(set) var kind: SAMExportFile?
+    public private(set) var rootAttributes: [String: String] = [:]
+    public private(set) var findings: [QualityFinding] = []
+    public private(set) var references: [EntityReference] = []
+    public private(set) var bytesRead: UInt64 = 0
+    public private(set) var entitiesRead = 0
+    /// Top-level entity types seen in this document (the REF file defines its tables this way).
+    public private(set) var topLevelTypes: Set<String> = []
+    var source: any ByteSource
+    let parser: XMLStreamParser
+    var mapper: SAMEntityMapper
+    var hasher = SHA256()
+    var pending: [VersionedEntity] = []
+    var done = false
+    var fatal = false
+    let chunkSize: Int
+
+    public init(item: SAMInput.Item, maxTextBytes: Int = 1 << 20, chunkSize: Int = 256 * 1024) throws {
+        self.item = item
+        self.source = try item.open()
+        self.parser = XMLStreamParser(fileName: item.name, maxTextBytes: maxTextBytes)
+        self.mapper = SAMEntityMapper(file: item.name)
+        self.chunkSize = chunkSize
+        parser.onRoot = { [unowned self] root in
+            self.rootAttributes = Dictionary(root.attributes.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            if root.namespace == SAMExportFile.exportNamespace, let kind = SAMExportFile(rootElement: root.name) {
+                self.kind = kind
+            } else {
+                self.fail(
+                    SAMQualityRules.unknownRoot, line: root.line,
+                    "document element {\(root.namespace)}\(root.name) is not a SAM v2 export root (expected one of \(SAMExportFile.allCases.map(\.rootElement).joined(separator: ", ")) in \(SAMExportFile.exportNamespace))"
+                )
+            }
+        }
+        parser.onEntity = { [unowned self] node in
+            guard !self.fatal else { return }
+            let entities = self.mapper.mapTopLevel(node)
+            if let first = entities.first { self.topLevelTypes.insert(first.type) }
+            self.pending.append(contentsOf: entities)
+        }
+    }
+
+    /// True when the document could not be read as a whole (the run must be refused).
+    public var isRefused: Bool { fatal }
+
+    /// The SHA-256 of the document bytes read so far (complete after the last ``next()``).
+    public private(set) var sha256Hex = ""
+
+    func fail(_ rule: QualityRule, line: Int?, _ message: String) {
+        fatal = true
+        findings.append(QualityFinding(rule: rule, file: item.name, line: line, message: message))
+    }
+
+    /// Parses the next chunk and returns the entities completed in it, or nil at the end.
+    public func next() -> [VersionedEntity]? {
+        if done { return nil }
+        do {
+            let chunk = try source.read(maxLength: chunkSize)
+            if chunk.isEmpty {
+                parser.finish()
+                done = true
+                sha256Hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            } else {
+                bytesRead += UInt64(chunk.count)
+                hasher.update(data: chunk)
+                parser.feed(chunk)
+            }
+        } catch {
+            fail(SAMQualityRules.unreadable, line: nil, "\(error)")
+            done = true
+        }
+        for problem in parser.problems[reportedProblems...] {
+            switch problem.kind {
+            case .notWellFormed: fail(SAMQualityRules.notWellFormed, line: problem.line, problem.message)
+            case .doctypeRefused: fail(SAMQualityRules.doctypeRefused, line: problem.line, problem.message)
+            case .textTooLong: break  // reported per entity by the mapper
+            }
+        }
+        reportedProblems = parser.problems.count
+        if parser.isStopped { done = true }
+        if fatal { done = true; pending = []; return nil }
+        let batch = pending
+        pending = []
+        var accepted: [VersionedEntity] = []
+        accepted.reserveCapacity(batch.count)
+        findings.append(contentsOf: mapper.findings)
+        let mapperFindings = mapper.findings
+        mapper.clearFindings()
+        for entity in batch {
+            entitiesRead += 1
+            var entityFindings = SAMQualityRules.check(entity)
+            entityFindings.append(
+                contentsOf: mapperFindings.filter { $0.entityType == entity.type && $0.entityKey == entity.key })
+            findings.append(contentsOf: entityFindings.filter { f in !mapperFindings.contains(f) })
+            if entityFindings.contains(where: { $0.severity >= .error }) {
+                rejected.append((entity.type, entity.key))
+                continue
+            }
+            references.append(contentsOf: SAMQualityRules.references(of: entity))
+            accepted.append(entity)
+        }
+        return accepted
+    }
+
+    var reportedProblems = 0
+    /// Entities refused by an error-level finding: their stored version stays in place.
+    public internal(set) var rejected: [(type: String, key: String)] = []
+
+    /// Hands over findings, references and rejections gathered so far and forgets them (bounded memory).
+    public func drainFindings() -> (findings: [QualityFinding], references: [EntityReference], rejected: [(type: String, key: String)]) {
+        defer {
+            findings = []
+            references = []
+            rejected = []
+        }
+        return (findings, references, rejected)
+    }
+}

@@ -1,0 +1,104 @@
+import Crypto
+
+/// One validity slice of an entity: its period and the fields valid during it.
+public struct EntitySlice: Sendable, Hashable {
+    /// `nil` for reference entities that carry no `Data from/to` (they are always valid).
+    public var from: LocalDate?
+    public var to: LocalDate?
+    public var fields: [String: JSONValue]
+
+    public init(from: LocalDate?, to: LocalDate?, fields: [String: JSONValue]) {
+        self.from = from
+        self.to = to
+        self.fields = fields
+    }
+
+    public var period: ValidityPeriod? { from.map { ValidityPeriod(from: $0, to: to) } }
+
+    var json: JSONValue {
+        .object([
+            "from": from.map { .string($0.description) } ?? .null,
+            "to": to.map { .string($0.description) } ?? .null,
+            "fields": .object(fields),
+        ])
+    }
+}
+
+/// An entity of an authentic source with its validity slices (e.g. an AMPP or a DMPP).
+///
+/// Sub-entities (an AMPP inside an AMP) are separate entities that name their parent, so each
+/// one is compared, stored and announced on its own.
+public struct VersionedEntity: Sendable, Hashable {
+    /// Lower snake case type name, e.g. `amp`, `ampp`, `dmpp`, `reimbursement_context`.
+    public var type: String
+    /// Identity attributes in source order, e.g. `[("deliveryEnvironment","P"),("codeType","CNK"),("code","0046128")]`.
+    public var keyParts: [KeyPart]
+    /// Unique text key within the type (for scoped sub-entities prefixed by the parent key).
+    public var key: String
+    public var parentType: String?
+    public var parentKey: String?
+    /// Non-identity attributes of the entity element (e.g. an AMP's `vmpCode`).
+    public var attributes: [String: String]
+    public var slices: [EntitySlice]
+    /// Where the entity starts in its file (for findings).
+    public var file: String
+    public var line: Int
+
+    public struct KeyPart: Sendable, Hashable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(
+        type: String, keyParts: [KeyPart], key: String, parentType: String?, parentKey: String?,
+        attributes: [String: String], slices: [EntitySlice], file: String, line: Int
+    ) {
+        self.type = type
+        self.keyParts = keyParts
+        self.key = key
+        self.parentType = parentType
+        self.parentKey = parentKey
+        self.attributes = attributes
+        self.slices = slices
+        self.file = file
+        self.line = line
+    }
+
+    public func keyValue(_ name: String) -> String? { keyParts.first { $0.name == name }?.value }
+
+    /// Slices in canonical order (by from, then to, then content), so source order never changes the hash.
+    public var orderedSlices: [EntitySlice] {
+        slices.map { ($0, $0.json.canonicalText) }.sorted { a, b in
+            let af = a.0.from?.dayNumber ?? Int.min
+            let bf = b.0.from?.dayNumber ?? Int.min
+            if af != bf { return af < bf }
+            let at = a.0.to?.dayNumber ?? Int.max
+            let bt = b.0.to?.dayNumber ?? Int.max
+            if at != bt { return at < bt }
+            return a.1 < b.1
+        }.map(\.0)
+    }
+
+    /// The canonical document stored and compared: key, attributes and ordered slices.
+    public var document: JSONValue {
+        .object([
+            "key": .object(Dictionary(keyParts.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a })),
+            "attributes": .object(attributes.mapValues { .string($0) }),
+            "slices": .array(orderedSlices.map(\.json)),
+        ])
+    }
+
+    /// The canonical document text and its SHA-256 (hex) content hash.
+    public func canonicalDocument() -> (text: String, hash: String) {
+        let text = document.canonicalText
+        let digest = SHA256.hash(data: Array(text.utf8))
+        return (text, digest.map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined())
+    }
+}

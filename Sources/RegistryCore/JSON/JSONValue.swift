@@ -1,0 +1,221 @@
+/// A JSON value with a canonical serialisation (sorted keys, no insignificant whitespace).
+///
+/// Canonical form matters: the content hash of an entity is the SHA-256 of this text, so two
+/// equal entities must always serialise to the same bytes whatever order the source used.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case string(String)
+    case number(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    /// The canonical JSON text.
+    public var canonicalText: String {
+        var out = ""
+        out.reserveCapacity(256)
+        write(into: &out)
+        return out
+    }
+
+    public func write(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n
+        case .string(let s): JSONValue.writeString(s, into: &out)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(into: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, key) in members.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.writeString(key, into: &out)
+                out += ":"
+                members[key]!.write(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    static func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let members) = self { return members[key] }
+        return nil
+    }
+
+    public var stringValue: String? {
+        switch self {
+        case .string(let s): return s
+        case .number(let n): return n
+        case .bool(let b): return b ? "true" : "false"
+        default: return nil
+        }
+    }
+}
+
+extension JSONValue {
+    /// Parses JSON text (used to read stored entity documents back for diffing).
+    public static func parse(_ text: String) throws -> JSONValue {
+        var parser = JSONTextParser(bytes: Array(text.utf8))
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.index == parser.bytes.count else { throw JSONTextParser.ParseError(offset: parser.index) }
+        return value
+    }
+}
+
+/// A small strict JSON parser that keeps numbers as their text, so values round-trip exactly.
+struct JSONTextParser {
+    struct ParseError: Error, CustomStringConvertible {
+        var offset: Int
+        var description: String { "invalid JSON at byte \(offset)" }
+    }
+    let bytes: [UInt8]
+    var index = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func skipWhitespace() {
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+            index += 1
+        }
+    }
+
+    mutating func parseValue() throws -> JSONValue {
+        skipWhitespace()
+        guard index < bytes.count else { throw ParseError(offset: index) }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            index += 1
+            var members: [String: JSONValue] = [:]
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            while true {
+                skipWhitespace()
+                let key = try parseString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw ParseError(offset: index) }
+                index += 1
+                members[key] = try parseValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw ParseError(offset: index) }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                throw ParseError(offset: index)
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            var items: [JSONValue] = []
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            while true {
+                items.append(try parseValue())
+                skipWhitespace()
+                guard index < bytes.count else { throw ParseError(offset: index) }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                throw ParseError(offset: index)
+            }
+        case UInt8(ascii: "\""):
+            return .string(try parseString())
+        case UInt8(ascii: "t"):
+            try expect("true"); return .bool(true)
+        case UInt8(ascii: "f"):
+            try expect("false"); return .bool(false)
+        case UInt8(ascii: "n"):
+            try expect("null"); return .null
+        default:
+            let start = index
+            while index < bytes.count, (bytes[index] >= 0x30 && bytes[index] <= 0x39) || bytes[index] == UInt8(ascii: "-")
+                || bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e")
+                || bytes[index] == UInt8(ascii: "E")
+            {
+                index += 1
+            }
+            guard index > start else { throw ParseError(offset: index) }
+            return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        }
+    }
+
+    mutating func expect(_ word: String) throws {
+        for b in word.utf8 {
+            guard index < bytes.count, bytes[index] == b else { throw ParseError(offset: index) }
+            index += 1
+        }
+    }
+
+    mutating func parseString() throws -> String {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw ParseError(offset: index) }
+        index += 1
+        var buffer: [UInt8] = []
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: buffer, as: UTF8.self)
+            }
+            if b == UInt8(ascii: "\\") {
+                index += 1
+                guard index < bytes.count else { break }
+                let e = bytes[index]
+                index += 1
+                switch e {
+                case UInt8(ascii: "n"): buffer.append(0x0A)
+                case UInt8(ascii: "r"): buffer.append(0x0D)
+                case UInt8(ascii: "t"): buffer.append(0x09)
+                case UInt8(ascii: "b"): buffer.append(0x08)
+                case UInt8(ascii: "f"): buffer.append(0x0C)
+                case UInt8(ascii: "u"):
+                    var code = try parseHex4()
+                    if code >= 0xD800, code < 0xDC00, index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    {
+                        index += 2
+                        let low = try parseHex4()
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+                    buffer.append(contentsOf: Array(String(Character(scalar)).utf8))
+                default: buffer.append(e)
+                }
+                continue
+            }
+            buffer.append(b)
+            index += 1
+        }
+        throw ParseError(offset: index)
+    }
+
+    mutating func parseHex4() throws -> UInt32 {
+        guard index + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+        else { throw ParseError(offset: index) }
+        index += 4
+        return v
+    }
+}

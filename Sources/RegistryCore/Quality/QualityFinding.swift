@@ -1,0 +1,64 @@
+/// How bad a finding is.
+///
+/// `error` rejects the record (the stored version stays), `warning` and `info` are recorded
+/// and the record is accepted, `fatal` refuses the whole run.
+public enum FindingSeverity: String, Sendable, Codable, CaseIterable, Comparable {
+    case info, warning, error, fatal
+
+    private var rank: Int {
+        switch self {
+        case .info: 0
+        case .warning: 1
+        case .error: 2
+        case .fatal: 3
+        }
+    }
+    public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
+}
+
+/// A stable quality rule identifier. Ids never change meaning once published.
+public struct QualityRule: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let id: String
+    public let severity: FindingSeverity
+    public let summary: String
+
+    public init(id: String, severity: FindingSeverity, summary: String) {
+        self.id = id
+        self.severity = severity
+        self.summary = summary
+    }
+
+    public var description: String { id }
+}
+
+/// One quality finding: which rule, on which entity, where in which file, and why.
+public struct QualityFinding: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var severity: FindingSeverity
+    public var rule: String
+    public var entityType: String?
+    public var entityKey: String?
+    public var file: String?
+    public var line: Int?
+    public var message: String
+
+    public init(
+        rule: QualityRule, entityType: String? = nil, entityKey: String? = nil, file: String? = nil, line: Int? = nil,
+        message: String
+    ) {
+        self.severity = rule.severity
+        self.rule = rule.id
+        self.entityType = entityType
+        self.entityKey = entityKey
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        var location = file ?? "-"
+        if let line { location += ":\(line)" }
+        var entity = ""
+        if let entityType { entity = " \(entityType)" + (entityKey.map { " \($0)" } ?? "") }
+        return "\(severity.rawValue.uppercased()) [\(rule)] \(location)\(entity): \(message)"
+    }
+}

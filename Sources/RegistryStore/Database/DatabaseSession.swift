@@ -1,0 +1,42 @@
+import Logging
+import PostgresNIO
+
+/// Runs work with a running ``PostgresNIO/PostgresClient`` and always shuts it down.
+///
+/// `PostgresClient` is a service whose `run()` must be going while it is used; this is the
+/// structured-concurrency shape for commands and tests.
+public func withPostgresClient<Result: Sendable>(
+    _ url: DatabaseURL, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> Result
+) async throws -> Result {
+    try await checkConnection(url, logger: logger)
+    let client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        // Let run() start before the first lease (PostgresClient warns otherwise).
+        try await Task.sleep(for: .milliseconds(20))
+        do {
+            let result = try await body(client)
+            group.cancelAll()
+            return result
+        } catch {
+            group.cancelAll()
+            throw error
+        }
+    }
+}
+
+/// Opens and closes one connection, so a wrong URL fails at once with the server's reason
+/// instead of the pool retrying forever.
+public func checkConnection(_ url: DatabaseURL, logger: Logger) async throws {
+    let configuration = PostgresConnection.Configuration(
+        host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
+    do {
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        try await connection.close()
+    } catch let error as PSQLError {
+        let reason = error.serverInfo?[.message] ?? "\(error.code)"
+        throw DatabaseError.unreachable(url.description, reason)
+    } catch {
+        throw DatabaseError.unreachable(url.description, "\(error)")
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+
+/// A private PostgreSQL cluster under `.registry/` of the working directory.
+///
+/// Used when `DATABASE_URL` is not set, so the product runs on a fresh machine with one
+/// command. PostgreSQL refuses to run as root; when we are root the server runs as the
+/// `postgres` system user and the data folder belongs to it.
+public struct EmbeddedPostgres: Sendable {
+    public let baseDirectory: URL
+    public let port: Int
+    public let user = "registry"
+    public let database = "registry"
+
+    public init(baseDirectory: URL, port: Int = 54329) {
+        self.baseDirectory = baseDirectory
+        self.port = port
+    }
+
+    /// Reads `REGISTRY_HOME` (default `./.registry`) and `REGISTRY_DB_PORT` (default 54329).
+    public static func fromEnvironment() -> EmbeddedPostgres {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["REGISTRY_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".registry")
+        return EmbeddedPostgres(baseDirectory: base, port: env["REGISTRY_DB_PORT"].flatMap(Int.init) ?? 54329)
+    }
+
+    public var dataDirectory: URL { baseDirectory.appendingPathComponent("pgdata") }
+    public var socketDirectory: URL { baseDirectory.appendingPathComponent("run") }
+    public var logFile: URL { baseDirectory.appendingPathComponent("postgres.log") }
+
+    public var url: DatabaseURL {
+        DatabaseURL(host: "127.0.0.1", port: port, user: user, password: nil, database: database)
+    }
+
+    var runningAsRoot: Bool { geteuid() == 0 }
+
+    /// The server binaries of the newest installed major version.
+    public func binDirectory() throws -> URL {
+        let fm = FileManager.default
+        if let override = ProcessInfo.processInfo.environment["PG_BINDIR"] { return URL(fileURLWithPath: override) }
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? fm.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        for version in versions.reversed() {
+            let bin = URL(fileURLWithPath: "\(root)/\(version)/bin")
+            if fm.isExecutableFile(atPath: bin.appendingPathComponent("pg_ctl").path) { return bin }
+        }
+        for candidate in ["/usr/local/pgsql/bin", "/usr/local/bin", "/usr/bin"]
+        where fm.isExecutableFile(atPath: candidate + "/pg_ctl") {
+            return URL(fileURLWithPath: candidate)
+        }
+        throw DatabaseError.embedded("no PostgreSQL server binaries found (install postgresql, or set PG_BINDIR)")
+    }
+
+    public var isInitialised: Bool {
+        FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path)
+    }
+
+    /// Whether a server is running on our data folder (pg_ctl status).
+    public func isRunning() throws -> Bool {
+        guard isInitialised else { return false }
+        return try run(tool: "pg_ctl", ["status", "-D", dataDirectory.path], allowFailure: true) == 0
+    }
+
+    /// Creates the cluster if needed and starts it. Returns true when this call started it.
+    @discardableResult
+    public func start() throws -> Bool {
+        let fm = FileManager.default
+        try fm.createDirectory(at: baseDirectory, withIntermediateDirectories: true)
+        if !isInitialised {
+            try fm.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+            try fm.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
+            try prepareOwnership()
+            try run(
+                tool: "initdb",
+                ["-D", dataDirectory.path, "-U", user, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+            let conf = """
+
+                # registry embedded cluster
+                listen_addresses = '127.0.0.1'
+                port = \(port)
+                unix_socket_directories = '\(socketDirectory.path)'
+                fsync = on
+                max_connections = 100
+                shared_buffers = 256MB
+                work_mem = 64MB
+                maintenance_work_mem = 256MB
+                max_wal_size = 4GB
+
+                """
+            let confURL = dataDirectory.appendingPathComponent("postgresql.conf")
+            let handle = try FileHandle(forWritingTo: confURL)
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(conf.utf8))
+            try handle.close()
+        }
+        if try isRunning() {
+            try ensureDatabase()
+            return false
+        }
+        try prepareOwnership()
+        // pg_ctl's server inherits stdout: don't pipe it, or reading the pipe would wait for the server to exit.
+        try run(tool: "pg_ctl", ["start", "-w", "-t", "60", "-D", dataDirectory.path, "-l", logFile.path], detached: true)
+        try ensureDatabase()
+        return true
+    }
+
+    public func stop() throws {
+        guard try isRunning() else { return }
+        try run(tool: "pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDirectory.path])
+    }
+
+    func ensureDatabase() throws {
+        let psql = try binDirectory().appendingPathComponent("psql").path
+        let exists = try run(
+            path: psql,
+            ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-tAc",
+             "SELECT 1 FROM pg_database WHERE datname = '\(database)'"], captureOutput: true)
+        if exists.output.trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+            _ = try run(
+                path: psql, ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-c", "CREATE DATABASE \(database)"])
+        }
+    }
+
+    /// As root, hand the cluster folders to the `postgres` user and make the path traversable.
+    func prepareOwnership() throws {
+        guard runningAsRoot else { return }
+        for dir in [baseDirectory, dataDirectory, socketDirectory] {
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        chmod(baseDirectory.path, 0o755)
+        _ = try run(path: "/bin/chown", ["-R", "postgres:postgres", dataDirectory.path, socketDirectory.path])
+        chmod(dataDirectory.path, 0o700)
+        if !FileManager.default.fileExists(atPath: logFile.path) {
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        }
+        _ = try run(path: "/bin/chown", ["postgres:postgres", logFile.path])
+    }
+
+    @discardableResult
+    func run(tool: String, _ arguments: [String], allowFailure: Bool = false, detached: Bool = false) throws -> Int32 {
+        let path = try binDirectory().appendingPathComponent(tool).path
+        if runningAsRoot {
+            return try run(
+                path: "/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments, allowFailure: allowFailure,
+                detached: detached
+            ).status
+        }
+        return try run(path: path, arguments, allowFailure: allowFailure, detached: detached).status
+    }
+
+    @discardableResult
+    func run(
+        path: String, _ arguments: [String], allowFailure: Bool = false, captureOutput: Bool = false,
+        detached: Bool = false
+    ) throws -> (status: Int32, output: String) {
+        let (status, output) = try ChildProcess.run(path, arguments)
+        if status != 0 && !allowFailure {
+            var detail = output
+            if detached, let log = try? String(contentsOf: logFile, encoding: .utf8) { detail += "\n" + log.suffix(2000) }
+            throw DatabaseError.embedded(
+                "\(URL(fileURLWithPath: path).lastPathComponent) \(arguments.joined(separator: " ")) failed (\(status)): \(detail.suffix(3000))"
+            )
+        }
+        return (status, output)
+    }
+}

@@ -1,0 +1,512 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryCore
+import SAMImporter
+
+/// Options of a SAM import run.
+public struct SAMImportOptions: Sendable {
+    /// The largest share of the current entities of one type a run may delete (default 5%).
+    public var maxDeleteShare: Double = 0.05
+    /// The longest text value kept; longer values reject their entity.
+    public var maxTextBytes: Int = 1 << 20
+    /// Prints progress lines while files are read.
+    public var progress: (@Sendable (String) -> Void)?
+
+    public init(maxDeleteShare: Double = 0.05, maxTextBytes: Int = 1 << 20, progress: (@Sendable (String) -> Void)? = nil) {
+        self.maxDeleteShare = maxDeleteShare
+        self.maxTextBytes = maxTextBytes
+        self.progress = progress
+    }
+}
+
+/// Imports a SAM v2 export: stream → check → COPY to staging → gate → diff → apply + events.
+///
+/// Everything that changes data happens in one transaction on one connection, under a
+/// session advisory lock, so a refused or failed run leaves the registry exactly as it was
+/// and a second import waits its turn. The run itself (with its findings) is always recorded.
+public struct SAMImportPipeline: Sendable {
+    public static let advisoryLockKey: Int64 = 7_220_100
+    static let maxStoredFindings = 200_000
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func run(input: SAMInput, options: SAMImportOptions = .init()) async throws -> ImportSummary {
+        try await client.withConnection { connection in
+            let locked = try await connection.query(
+                "SELECT pg_try_advisory_lock(\(Self.advisoryLockKey))", logger: logger
+            ).decode(Bool.self).first { _ in true } ?? false
+            guard locked else { throw ImportError.alreadyRunning(domain: "SAM") }
+            do {
+                let summary = try await runLocked(connection: connection, input: input, options: options)
+                try await connection.execute("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+                return summary
+            } catch {
+                try? await connection.execute("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// State gathered while reading, kept bounded (findings are capped, counts are exact).
+    struct RunState {
+        var summary: ImportSummary
+        var findings: [QualityFinding] = []
+        var droppedFindings = 0
+        var refused: String?
+        var scopeTypes: Set<String> = []
+        var kindsSeen: [SAMExportFile: String] = [:]
+
+        mutating func add(_ new: [QualityFinding]) {
+            for f in new {
+                summary.findingsBySeverity[f.severity, default: 0] += 1
+                if findings.count < SAMImportPipeline.maxStoredFindings {
+                    findings.append(f)
+                } else {
+                    droppedFindings += 1
+                }
+            }
+        }
+
+        mutating func refuse(_ reason: String) {
+            if refused == nil { refused = reason }
+        }
+    }
+
+    func runLocked(connection: PostgresConnection, input: SAMInput, options: SAMImportOptions) async throws
+        -> ImportSummary
+    {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let runId = try await connection.query(
+            "INSERT INTO import_run (domain, source) VALUES ('sam', \(input.source)) RETURNING id", logger: logger
+        ).decode(Int64.self).first { _ in true }!
+        var state = RunState(summary: ImportSummary(runId: runId, outcome: .applied, source: input.source))
+
+        try await connection.executeScript("BEGIN")
+        do {
+            try await connection.executeScript(
+                """
+                CREATE TEMP TABLE stage_entity (entity_type text, entity_key text, parent_type text, parent_key text,
+                    content_hash text, document text) ON COMMIT DROP;
+                CREATE TEMP TABLE stage_rejected (entity_type text, entity_key text) ON COMMIT DROP;
+                CREATE TEMP TABLE stage_ref (rule text, severity text, from_type text, from_key text, target_type text,
+                    target_key text, file text, line integer) ON COMMIT DROP;
+                """)
+            try await readFiles(connection: connection, input: input, options: options, state: &state)
+            if state.refused == nil { try await checkStaged(connection: connection, input: input, state: &state) }
+            if state.refused == nil {
+                try await diffAndGate(connection: connection, options: options, state: &state)
+            }
+            if state.refused == nil {
+                try await applyChanges(connection: connection, runId: runId, state: &state)
+                try await connection.executeScript("COMMIT")
+            } else {
+                try await connection.executeScript("ROLLBACK")
+                state.summary.outcome = .refused
+                state.summary.refusalReason = state.refused
+                state.summary.eventsEmitted = 0
+                state.summary.firstEventSeq = nil
+                state.summary.lastEventSeq = nil
+                for key in state.summary.counts.keys {
+                    state.summary.counts[key]?.created = 0
+                    state.summary.counts[key]?.updated = 0
+                    state.summary.counts[key]?.deleted = 0
+                }
+            }
+        } catch {
+            try? await connection.executeScript("ROLLBACK")
+            state.summary.outcome = .failed
+            state.summary.refusalReason = "\(String(reflecting: error))"
+            state.summary.durationSeconds = (clock.now - started).seconds
+            try? await recordRun(connection: connection, state: state)
+            throw error
+        }
+        state.summary.durationSeconds = (clock.now - started).seconds
+        let fatalFirst = state.findings.filter { $0.severity == .fatal } + state.findings.filter { $0.severity != .fatal }
+        state.summary.findingsSample = Array(fatalFirst.prefix(50))
+        try await recordRun(connection: connection, state: state)
+        if state.summary.outcome == .refused { throw ImportError.refused(state.summary) }
+        return state.summary
+    }
+
+    // MARK: Reading
+
+    func readFiles(connection: PostgresConnection, input: SAMInput, options: SAMImportOptions, state: inout RunState)
+        async throws
+    {
+        for item in input.items {
+            let reader: SAMDocumentReader
+            do {
+                reader = try SAMDocumentReader(item: item, maxTextBytes: options.maxTextBytes)
+            } catch {
+                state.add([QualityFinding(rule: SAMQualityRules.unreadable, file: item.name, message: "\(error)")])
+                state.refuse("\(item.name) cannot be read")
+                return
+            }
+            var references: [[String?]] = []
+            var rejected: [[String?]] = []
+            var types: Set<String> = []
+            var findings: [QualityFinding] = []
+            var lastProgress = ContinuousClock.now
+            let progress = options.progress
+            try await connection.copyFrom(
+                table: "stage_entity",
+                columns: ["entity_type", "entity_key", "parent_type", "parent_key", "content_hash", "document"],
+                logger: logger
+            ) { writer in
+                var buffer = CopyTextBuffer()
+                while let batch = reader.next() {
+                    for entity in batch {
+                        let (text, hash) = entity.canonicalDocument()
+                        types.insert(entity.type)
+                        buffer.appendRow([entity.type, entity.key, entity.parentType, entity.parentKey, hash, text])
+                    }
+                    if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
+                    let drained = reader.drainFindings()
+                    findings.append(contentsOf: drained.findings)
+                    for r in drained.references {
+                        references.append([
+                            r.rule.id, r.rule.severity.rawValue, r.fromType, r.fromKey, r.targetType, r.targetKey, r.file,
+                            String(r.line),
+                        ])
+                    }
+                    for r in drained.rejected { rejected.append([r.type, r.key]); types.insert(r.type) }
+                    if let progress, ContinuousClock.now - lastProgress > .seconds(2) {
+                        lastProgress = .now
+                        let share = item.size > 0 ? " (\(Int(Double(reader.bytesRead) * 100 / Double(item.size)))%)" : ""
+                        progress("  reading \(item.name): \(reader.bytesRead / 1_048_576) MiB\(share), \(reader.entitiesRead) entities")
+                    }
+                }
+                if buffer.byteCount > 0 { try await writer.write(buffer.take()) }
+            }
+            let drained = reader.drainFindings()
+            findings.append(contentsOf: drained.findings)
+            state.add(findings)
+            for r in drained.rejected { rejected.append([r.type, r.key]) }
+            try await connection.copyRows(
+                table: "stage_rejected", columns: ["entity_type", "entity_key"], rows: rejected, logger: logger)
+            try await connection.copyRows(
+                table: "stage_ref",
+                columns: ["rule", "severity", "from_type", "from_key", "target_type", "target_key", "file", "line"],
+                rows: references, logger: logger)
+            for row in rejected {
+                state.summary.counts[row[0]!, default: .init()].rejected += 1
+            }
+            state.summary.files.append(
+                .init(
+                    name: item.name, kind: reader.kind?.rawValue, bytes: reader.bytesRead, sha256: reader.sha256Hex,
+                    entities: reader.entitiesRead))
+            if reader.isRefused {
+                state.refuse("\(item.name) is not a usable SAM export file (see the fatal findings)")
+                return
+            }
+            guard let kind = reader.kind else { continue }
+            if let previous = state.kindsSeen[kind] {
+                state.add([
+                    QualityFinding(
+                        rule: SAMQualityRules.duplicateFile, file: item.name,
+                        message: "\(kind.rawValue) export appears twice (\(previous) and \(item.name))")
+                ])
+                state.refuse("the \(kind.rawValue) file appears twice")
+                return
+            }
+            state.kindsSeen[kind] = item.name
+            state.scopeTypes.formUnion(types)
+            state.scopeTypes.formUnion(kind.entityTypes)
+            if let version = reader.rootAttributes["version"] {
+                if state.summary.samVersion == nil { state.summary.samVersion = version }
+            }
+            if let samId = reader.rootAttributes["SamId"] ?? reader.rootAttributes["samId"] {
+                if state.summary.samId == nil { state.summary.samId = samId }
+            }
+        }
+        if input.isFullExport {
+            let missing = SAMExportFile.allCases.filter { state.kindsSeen[$0] == nil }
+            if !missing.isEmpty {
+                state.add(
+                    missing.map {
+                        QualityFinding(
+                            rule: SAMQualityRules.missingFile, file: input.source,
+                            message: "the export has no \($0.rawValue) file (document element \($0.rootElement))")
+                    })
+                state.refuse("the export is incomplete: missing \(missing.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+    }
+
+    // MARK: Cross-file checks
+
+    func checkStaged(connection: PostgresConnection, input: SAMInput, state: inout RunState) async throws {
+        try await connection.executeScript(
+            """
+            CREATE INDEX ON stage_entity (entity_type, entity_key);
+            ANALYZE stage_entity;
+            CREATE TEMP TABLE stage_duplicate ON COMMIT DROP AS
+                SELECT entity_type, entity_key, count(*) AS n FROM stage_entity GROUP BY 1, 2 HAVING count(*) > 1;
+            """)
+        var findings: [QualityFinding] = []
+        let duplicates = try await connection.query(
+            "SELECT entity_type, entity_key, n FROM stage_duplicate ORDER BY 1, 2", logger: logger)
+        for try await (type, key, n) in duplicates.decode((String, String, Int64).self) {
+            findings.append(
+                QualityFinding(
+                    rule: SAMQualityRules.duplicateEntity, entityType: type, entityKey: key,
+                    message: "the key occurs \(n) times in this export; all occurrences are rejected"))
+        }
+        try await connection.executeScript(
+            """
+            INSERT INTO stage_rejected SELECT entity_type, entity_key FROM stage_duplicate;
+            DELETE FROM stage_entity s USING stage_duplicate d WHERE s.entity_type = d.entity_type AND s.entity_key = d.entity_key;
+            CREATE INDEX ON stage_rejected (entity_type, entity_key);
+            """)
+        // References that resolve neither in this export nor (for partial imports) in the registry.
+        let dangling = try await connection.query(
+            """
+            SELECT r.rule, r.severity, r.from_type, r.from_key, r.target_type, r.target_key, r.file, r.line
+            FROM stage_ref r
+            WHERE NOT EXISTS (SELECT 1 FROM stage_entity s WHERE s.entity_type = r.target_type AND s.entity_key = r.target_key)
+              AND NOT EXISTS (SELECT 1 FROM sam_entity c WHERE c.entity_type = r.target_type AND c.entity_key = r.target_key)
+            ORDER BY r.file, r.line
+            """, logger: logger)
+        let rulesById = Dictionary(uniqueKeysWithValues: SAMQualityRules.all.map { ($0.id, $0) })
+        for try await (ruleId, _, fromType, fromKey, targetType, targetKey, file, line) in dangling.decode(
+            (String, String, String, String, String, String, String, Int32).self)
+        {
+            guard let rule = rulesById[ruleId] else { continue }
+            findings.append(
+                QualityFinding(
+                    rule: rule, entityType: fromType, entityKey: fromKey, file: file, line: Int(line),
+                    message: "refers to \(targetType) '\(targetKey)', which is not in the export"))
+        }
+        state.add(findings)
+        for f in findings where f.rule == SAMQualityRules.duplicateEntity.id {
+            state.summary.counts[f.entityType!, default: .init()].rejected += 1
+        }
+    }
+
+    // MARK: Diff and gate
+
+    func diffAndGate(connection: PostgresConnection, options: SAMImportOptions, state: inout RunState) async throws {
+        let scope = Array(state.scopeTypes).sorted()
+        try await connection.execute(
+            """
+            CREATE TEMP TABLE stage_change ON COMMIT DROP AS
+            SELECT COALESCE(s.entity_type, c.entity_type) AS entity_type,
+                   COALESCE(s.entity_key, c.entity_key) AS entity_key,
+                   CASE WHEN c.entity_key IS NULL THEN 'created' WHEN s.entity_key IS NULL THEN 'deleted' ELSE 'updated' END AS kind
+            FROM stage_entity s
+            FULL JOIN (SELECT entity_type, entity_key, content_hash FROM sam_entity WHERE entity_type = ANY(\(scope))) c
+              ON c.entity_type = s.entity_type AND c.entity_key = s.entity_key
+            WHERE s.content_hash IS DISTINCT FROM c.content_hash
+              AND NOT EXISTS (SELECT 1 FROM stage_rejected r
+                              WHERE r.entity_type = COALESCE(s.entity_type, c.entity_type)
+                                AND r.entity_key = COALESCE(s.entity_key, c.entity_key))
+            """, logger: logger)
+        try await connection.executeScript("CREATE INDEX ON stage_change (entity_type, entity_key); ANALYZE stage_change;")
+
+        let accepted = try await connection.query(
+            "SELECT entity_type, count(*) FROM stage_entity GROUP BY 1", logger: logger)
+        for try await (type, n) in accepted.decode((String, Int64).self) {
+            state.summary.counts[type, default: .init()].accepted = Int(n)
+        }
+        let changes = try await connection.query(
+            "SELECT entity_type, kind, count(*) FROM stage_change GROUP BY 1, 2", logger: logger)
+        for try await (type, kind, n) in changes.decode((String, String, Int64).self) {
+            switch kind {
+            case "created": state.summary.counts[type, default: .init()].created = Int(n)
+            case "updated": state.summary.counts[type, default: .init()].updated = Int(n)
+            default: state.summary.counts[type, default: .init()].deleted = Int(n)
+            }
+        }
+        for key in state.summary.counts.keys {
+            let c = state.summary.counts[key]!
+            state.summary.counts[key]!.read = c.accepted + c.rejected
+        }
+
+        // The gate: refuse a run that would delete too much of what we have.
+        let current = try await connection.query(
+            "SELECT entity_type, count(*) FROM sam_entity WHERE entity_type = ANY(\(scope)) GROUP BY 1", logger: logger)
+        var findings: [QualityFinding] = []
+        for try await (type, n) in current.decode((String, Int64).self) {
+            let deleted = state.summary.counts[type]?.deleted ?? 0
+            let allowed = options.maxDeleteShare * Double(n)
+            if deleted > 0 && Double(deleted) > allowed {
+                findings.append(
+                    QualityFinding(
+                        rule: SAMQualityRules.massDeletion, entityType: type,
+                        message: String(
+                            format: "would delete %d of %lld current %@ entities (%.1f%%), more than the allowed %.1f%%",
+                            deleted, n, type, Double(deleted) * 100 / Double(n), options.maxDeleteShare * 100)))
+            }
+        }
+        if !findings.isEmpty {
+            state.add(findings)
+            state.refuse(
+                "the run would delete too many entities (\(findings.compactMap(\.entityType).joined(separator: ", ")))")
+        }
+    }
+
+    // MARK: Apply
+
+    func applyChanges(connection: PostgresConnection, runId: Int64, state: inout RunState) async throws {
+        try await connection.executeScript(
+            """
+            CREATE TEMP TABLE stage_new ON COMMIT DROP AS
+                SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.content_hash, s.document::jsonb AS document,
+                       ch.kind
+                FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
+                WHERE ch.kind IN ('created', 'updated');
+            CREATE INDEX ON stage_new (entity_type, entity_key);
+            CREATE TEMP TABLE stage_event (entity_type text, entity_key text, kind text, key jsonb, changed text[],
+                effective_from date) ON COMMIT DROP;
+            INSERT INTO stage_event
+                SELECT n.entity_type, n.entity_key, 'created', n.document -> 'key',
+                       ARRAY(SELECT DISTINCT k FROM jsonb_array_elements(n.document -> 'slices') sl,
+                             LATERAL jsonb_object_keys(sl -> 'fields') k ORDER BY 1),
+                       (SELECT min((sl ->> 'from')::date) FROM jsonb_array_elements(n.document -> 'slices') sl)
+                FROM stage_new n WHERE n.kind = 'created';
+            INSERT INTO stage_event
+                SELECT c.entity_type, c.entity_key, 'deleted', c.document -> 'key', '{}', NULL
+                FROM stage_change ch JOIN sam_entity c USING (entity_type, entity_key)
+                WHERE ch.kind = 'deleted';
+            """)
+        // Updates: compare old and new documents field by field.
+        var updateRows: [[String?]] = []
+        let updated = try await connection.query(
+            """
+            SELECT n.entity_type, n.entity_key, c.document::text, n.document::text
+            FROM stage_new n JOIN sam_entity c USING (entity_type, entity_key)
+            WHERE n.kind = 'updated'
+            """, logger: logger)
+        for try await (type, key, oldText, newText) in updated.decode((String, String, String, String).self) {
+            let old = try JSONValue.parse(oldText)
+            let new = try JSONValue.parse(newText)
+            let change =
+                EntityDiff.compare(old: old, new: new)
+                ?? EntityChange(kind: .updated, changedFields: ["document"], effectiveFrom: nil)
+            let changed = "{" + change.changedFields.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+            updateRows.append([
+                type, key, "updated", (new["key"] ?? .object([:])).canonicalText, changed, change.effectiveFrom,
+            ])
+        }
+        try await connection.copyRows(
+            table: "stage_event", columns: ["entity_type", "entity_key", "kind", "key", "changed", "effective_from"],
+            rows: updateRows, logger: logger)
+
+        // Number the events gap-free: the counter row is locked until commit.
+        let numbered = try await connection.query(
+            """
+            WITH pending AS (SELECT count(*) AS n FROM stage_event),
+                 counter AS (UPDATE change_event_counter SET last_seq = last_seq + (SELECT n FROM pending)
+                             WHERE id = 1 RETURNING last_seq - (SELECT n FROM pending) AS base),
+                 ordered AS (SELECT e.*, row_number() OVER (ORDER BY e.entity_type, e.entity_key) AS rn FROM stage_event e),
+                 inserted AS (
+                    INSERT INTO change_event (seq, id, type, run_id, entity_type, entity_key, key, changed, effective_from, href)
+                    SELECT counter.base + o.rn, 'evt_' || lpad((counter.base + o.rn)::text, 12, '0'),
+                           'sam.' || o.entity_type || '.' || o.kind, \(runId), o.entity_type, o.entity_key, o.key,
+                           o.changed, o.effective_from,
+                           CASE o.entity_type
+                             WHEN 'amp' THEN '/v1/medicines/amp/' || (o.key ->> 'code')
+                             WHEN 'ampp' THEN '/v1/medicines/ampp/' || (o.key ->> 'ctiExtended')
+                             WHEN 'dmpp' THEN '/v1/medicines/cnk/' || (o.key ->> 'code') || '?env=' || (o.key ->> 'deliveryEnvironment')
+                             WHEN 'vmp' THEN '/v1/medicines/vmp/' || (o.key ->> 'code')
+                             WHEN 'vmp_group' THEN '/v1/medicines/vmp-groups/' || (o.key ->> 'code')
+                             WHEN 'company' THEN '/v1/companies/' || (o.key ->> 'actorNr')
+                           END
+                    FROM ordered o, counter
+                    RETURNING seq)
+            SELECT count(*), min(seq), max(seq) FROM inserted
+            """, logger: logger)
+        for try await (count, first, last) in numbered.decode((Int64, Int64?, Int64?).self) {
+            state.summary.eventsEmitted = Int(count)
+            state.summary.firstEventSeq = first
+            state.summary.lastEventSeq = last
+        }
+
+        try await connection.execute(
+            """
+            INSERT INTO sam_entity_history (entity_type, entity_key, content_hash, document, valid_from_run, replaced_by_run)
+            SELECT c.entity_type, c.entity_key, c.content_hash, c.document, c.changed_run_id, \(runId)
+            FROM sam_entity c JOIN stage_change ch USING (entity_type, entity_key)
+            WHERE ch.kind IN ('updated', 'deleted')
+            """, logger: logger)
+        try await connection.executeScript(
+            """
+            DELETE FROM sam_entity c USING stage_change ch
+            WHERE ch.kind = 'deleted' AND c.entity_type = ch.entity_type AND c.entity_key = ch.entity_key;
+            """)
+        try await connection.execute(
+            """
+            INSERT INTO sam_entity (entity_type, entity_key, parent_type, parent_key, content_hash, document,
+                                    created_run_id, changed_run_id, changed_at)
+            SELECT entity_type, entity_key, parent_type, parent_key, content_hash, document, \(runId), \(runId), now()
+            FROM stage_new
+            ON CONFLICT (entity_type, entity_key) DO UPDATE SET
+                parent_type = EXCLUDED.parent_type, parent_key = EXCLUDED.parent_key,
+                content_hash = EXCLUDED.content_hash, document = EXCLUDED.document,
+                changed_run_id = EXCLUDED.changed_run_id, changed_at = EXCLUDED.changed_at
+            """, logger: logger)
+    }
+
+    // MARK: Run record
+
+    func recordRun(connection: PostgresConnection, state: RunState) async throws {
+        let s = state.summary
+        let files = JSONValue.array(
+            s.files.map {
+                .object([
+                    "name": .string($0.name), "kind": $0.kind.map(JSONValue.string) ?? .null,
+                    "bytes": .number(String($0.bytes)), "sha256": .string($0.sha256),
+                    "entities": .number(String($0.entities)),
+                ])
+            }
+        ).canonicalText
+        let counts = JSONValue.object(
+            s.counts.mapValues { c in
+                .object([
+                    "read": .number(String(c.read)), "accepted": .number(String(c.accepted)),
+                    "rejected": .number(String(c.rejected)), "created": .number(String(c.created)),
+                    "updated": .number(String(c.updated)), "deleted": .number(String(c.deleted)),
+                ])
+            }
+        ).canonicalText
+        let bySeverity = JSONValue.object(
+            Dictionary(uniqueKeysWithValues: s.findingsBySeverity.map { ($0.key.rawValue, JSONValue.number(String($0.value))) })
+        ).canonicalText
+        let total = s.findingsBySeverity.values.reduce(0, +)
+        let rows: [[String?]] = state.findings.enumerated().map { index, f in
+            [
+                String(s.runId), String(index + 1), f.severity.rawValue, f.rule, f.entityType, f.entityKey, f.file,
+                f.line.map(String.init), f.message,
+            ]
+        }
+        try await connection.copyRows(
+            table: "import_finding",
+            columns: ["run_id", "ordinal", "severity", "rule", "entity_type", "entity_key", "file", "line", "message"],
+            rows: rows, logger: logger)
+        try await connection.execute(
+            """
+            UPDATE import_run SET source_version = \(s.samVersion), source_id = \(s.samId), finished_at = now(),
+                duration_ms = \(Int64(s.durationSeconds * 1000)), outcome = \(s.outcome.rawValue),
+                refusal_reason = \(s.refusalReason), files = \(files)::jsonb, counts = \(counts)::jsonb,
+                findings_by_severity = \(bySeverity)::jsonb, findings_total = \(Int64(total)),
+                events_emitted = \(Int64(s.eventsEmitted)), first_event_seq = \(s.firstEventSeq),
+                last_event_seq = \(s.lastEventSeq)
+            WHERE id = \(s.runId)
+            """, logger: logger)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}
