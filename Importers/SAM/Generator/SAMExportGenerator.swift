@@ -488,14 +488,19 @@ public struct SAMExportGenerator: Sendable {
         }
         // DMPPs: P always (unless withdrawn); A/H pairs share another CNK with different prices.
         let withdrawn = plan.withdraw[i] != nil && j == 0
+        // Each DMPP draws from its own stream, so withdrawing one leaves the others byte-identical.
+        var dmppRandom = SeededRandom(seed: config.seed, stream: 6, index: i * 64 + j)
+        let hasHospitalPair = addedInSet == nil && rng.chance(0.3)
         if !withdrawn {
-            writeDmpp(c, env: "P", code: cnk(i, j, public: true), price: price * 1.6, rng: &rng,
+            writeDmpp(c, env: "P", code: cnk(i, j, public: true), price: price * 1.6, rng: &dmppRandom,
                       futureSet: j == 0 ? plan.futurePrice[i] : nil, added: addedInSet)
         }
-        if addedInSet == nil && rng.chance(0.3) {
+        if hasHospitalPair {
             let hospital = cnk(i, j, public: false)
-            writeDmpp(c, env: "A", code: hospital, price: price * 1.1, rng: &rng, futureSet: nil, added: nil)
-            writeDmpp(c, env: "H", code: hospital, price: price * 1.05, rng: &rng, futureSet: nil, added: nil)
+            var aRandom = SeededRandom(seed: config.seed, stream: 8, index: i * 64 + j)
+            var hRandom = SeededRandom(seed: config.seed, stream: 9, index: i * 64 + j)
+            writeDmpp(c, env: "A", code: hospital, price: price * 1.1, rng: &aRandom, futureSet: nil, added: nil)
+            writeDmpp(c, env: "H", code: hospital, price: price * 1.05, rng: &hRandom, futureSet: nil, added: nil)
         }
         w.raw("</\(c.x):Ampp>\n")
     }
