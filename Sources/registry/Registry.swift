@@ -28,6 +28,8 @@ struct Registry: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             if case .refused = error { Foundation.exit(3) }
             Foundation.exit(1)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

@@ -131,10 +131,18 @@ public final class XMLStreamParser {
     public func finish() {
         guard !stopped, let context else { return }
         let status = xmlParseChunk(context, nil, 0, 1)
-        if status != 0 || context.pointee.wellFormed == 0 { markNotWellFormed() }
-        if !stopped && !rootClosed {
-            refuse(.notWellFormed, sawRoot ? "the document ends before its root element is closed (truncated file?)" : "the file contains no XML document")
+        if !rootClosed {
+            // Reported in our words first: a missing end is what a cut download looks like.
+            problems.insert(
+                XMLProblem(
+                    kind: .notWellFormed, line: currentLine,
+                    message: sawRoot
+                        ? "the document ends before its root element is closed (truncated file?)"
+                        : "the file contains no XML document"), at: 0)
+            stopped = true
+            return
         }
+        if status != 0 || context.pointee.wellFormed == 0 { markNotWellFormed() }
     }
 
     private func markNotWellFormed() {

@@ -5,6 +5,7 @@ import PostgresNIO
 ///
 /// `PostgresClient` is a service whose `run()` must be going while it is used; this is the
 /// structured-concurrency shape for commands and tests.
+@discardableResult
 public func withPostgresClient<Result: Sendable>(
     _ url: DatabaseURL, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> Result
 ) async throws -> Result {

@@ -1,0 +1,83 @@
+import Foundation
+import RegistryStore
+import SAMImporter
+import Testing
+
+/// The `registry` executable's contract: exit 0 applied, 2 usage error, 3 refused by the gate.
+@Suite(.timeLimit(.minutes(5)))
+struct CommandLineTests {
+    /// The executable built next to the test bundle.
+    static let executable: String = {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var dir = testBinary
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("registry").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return TestDatabase.packageRoot.appendingPathComponent(".build/debug/registry").path
+    }()
+
+    func run(_ arguments: [String], databaseURL: DatabaseURL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL.urlString
+        process.environment = environment
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+    }
+
+    @Test func truncatedZipExitsWithThreeAndChangesNothing() async throws {
+        let base = try generatedExport(seed: 91, scale: 0.002)
+        let zipped = try generatedExport(seed: 92, scale: 0.002, zip: true)
+        let zip = try #require(try FileManager.default.contentsOfDirectory(atPath: zipped).first { $0.hasSuffix(".zip") })
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(zipped)/\(zip)"))
+        let cut = "\(zipped)/cut.zip"
+        try data.prefix(data.count - 5000).write(to: URL(fileURLWithPath: cut))
+        try await TestDatabase.with { client, url in
+            let applied = try run(["import", "sam", base], databaseURL: url)
+            #expect(applied.status == 0, "\(applied.output)")
+            #expect(applied.output.contains("APPLIED"))
+            let before = try await client.dataFingerprint()
+            let refused = try run(["import", "sam", cut], databaseURL: url)
+            #expect(refused.status == 3, "\(refused.output)")
+            #expect(refused.output.contains("truncated"))
+            #expect(try await client.dataFingerprint() == before)
+        }
+    }
+
+    @Test func massDeletionExitsWithThreeAndUsageErrorsWithTwo() async throws {
+        let base = try generatedExport(seed: 93, scale: 0.002)
+        let empty = try TestDatabase.temporaryDirectory()
+        for name in try FileManager.default.contentsOfDirectory(atPath: base) where name.hasSuffix(".xml") {
+            var text = try String(contentsOfFile: "\(base)/\(name)", encoding: .utf8)
+            if name.hasPrefix("CPN-") {
+                // A well-formed companies file with no company in it.
+                let start = try #require(text.range(of: "<ns")?.lowerBound)
+                let rootEnd = try #require(text.range(of: ">\n", range: start..<text.endIndex)?.upperBound)
+                let close = try #require(text.range(of: "</", options: .backwards)?.lowerBound)
+                text = String(text[..<rootEnd]) + String(text[close...])
+            }
+            try text.write(toFile: "\(empty)/\(name)", atomically: true, encoding: .utf8)
+        }
+        try await TestDatabase.with { client, url in
+            #expect(try run(["import", "sam", base], databaseURL: url).status == 0)
+            let before = try await client.dataFingerprint()
+            let refused = try run(["import", "sam", empty], databaseURL: url)
+            #expect(refused.status == 3, "\(refused.output)")
+            #expect(refused.output.contains("SAM-GATE-MASS-DELETE"))
+            #expect(try await client.dataFingerprint() == before)
+            #expect(try run(["import", "sam", base, "--max-delete-share", "7"], databaseURL: url).status == 2)
+            #expect(try run(["import", "nothing"], databaseURL: url).status == 2)
+        }
+    }
+}
