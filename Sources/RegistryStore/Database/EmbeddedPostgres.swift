@@ -24,9 +24,31 @@ public struct EmbeddedPostgres: Sendable {
         return EmbeddedPostgres(baseDirectory: base, port: env["REGISTRY_DB_PORT"].flatMap(Int.init) ?? 54329)
     }
 
-    public var dataDirectory: URL { baseDirectory.appendingPathComponent("pgdata") }
-    public var socketDirectory: URL { baseDirectory.appendingPathComponent("run") }
-    public var logFile: URL { baseDirectory.appendingPathComponent("postgres.log") }
+    public var dataDirectory: URL { clusterDirectory.appendingPathComponent("pgdata") }
+    public var socketDirectory: URL { clusterDirectory.appendingPathComponent("run") }
+    public var logFile: URL { clusterDirectory.appendingPathComponent("postgres.log") }
+
+    /// Where the cluster lives: `baseDirectory`, unless we are root and the `postgres` user cannot
+    /// reach it (e.g. a checkout under /root); then a folder under /var/tmp named after it.
+    public var clusterDirectory: URL {
+        guard geteuid() == 0, !EmbeddedPostgres.othersCanTraverse(baseDirectory.deletingLastPathComponent()) else {
+            return baseDirectory
+        }
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in baseDirectory.path.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        return URL(fileURLWithPath: "/var/tmp/registry-pg-\(String(hash, radix: 16))")
+    }
+
+    static func othersCanTraverse(_ directory: URL) -> Bool {
+        var dir = directory.standardizedFileURL
+        while true {
+            var info = stat()
+            if stat(dir.path, &info) != 0 { return false }
+            if info.st_mode & 0o001 == 0 { return false }
+            if dir.path == "/" { return true }
+            dir = dir.deletingLastPathComponent()
+        }
+    }
 
     public var url: DatabaseURL {
         DatabaseURL(host: "127.0.0.1", port: port, user: user, password: nil, database: database)
@@ -66,6 +88,7 @@ public struct EmbeddedPostgres: Sendable {
     public func start() throws -> Bool {
         let fm = FileManager.default
         try fm.createDirectory(at: baseDirectory, withIntermediateDirectories: true)
+        try fm.createDirectory(at: clusterDirectory, withIntermediateDirectories: true)
         if !isInitialised {
             try fm.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
             try fm.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
@@ -124,10 +147,11 @@ public struct EmbeddedPostgres: Sendable {
     /// As root, hand the cluster folders to the `postgres` user and make the path traversable.
     func prepareOwnership() throws {
         guard runningAsRoot else { return }
-        for dir in [baseDirectory, dataDirectory, socketDirectory] {
+        for dir in [clusterDirectory, dataDirectory, socketDirectory] {
             try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         }
         chmod(baseDirectory.path, 0o755)
+        chmod(clusterDirectory.path, 0o755)
         _ = try run(path: "/bin/chown", ["-R", "postgres:postgres", dataDirectory.path, socketDirectory.path])
         chmod(dataDirectory.path, 0o700)
         if !FileManager.default.fileExists(atPath: logFile.path) {
