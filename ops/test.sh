@@ -9,6 +9,5 @@ swift build --build-tests
 status=0
 swift test --skip-build "$@" || status=$?
 # Leave nothing running: the test cluster is stopped after the run.
-.build/debug/registry db stop >/dev/null 2>&1 || true
-REGISTRY_HOME="$PWD/.registry-test" REGISTRY_DB_PORT=54339 .build/debug/registry db stop >/dev/null 2>&1 || true
+REGISTRY_HOME="$PWD/.registry-test" .build/debug/registry db stop >/dev/null 2>&1 || true
 exit $status

@@ -39,8 +39,11 @@ struct GenerateSAMCommand: ParsableCommand {
     func run() throws {
         let written: [GeneratedChange]
         if let from {
-            written = try SAMExportGenerator.writeNextVersion(from: from, to: out, changes: changes, seed: seed, zip: zip)
-            print("wrote the next version of \(from) into \(out): \(written.count) entity changes (listed in changes.json)")
+            written = try SAMExportGenerator.writeNextVersion(
+                from: from, to: out, changes: changes, seed: seed, zip: zip)
+            print(
+                "wrote the next version of \(from) into \(out): \(written.count) entity changes (listed in changes.json)"
+            )
         } else {
             try SAMExportGenerator(config: SAMGeneratorConfig(seed: seed, scale: scale)).write(to: out, zip: zip) {
                 FileHandle.standardError.write(Data("\($0)\n".utf8))

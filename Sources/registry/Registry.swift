@@ -73,12 +73,14 @@ struct DatabaseContext {
 
 func makeLogger() -> Logger {
     var logger = Logger(label: "registry")
-    logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
     return logger
 }
 
 struct MigrateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending database migrations.")
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Apply pending database migrations.")
 
     @Flag(help: "List pending migrations without applying them.")
     var dryRun = false
@@ -94,7 +96,9 @@ struct MigrateCommand: AsyncParsableCommand {
         if applied.isEmpty {
             print("migrations: up to date")
         } else {
-            for m in applied { print("\(dryRun ? "pending" : "applied"): \(String(format: "%04d", m.version))_\(m.name)") }
+            for m in applied {
+                print("\(dryRun ? "pending" : "applied"): \(String(format: "%04d", m.version))_\(m.name)")
+            }
         }
     }
 }
@@ -113,7 +117,8 @@ struct ImportSAMCommand: AsyncParsableCommand {
     var paths: [String]
 
     @Option(help: "Largest share of the current entities of a type a run may delete (0...1).")
-    var maxDeleteShare: Double = ProcessInfo.processInfo.environment["REGISTRY_MAX_DELETE_SHARE"].flatMap(Double.init) ?? 0.05
+    var maxDeleteShare: Double =
+        ProcessInfo.processInfo.environment["REGISTRY_MAX_DELETE_SHARE"].flatMap(Double.init) ?? 0.05
 
     func validate() throws {
         guard (0...1).contains(maxDeleteShare) else {
@@ -136,7 +141,8 @@ struct ImportSAMCommand: AsyncParsableCommand {
         }
         let options = SAMImportOptions(maxDeleteShare: maxDeleteShare, progress: progress)
         let samInput = input.input
-        let summary: ImportSummary = try await DatabaseContext.with(logger: logger) { (url: DatabaseURL) -> ImportSummary in
+        let summary: ImportSummary = try await DatabaseContext.with(logger: logger) {
+            (url: DatabaseURL) -> ImportSummary in
             try await importSAM(url: url, input: samInput, options: options, logger: logger)
         }
         print(summary.report)
@@ -154,7 +160,8 @@ struct DatabaseCommand: AsyncParsableCommand {
         subcommands: [Start.self, Stop.self, Status.self, URLCommand.self])
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create (first time) and start the embedded cluster; it keeps running.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create (first time) and start the embedded cluster; it keeps running.")
         func run() throws {
             let embedded = EmbeddedPostgres.fromEnvironment()
             let started = try embedded.start()
@@ -171,7 +178,8 @@ struct DatabaseCommand: AsyncParsableCommand {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Say whether the embedded cluster runs (exit 1 when not).")
+        static let configuration = CommandConfiguration(
+            abstract: "Say whether the embedded cluster runs (exit 1 when not).")
         func run() throws {
             let embedded = EmbeddedPostgres.fromEnvironment()
             if try embedded.isRunning() {
@@ -184,13 +192,16 @@ struct DatabaseCommand: AsyncParsableCommand {
     }
 
     struct URLCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "url", abstract: "Print the embedded cluster's DATABASE_URL.")
+        static let configuration = CommandConfiguration(
+            commandName: "url", abstract: "Print the embedded cluster's DATABASE_URL.")
         func run() throws { print(EmbeddedPostgres.fromEnvironment().url.urlString) }
     }
 }
 
 /// Migrates if needed, then runs the SAM import pipeline.
-func importSAM(url: DatabaseURL, input: SAMInput, options: SAMImportOptions, logger: Logger) async throws -> ImportSummary {
+func importSAM(url: DatabaseURL, input: SAMInput, options: SAMImportOptions, logger: Logger) async throws
+    -> ImportSummary
+{
     try await withPostgresClient(url, logger: logger) { client in
         try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
         return try await SAMImportPipeline(client: client, logger: logger).run(input: input, options: options)

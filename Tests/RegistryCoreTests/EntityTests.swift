@@ -14,20 +14,29 @@ import Testing
             "list": .array([.string("é"), .number("-2.5e3")]),
         ])
         #expect(try JSONValue.parse(value.canonicalText) == value)
-        #expect(try JSONValue.parse(#"{"a": [1, "x"], "b": {"c": null}}"#) == .object(["a": .array([.number("1"), .string("x")]), "b": .object(["c": .null])]))
+        #expect(
+            try JSONValue.parse(#"{"a": [1, "x"], "b": {"c": null}}"#)
+                == .object(["a": .array([.number("1"), .string("x")]), "b": .object(["c": .null])]))
         #expect(throws: (any Error).self) { try JSONValue.parse(#"{"a": }"#) }
     }
 }
 
 @Suite struct VersionedEntityTests {
     func slice(_ from: String, _ to: String?, price: String) -> EntitySlice {
-        EntitySlice(from: LocalDate(iso: from), to: to.flatMap { LocalDate(iso: $0) }, fields: ["Price": .string(price), "Reimbursable": .string("true")])
+        EntitySlice(
+            from: LocalDate(iso: from), to: to.flatMap { LocalDate(iso: $0) },
+            fields: ["Price": .string(price), "Reimbursable": .string("true")])
     }
 
     func dmpp(_ slices: [EntitySlice]) -> VersionedEntity {
         VersionedEntity(
-            type: "dmpp", keyParts: [.init(name: "deliveryEnvironment", value: "P"), .init(name: "codeType", value: "CNK"), .init(name: "code", value: "0046128")],
-            key: "P|CNK|0046128", parentType: "ampp", parentKey: "000025-01", attributes: [:], slices: slices, file: "f", line: 1)
+            type: "dmpp",
+            keyParts: [
+                .init(name: "deliveryEnvironment", value: "P"), .init(name: "codeType", value: "CNK"),
+                .init(name: "code", value: "0046128"),
+            ],
+            key: "P|CNK|0046128", parentType: "ampp", parentKey: "000025-01", attributes: [:], slices: slices,
+            file: "f", line: 1)
     }
 
     @Test func hashIgnoresSliceOrderButNotContent() {
@@ -41,7 +50,8 @@ import Testing
 
     @Test func futurePriceSliceReportsPriceFromItsStart() throws {
         let old = dmpp([slice("2021-01-01", nil, price: "7.82")]).document
-        let new = dmpp([slice("2021-01-01", "2026-12-31", price: "7.82"), slice("2027-01-01", nil, price: "7.97")]).document
+        let new = dmpp([slice("2021-01-01", "2026-12-31", price: "7.82"), slice("2027-01-01", nil, price: "7.97")])
+            .document
         let change = try #require(EntityDiff.compare(old: old, new: new))
         #expect(change.kind == .updated)
         #expect(change.changedFields == ["Price"])
@@ -57,9 +67,12 @@ import Testing
     }
 
     @Test func creationAndDeletionAndNoChange() throws {
-        let doc = dmpp([slice("2021-01-01", nil, price: "7.82"), slice("1961-07-02", "1961-07-02", price: "1.00")]).document
+        let doc = dmpp([slice("2021-01-01", nil, price: "7.82"), slice("1961-07-02", "1961-07-02", price: "1.00")])
+            .document
         let created = try #require(EntityDiff.compare(old: nil, new: doc))
-        #expect(created.kind == .created && created.effectiveFrom == "1961-07-02" && created.changedFields == ["Price", "Reimbursable"])
+        #expect(
+            created.kind == .created && created.effectiveFrom == "1961-07-02"
+                && created.changedFields == ["Price", "Reimbursable"])
         #expect(EntityDiff.compare(old: doc, new: nil)?.kind == .deleted)
         #expect(EntityDiff.compare(old: doc, new: doc) == nil)
     }

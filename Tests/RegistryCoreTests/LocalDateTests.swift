@@ -38,12 +38,14 @@ import Testing
 
 @Suite struct SAMIdentifierTests {
     @Test(arguments: [
-        (SAMIdentifierKind.cnk, "0046128", true), (.cnk, "46128", false), (.cnk, "00461281", false), (.cnk, "004612a", false),
+        (SAMIdentifierKind.cnk, "0046128", true), (.cnk, "46128", false), (.cnk, "00461281", false),
+        (.cnk, "004612a", false),
         (.ampCode, "SAM000025-00", true), (.ampCode, "SAM00025-00", false), (.ampCode, "sam000025-00", false),
         (.ctiExtended, "000025-01", true), (.ctiExtended, "000025-1", false), (.ctiExtended, "00002501", false),
         (.actorNr, "01028", true), (.actorNr, "1028", false),
         (.atcCode, "N05AD01", true), (.atcCode, "N", true), (.atcCode, "N05", true), (.atcCode, "N05A", true),
-        (.atcCode, "N05AD", true), (.atcCode, "N05AD1", false), (.atcCode, "n05AD01", false), (.atcCode, "N5AD01", false),
+        (.atcCode, "N05AD", true), (.atcCode, "N05AD1", false), (.atcCode, "n05AD01", false),
+        (.atcCode, "N5AD01", false),
     ])
     func identifierFormats(kind: SAMIdentifierKind, text: String, valid: Bool) {
         #expect(kind.isValid(text) == valid, "\(kind) \(text)")

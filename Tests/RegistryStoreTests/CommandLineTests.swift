@@ -26,7 +26,7 @@ struct CommandLineTests {
         environment["DATABASE_URL"] = databaseURL.urlString
         process.environment = environment
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
@@ -39,7 +39,8 @@ struct CommandLineTests {
     @Test func truncatedZipExitsWithThreeAndChangesNothing() async throws {
         let base = try generatedExport(seed: 91, scale: 0.002)
         let zipped = try generatedExport(seed: 92, scale: 0.002, zip: true)
-        let zip = try #require(try FileManager.default.contentsOfDirectory(atPath: zipped).first { $0.hasSuffix(".zip") })
+        let zip = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: zipped).first { $0.hasSuffix(".zip") })
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(zipped)/\(zip)"))
         let cut = "\(zipped)/cut.zip"
         try data.prefix(data.count - 5000).write(to: URL(fileURLWithPath: cut))

@@ -10,7 +10,9 @@ import Testing
 struct SAMImportTests {
     let logger = TestDatabase.logger
 
-    func importSAM(_ client: PostgresClient, _ paths: [String], maxDeleteShare: Double = 0.05) async throws -> ImportSummary {
+    func importSAM(_ client: PostgresClient, _ paths: [String], maxDeleteShare: Double = 0.05) async throws
+        -> ImportSummary
+    {
         try await SAMImportPipeline(client: client, logger: logger).run(
             input: try SAMInput.resolve(paths: paths), options: SAMImportOptions(maxDeleteShare: maxDeleteShare))
     }
@@ -40,7 +42,8 @@ struct SAMImportTests {
             #expect(first.firstEventSeq == 1 && first.lastEventSeq == stored)
             let gapFree: Bool = try await client.scalar("SELECT count(*) = max(seq) AND min(seq) = 1 FROM change_event")
             #expect(gapFree)
-            let created: Int64 = try await client.scalar("SELECT count(*) FROM change_event WHERE type LIKE '%.created'")
+            let created: Int64 = try await client.scalar(
+                "SELECT count(*) FROM change_event WHERE type LIKE '%.created'")
             #expect(created == stored)
 
             let before = try await client.dataFingerprint()
@@ -129,7 +132,8 @@ struct SAMImportTests {
             _ = try await importSAM(client, [dir])
             let before = try await client.dataFingerprint()
             let refused = try #require(await refusal { try await importSAM(client, [cut]) })
-            let finding = try #require(refused.findingsSample.first { $0.rule == "SAM-GATE-MASS-DELETE" && $0.entityType == "amp" })
+            let finding = try #require(
+                refused.findingsSample.first { $0.rule == "SAM-GATE-MASS-DELETE" && $0.entityType == "amp" })
             #expect(finding.message.contains("more than the allowed 5.0%"))
             #expect(try await client.dataFingerprint() == before)
             // The share is configurable: allowing everything applies the same input.
@@ -160,7 +164,8 @@ struct SAMImportTests {
         let next = try TestDatabase.temporaryDirectory()
         let expected = try SAMExportGenerator.writeNextVersion(from: dir, to: next, changes: 10, seed: 2)
         // Break one AMP in the new version: its first slice starts on a date that does not exist.
-        let ampFile = try #require(try FileManager.default.contentsOfDirectory(atPath: next).first { $0.hasPrefix("AMP-") })
+        let ampFile = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: next).first { $0.hasPrefix("AMP-") })
         var text = try String(contentsOfFile: "\(next)/\(ampFile)", encoding: .utf8)
         let marker = try #require(text.range(of: #"code="SAM000002-00""#))
         let dataStart = try #require(text.range(of: #"Data from=""#, range: marker.upperBound..<text.endIndex))
@@ -177,7 +182,8 @@ struct SAMImportTests {
                 "SELECT content_hash FROM sam_entity WHERE entity_type = 'amp' AND entity_key = 'SAM000002-00'")
             #expect(storedAfter == storedBefore)
             let finding: String = try await client.scalar(
-                "SELECT rule FROM import_finding WHERE run_id = \(delta.runId) AND entity_key = 'SAM000002-00' AND severity = 'error'")
+                "SELECT rule FROM import_finding WHERE run_id = \(delta.runId) AND entity_key = 'SAM000002-00' AND severity = 'error'"
+            )
             #expect(finding == "SAM-PERIOD-INVALID")
             let events: Int64 = try await client.scalar(
                 "SELECT count(*) FROM change_event WHERE run_id = \(delta.runId) AND entity_key = 'SAM000002-00'")
@@ -190,14 +196,16 @@ struct SAMImportTests {
         let dir = try generatedExport(seed: 71, scale: 0.002)
         try await TestDatabase.with { client, _ in
             try await client.withConnection { holder in
-                _ = try await holder.query("SELECT pg_advisory_lock(\(SAMImportPipeline.advisoryLockKey))", logger: logger)
+                _ = try await holder.query(
+                    "SELECT pg_advisory_lock(\(SAMImportPipeline.advisoryLockKey))", logger: logger)
                 await #expect {
                     _ = try await importSAM(client, [dir])
                 } throws: { error in
                     guard case ImportError.alreadyRunning = error else { return false }
                     return "\(error)".contains("another SAM import is running")
                 }
-                _ = try await holder.query("SELECT pg_advisory_unlock(\(SAMImportPipeline.advisoryLockKey))", logger: logger)
+                _ = try await holder.query(
+                    "SELECT pg_advisory_unlock(\(SAMImportPipeline.advisoryLockKey))", logger: logger)
             }
             let runs: Int64 = try await client.scalar("SELECT count(*) FROM import_run")
             #expect(runs == 0)
@@ -208,7 +216,8 @@ struct SAMImportTests {
     @Test func zipImportMatchesFolderImport() async throws {
         let folder = try generatedExport(seed: 81, scale: 0.002)
         let zipped = try generatedExport(seed: 81, scale: 0.002, zip: true)
-        let zip = try #require(try FileManager.default.contentsOfDirectory(atPath: zipped).first { $0.hasSuffix(".zip") })
+        let zip = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: zipped).first { $0.hasSuffix(".zip") })
         try await TestDatabase.with { client, _ in
             let first = try await importSAM(client, ["\(zipped)/\(zip)"])
             #expect(first.outcome == .applied && first.eventsEmitted > 0)

@@ -17,7 +17,8 @@ enum TestDatabase {
         if let text = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !text.isEmpty {
             return Result { try DatabaseURL(parsing: text) }
         }
-        let embedded = EmbeddedPostgres(baseDirectory: packageRoot.appendingPathComponent(".registry-test"), port: 54339)
+        let embedded = EmbeddedPostgres(
+            baseDirectory: packageRoot.appendingPathComponent(".registry-test"), port: 54339)
         return Result {
             try embedded.start()
             return embedded.url.with(database: "postgres")

@@ -22,7 +22,8 @@ import Testing
         // The export namespace is bound to different prefixes in different files.
         var exportPrefixes = Set<String>()
         for f in files {
-            let head = String(decoding: try Data(contentsOf: URL(fileURLWithPath: "\(a)/\(f)")).prefix(2000), as: UTF8.self)
+            let head = String(
+                decoding: try Data(contentsOf: URL(fileURLWithPath: "\(a)/\(f)")).prefix(2000), as: UTF8.self)
             let match = try #require(head.firstMatch(of: /xmlns:(ns\d)="urn:be:fgov:ehealth:samws:v2:export"/))
             exportPrefixes.insert(String(match.1))
         }
@@ -50,14 +51,19 @@ import Testing
         #expect(ampSlices > 1.5 && ampSlices < 3, "AMP slices per AMP: \(ampSlices)")
         #expect(Double(ampps.count) / Double(amps.count) > 3)
         // A and H DMPPs come in pairs that share a CNK.
-        let hospitalCodes = Set(dmpps.filter { $0.keyValue("deliveryEnvironment") == "H" }.compactMap { $0.keyValue("code") })
-        let ambulatoryCodes = Set(dmpps.filter { $0.keyValue("deliveryEnvironment") == "A" }.compactMap { $0.keyValue("code") })
+        let hospitalCodes = Set(
+            dmpps.filter { $0.keyValue("deliveryEnvironment") == "H" }.compactMap { $0.keyValue("code") })
+        let ambulatoryCodes = Set(
+            dmpps.filter { $0.keyValue("deliveryEnvironment") == "A" }.compactMap { $0.keyValue("code") })
         #expect(!hospitalCodes.isEmpty && hospitalCodes == ambulatoryCodes)
         // Slices unsorted somewhere, and some future-dated.
         #expect(ampps.contains { e in e.slices.map { $0.from! } != e.slices.map { $0.from! }.sorted() })
         let today = LocalDate(iso: "2026-11-27")!
         #expect(dmpps.contains { e in e.slices.contains { $0.from! > today } })
-        #expect(amps.allSatisfy { e in e.slices.allSatisfy { $0.fields["Name"]?["Fr"] != nil && $0.fields["Name"]?["Nl"] != nil } })
+        #expect(
+            amps.allSatisfy { e in
+                e.slices.allSatisfy { $0.fields["Name"]?["Fr"] != nil && $0.fields["Name"]?["Nl"] != nil }
+            })
     }
 
     @Test func zipIsStreamedEntryByEntryAndTruncationIsDetected() throws {

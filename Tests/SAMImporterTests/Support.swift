@@ -27,11 +27,15 @@ struct ReadResult {
 }
 
 /// Reads one document through the real reader (small chunks, to cross chunk boundaries).
-func readDocument(_ text: String, name: String = "AMP-1.xml", chunkSize: Int = 64, maxTextBytes: Int = 1 << 20) throws -> ReadResult {
+func readDocument(_ text: String, name: String = "AMP-1.xml", chunkSize: Int = 64, maxTextBytes: Int = 1 << 20) throws
+    -> ReadResult
+{
     try readDocument(bytes: Array(text.utf8), name: name, chunkSize: chunkSize, maxTextBytes: maxTextBytes)
 }
 
-func readDocument(bytes: [UInt8], name: String = "AMP-1.xml", chunkSize: Int = 64, maxTextBytes: Int = 1 << 20) throws -> ReadResult {
+func readDocument(bytes: [UInt8], name: String = "AMP-1.xml", chunkSize: Int = 64, maxTextBytes: Int = 1 << 20) throws
+    -> ReadResult
+{
     let path = try temporaryFile(name, contents: bytes)
     let input = try SAMInput.resolve(paths: [path])
     let reader = try SAMDocumentReader(item: input.items[0], maxTextBytes: maxTextBytes, chunkSize: chunkSize)
@@ -50,12 +54,16 @@ func readDocument(bytes: [UInt8], name: String = "AMP-1.xml", chunkSize: Int = 6
 /// The real fragments of ../shared, when this checkout has them.
 enum SharedReference {
     static let directory: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/reference/samv2-samples")
-    static var available: Bool { FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path) }
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "shared/reference/samv2-samples")
+    static var available: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path)
+    }
 
     /// Wraps the Haldol AMP fragment in an export root that binds its prefixes (see SOURCE.txt).
     static func haldolExport() throws -> String {
-        let fragment = try String(contentsOf: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml"), encoding: .utf8)
+        let fragment = try String(
+            contentsOf: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml"), encoding: .utf8)
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <ns4:ExportActualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:actual:common" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns5="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">
@@ -65,7 +73,8 @@ enum SharedReference {
     }
 
     static func vmpExport() throws -> String {
-        let fragment = try String(contentsOf: directory.appendingPathComponent("VMP-fragment-16378.xml"), encoding: .utf8)
+        let fragment = try String(
+            contentsOf: directory.appendingPathComponent("VMP-fragment-16378.xml"), encoding: .utf8)
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <ns3:ExportVirtualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:virtual:common" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">

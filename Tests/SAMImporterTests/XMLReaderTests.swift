@@ -22,10 +22,14 @@ import Testing
 
     @Test func prefixesDoNotMatterOnlyNamespaces() throws {
         let a = try readDocument(
-            company(rootPrefix: "ns4", fieldPrefix: "ns3", fieldNamespaceDeclared: #"xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit""#),
+            company(
+                rootPrefix: "ns4", fieldPrefix: "ns3",
+                fieldNamespaceDeclared: #"xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit""#),
             name: "CPN-1.xml")
         let b = try readDocument(
-            company(rootPrefix: "x", fieldPrefix: nil, fieldNamespaceDeclared: #"xmlns="urn:be:fgov:ehealth:samws:v2:company:submit""#),
+            company(
+                rootPrefix: "x", fieldPrefix: nil,
+                fieldNamespaceDeclared: #"xmlns="urn:be:fgov:ehealth:samws:v2:company:submit""#),
             name: "CPN-2.xml")
         #expect(a.kind == .cpn && b.kind == .cpn)
         #expect(a.entities.count == 1 && b.entities.count == 1)
@@ -35,16 +39,23 @@ import Testing
     }
 
     @Test func wrongNamespaceIsNotAnExport() throws {
-        let text = company(rootPrefix: "ns4", fieldPrefix: "ns3", fieldNamespaceDeclared: #"xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit""#)
-            .replacingOccurrences(of: Self.exportNS, with: "urn:example:not-sam")
+        let text = company(
+            rootPrefix: "ns4", fieldPrefix: "ns3",
+            fieldNamespaceDeclared: #"xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit""#
+        )
+        .replacingOccurrences(of: Self.exportNS, with: "urn:example:not-sam")
         let result = try readDocument(text, name: "CPN-1.xml")
         #expect(result.refused)
         #expect(result.findings.contains { $0.rule == "SAM-FILE-UNKNOWN" })
     }
 
     @Test func unknownElementsBecomeFindingsNotCrashes() throws {
-        let text = company(rootPrefix: "ns4", fieldPrefix: "ns3", fieldNamespaceDeclared: #"xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit" xmlns:o="urn:other""#)
-            .replacingOccurrences(of: "<ns3:City>Beerse</ns3:City>", with: "<ns3:City>Beerse</ns3:City><o:Gadget>1</o:Gadget>")
+        let text = company(
+            rootPrefix: "ns4", fieldPrefix: "ns3",
+            fieldNamespaceDeclared: #"xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit" xmlns:o="urn:other""#
+        )
+        .replacingOccurrences(
+            of: "<ns3:City>Beerse</ns3:City>", with: "<ns3:City>Beerse</ns3:City><o:Gadget>1</o:Gadget>")
         let result = try readDocument(text, name: "CPN-1.xml")
         #expect(!result.refused)
         let finding = try #require(result.findings.first { $0.rule == "SAM-XML-UNKNOWN-ELEMENT" })
@@ -63,7 +74,8 @@ import Testing
             text += "<!ENTITY lol\(i) \"" + String(repeating: "&\(previous);", count: 10) + "\">"
             previous = "lol\(i)"
         }
-        text += #"]><ns4:ExportCompanies xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export"><ns4:Company actorNr="01028"><ns4:Data from="2020-01-01"><Denomination>&lol9;</Denomination></ns4:Data></ns4:Company></ns4:ExportCompanies>"#
+        text +=
+            #"]><ns4:ExportCompanies xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export"><ns4:Company actorNr="01028"><ns4:Data from="2020-01-01"><Denomination>&lol9;</Denomination></ns4:Data></ns4:Company></ns4:ExportCompanies>"#
         let result = try readDocument(text, name: "CPN-1.xml")
         #expect(result.refused)
         #expect(result.entities.isEmpty)
@@ -80,14 +92,18 @@ import Testing
         let result = try readDocument(text, name: "CPN-1.xml")
         #expect(result.refused)
         #expect(result.findings.contains { $0.rule == "SAM-XML-DOCTYPE" })
-        let everything = result.entities.map { $0.document.canonicalText }.joined() + result.findings.map(\.message).joined()
+        let everything =
+            result.entities.map { $0.document.canonicalText }.joined() + result.findings.map(\.message).joined()
         #expect(!everything.contains("TOP-SECRET"))
     }
 
     @Test func invalidUTF8IsAFindingWithItsLine() throws {
         var bytes = Array(#"<?xml version="1.0" encoding="UTF-8"?>"#.utf8) + [0x0A]
         bytes += Array(#"<ns4:ExportCompanies xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export">"#.utf8) + [0x0A]
-        bytes += Array(#"<ns4:Company actorNr="01028"><ns4:Data from="2020-01-01"><Denomination>Bad "#.utf8) + [0xC3, 0x28, 0xFF]
+        bytes +=
+            Array(#"<ns4:Company actorNr="01028"><ns4:Data from="2020-01-01"><Denomination>Bad "#.utf8) + [
+                0xC3, 0x28, 0xFF,
+            ]
         bytes += Array("</Denomination></ns4:Data></ns4:Company></ns4:ExportCompanies>".utf8)
         let result = try readDocument(bytes: bytes, name: "CPN-1.xml")
         #expect(result.refused)
@@ -99,11 +115,14 @@ import Testing
 
     @Test func fiftyMegabyteTextNodeRejectsOnlyItsEntity() throws {
         var bytes = Array(
-            #"<ns4:ExportCompanies xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export" xmlns="urn:be:fgov:ehealth:samws:v2:company:submit">"#.utf8)
+            #"<ns4:ExportCompanies xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export" xmlns="urn:be:fgov:ehealth:samws:v2:company:submit">"#
+                .utf8)
         bytes += Array(#"<ns4:Company actorNr="01028"><ns4:Data from="2020-01-01"><Denomination>"#.utf8)
         bytes += [UInt8](repeating: UInt8(ascii: "a"), count: 50 * 1_048_576)
         bytes += Array(#"</Denomination></ns4:Data></ns4:Company>"#.utf8)
-        bytes += Array(#"<ns4:Company actorNr="01029"><ns4:Data from="2020-01-01"><Denomination>Fine</Denomination></ns4:Data></ns4:Company></ns4:ExportCompanies>"#.utf8)
+        bytes += Array(
+            #"<ns4:Company actorNr="01029"><ns4:Data from="2020-01-01"><Denomination>Fine</Denomination></ns4:Data></ns4:Company></ns4:ExportCompanies>"#
+                .utf8)
         let result = try readDocument(bytes: bytes, name: "CPN-1.xml", chunkSize: 256 * 1024)
         #expect(!result.refused, "\(result.findings)")
         #expect(result.findings.contains { $0.rule == "SAM-XML-TEXT-TOO-LONG" && $0.entityKey == "01028" })
@@ -113,7 +132,8 @@ import Testing
     }
 
     @Test func truncatedDocumentIsRefused() throws {
-        let text = #"<ns4:ExportCompanies xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export"><ns4:Company actorNr="01028"><ns4:Data from="2020-01-01"><Denomination>X</Denomination></ns4:Data></ns4:Company>"#
+        let text =
+            #"<ns4:ExportCompanies xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export"><ns4:Company actorNr="01028"><ns4:Data from="2020-01-01"><Denomination>X</Denomination></ns4:Data></ns4:Company>"#
         let result = try readDocument(text, name: "CPN-1.xml")
         #expect(result.refused)
         #expect(result.findings.contains { $0.rule == "SAM-XML-WELLFORMED" && $0.message.contains("truncated") })

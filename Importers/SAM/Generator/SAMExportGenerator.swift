@@ -119,7 +119,8 @@ public struct SAMExportGenerator: Sendable {
                 switch kind {
                 case 0:
                     plan.futurePrice[amp] = number
-                    expected.append(.init(entityType: "dmpp", entityKey: "P|CNK|\(cnk(amp, 0, public: true))", kind: "updated"))
+                    expected.append(
+                        .init(entityType: "dmpp", entityKey: "P|CNK|\(cnk(amp, 0, public: true))", kind: "updated"))
                 case 1:
                     plan.closeSlice[amp] = number
                     expected.append(.init(entityType: "ampp", entityKey: cti, kind: "updated"))
@@ -129,11 +130,14 @@ public struct SAMExportGenerator: Sendable {
                     let newCti = ctiExtended(amp, j)
                     expected.append(.init(entityType: "ampp", entityKey: newCti, kind: "created"))
                     expected.append(.init(entityType: "ampp_component", entityKey: "\(newCti)/1", kind: "created"))
-                    expected.append(.init(entityType: "ampp_component_equivalent", entityKey: "\(newCti)/1/1", kind: "created"))
-                    expected.append(.init(entityType: "dmpp", entityKey: "P|CNK|\(cnk(amp, j, public: true))", kind: "created"))
+                    expected.append(
+                        .init(entityType: "ampp_component_equivalent", entityKey: "\(newCti)/1/1", kind: "created"))
+                    expected.append(
+                        .init(entityType: "dmpp", entityKey: "P|CNK|\(cnk(amp, j, public: true))", kind: "created"))
                 case 3:
                     plan.withdraw[amp] = number
-                    expected.append(.init(entityType: "dmpp", entityKey: "P|CNK|\(cnk(amp, 0, public: true))", kind: "deleted"))
+                    expected.append(
+                        .init(entityType: "dmpp", entityKey: "P|CNK|\(cnk(amp, 0, public: true))", kind: "deleted"))
                 default:
                     let company = companies[renames]
                     renames += 1
@@ -154,7 +158,9 @@ public struct SAMExportGenerator: Sendable {
     // MARK: Identifiers
 
     func ampCode(_ i: Int) -> String { "SAM" + String(format: "%06d", i + 1) + "-00" }
-    func ctiExtended(_ i: Int, _ j: Int) -> String { String(format: "%06d", i + 1) + "-" + String(format: "%02d", j + 1) }
+    func ctiExtended(_ i: Int, _ j: Int) -> String {
+        String(format: "%06d", i + 1) + "-" + String(format: "%02d", j + 1)
+    }
     func cnk(_ i: Int, _ j: Int, public isPublic: Bool) -> String {
         String(format: "%07d", (isPublic ? 1_000_000 : 5_000_000) + i * 20 + j)
     }
@@ -189,15 +195,19 @@ public struct SAMExportGenerator: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(config).write(to: URL(fileURLWithPath: directory).appendingPathComponent("generator.json"))
-        try encoder.encode(plan.lastSet).write(to: URL(fileURLWithPath: directory).appendingPathComponent("changes.json"))
+        try encoder.encode(plan.lastSet).write(
+            to: URL(fileURLWithPath: directory).appendingPathComponent("changes.json"))
         if zip {
             let zipPath = (directory as NSString).appendingPathComponent("SAMv2-full-\(stamp).zip")
             progress?("zipping into \(zipPath)")
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c",
-                "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED, allowZip64=True) as z:\n    for f in sys.argv[2:]:\n        z.write(f, f.split('/')[-1])\n",
-                zipPath] + files.map { (directory as NSString).appendingPathComponent($0) }
+            process.arguments =
+                [
+                    "python3", "-c",
+                    "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED, allowZip64=True) as z:\n    for f in sys.argv[2:]:\n        z.write(f, f.split('/')[-1])\n",
+                    zipPath,
+                ] + files.map { (directory as NSString).appendingPathComponent($0) }
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
@@ -209,7 +219,9 @@ public struct SAMExportGenerator: Sendable {
     }
 
     /// Reads `generator.json` of a previous export and writes its next version with `changes` changes.
-    public static func writeNextVersion(from previous: String, to directory: String, changes: Int, seed: UInt64, zip: Bool = false)
+    public static func writeNextVersion(
+        from previous: String, to directory: String, changes: Int, seed: UInt64, zip: Bool = false
+    )
         throws -> [GeneratedChange]
     {
         let data = try Data(contentsOf: URL(fileURLWithPath: previous).appendingPathComponent("generator.json"))
@@ -245,7 +257,9 @@ public struct SAMExportGenerator: Sendable {
         case .nonMedicinal: defaultNamespace = ns.nonMedicinal; others = [ns.core, ns.export]
         }
         let p = prefixes(for: kind, namespaces: others)
-        let ctx = FileContext(w: w, x: p[ns.export]!, core: p[ns.core].map { $0 + ":" } ?? "", company: p[ns.company], refdata: p[ns.refdata], virtual: p[ns.virtual])
+        let ctx = FileContext(
+            w: w, x: p[ns.export]!, core: p[ns.core].map { $0 + ":" } ?? "", company: p[ns.company],
+            refdata: p[ns.refdata], virtual: p[ns.virtual])
         w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n")
         w.raw("<\(ctx.x):\(kind.rootElement) xmlns=\"\(defaultNamespace)\"")
         for n in others { w.raw(" xmlns:\(p[n]!)=\"\(n)\"") }
@@ -292,12 +306,15 @@ public struct SAMExportGenerator: Sendable {
 
     static let words = [
         "Haldol", "Dafalgan", "Perdolan", "Motilium", "Zyrtec", "Nexiam", "Lipitor", "Crestor", "Xarelto", "Eliquis",
-        "Asaflow", "Cardioaspirine", "Amlor", "Coversyl", "Ledertrexate", "Medrol", "Augmentin", "Clamoxyl", "Sipralexa",
+        "Asaflow", "Cardioaspirine", "Amlor", "Coversyl", "Ledertrexate", "Medrol", "Augmentin", "Clamoxyl",
+        "Sipralexa",
         "Trazolan", "Redomex", "Dormonoct", "Lormetazepam", "Paracetamol", "Ibuprofen", "Omeprazol", "Pantoprazol",
         "Metformine", "Gliclazide", "Simvastatine", "Bisoprolol", "Nebivolol", "Lisinopril", "Furosemide", "Salbutamol",
     ]
-    static let forms = [("sol. inj.", "inj. opl.", "30047000"), ("compr.", "tabl.", "10219000"), ("gél.", "caps.", "10210000"),
-                        ("sirop", "siroop", "10117000"), ("pommade", "zalf", "10502000")]
+    static let forms = [
+        ("sol. inj.", "inj. opl.", "30047000"), ("compr.", "tabl.", "10219000"), ("gél.", "caps.", "10210000"),
+        ("sirop", "siroop", "10117000"), ("pommade", "zalf", "10502000"),
+    ]
 
     func date(_ dayOffset: Int) -> String { LocalDate(dayNumber: dayOffset).description }
 
@@ -310,7 +327,9 @@ public struct SAMExportGenerator: Sendable {
         var rng = SeededRandom(seed: config.seed, stream: 3, index: index)
         let name = Self.words[index % Self.words.count] + " Pharma " + String(index + 1)
         let city = rng.pick(["Brussel", "Beerse", "Wavre", "Gent", "Liège", "Antwerpen"])
-        var slices: [(String, String?, String)] = [("1960-01-01", "2022-06-29", name + " NV"), ("2022-06-30", nil, name)]
+        var slices: [(String, String?, String)] = [
+            ("1960-01-01", "2022-06-29", name + " NV"), ("2022-06-30", nil, name),
+        ]
         for set in plan.renamedCompany[index] ?? [] {
             let from = date(20_819 + set * 7)  // 2027-01-01 + a week per change set
             let previousTo = date(20_819 + set * 7 - 1)
@@ -360,17 +379,22 @@ public struct SAMExportGenerator: Sendable {
             c.data(from: from, to: to) {
                 w.element("OfficialName", "\(brand) \(strength)")
                 w.element("Status", to == nil ? "AUTHORIZED" : (isHistory ? "SUSPENDED" : "AUTHORIZED"))
-                c.text("Name", fr: "\(brand) \(strength)", nl: "\(brand) \(strength)",
-                       de: rng.chance(0.6) ? "\(brand) \(strength)" : nil, en: rng.chance(0.5) ? "\(brand) \(strength)" : nil)
+                c.text(
+                    "Name", fr: "\(brand) \(strength)", nl: "\(brand) \(strength)",
+                    de: rng.chance(0.6) ? "\(brand) \(strength)" : nil,
+                    en: rng.chance(0.5) ? "\(brand) \(strength)" : nil)
                 w.element("BlackTriangle", rng.chance(0.05) ? "true" : "false")
                 w.element("MedicineType", "ALLOPATHIC")
                 if k > 0 || rng.chance(0.7) {
-                    c.text("PrescriptionNameFamhp", fr: "\(brand) \(strength) \(form.0)", nl: "\(brand) \(strength) \(form.1)",
-                           de: rng.chance(0.5) ? "\(brand) \(strength) \(form.1)" : nil)
+                    c.text(
+                        "PrescriptionNameFamhp", fr: "\(brand) \(strength) \(form.0)",
+                        nl: "\(brand) \(strength) \(form.1)",
+                        de: rng.chance(0.5) ? "\(brand) \(strength) \(form.1)" : nil)
                 }
                 writeCompany(c, company, plan: plan, embedded: true)
                 c.text("AbbreviatedName", fr: "\(brand) \(form.0) \(strength)", nl: "\(brand) \(form.1) \(strength)")
-                c.text("PrescriptionName", fr: "\(brand) \(form.0) [\(strength)]", nl: "\(brand) \(form.1) [\(strength)]")
+                c.text(
+                    "PrescriptionName", fr: "\(brand) \(form.0) [\(strength)]", nl: "\(brand) \(form.1) [\(strength)]")
             }
         }
         // One component with its ingredient.
@@ -391,7 +415,9 @@ public struct SAMExportGenerator: Sendable {
         count += plan.newAmpp[i]?.count ?? 0
         for j in 0..<count {
             if j >= amppCount(i) {
-                writeAmpp(c, i, j, brand: brand, strength: strength, form: form, plan: plan, addedInSet: plan.newAmpp[i]![j - amppCount(i)])
+                writeAmpp(
+                    c, i, j, brand: brand, strength: strength, form: form, plan: plan,
+                    addedInSet: plan.newAmpp[i]![j - amppCount(i)])
             } else {
                 writeAmpp(c, i, j, brand: brand, strength: strength, form: form, plan: plan, addedInSet: nil)
             }
@@ -429,17 +455,21 @@ public struct SAMExportGenerator: Sendable {
             c.data(from: from, to: to) {
                 w.element("AuthorisationNr", "BE" + String(format: "%06d", i + 1))
                 w.element("Orphan", "false")
-                c.text("LeafletLink", fr: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?fr",
-                       nl: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?nl",
-                       de: rng.chance(0.6) ? "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?de" : nil)
-                c.text("SpcLink", fr: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?rcp",
-                       nl: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?skp")
+                c.text(
+                    "LeafletLink", fr: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?fr",
+                    nl: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?nl",
+                    de: rng.chance(0.6) ? "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?de" : nil)
+                c.text(
+                    "SpcLink", fr: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?rcp",
+                    nl: "https://app.fagg-afmps.be/pharma-status/api/files/\(cti)?skp")
                 w.element("ParallelCircuit", "0")
                 w.element("PackDisplayValue", pack)
                 w.element("Status", "AUTHORIZED")
-                c.text("PrescriptionNameFamhp", fr: "\(brand) \(strength) \(form.0) \(pack)", nl: "\(brand) \(strength) \(form.1) \(pack)",
-                       de: rng.chance(0.5) ? "\(brand) \(strength) \(form.1) \(pack)" : nil,
-                       en: rng.chance(0.5) ? "\(brand) \(strength) \(form.0) \(pack)" : nil)
+                c.text(
+                    "PrescriptionNameFamhp", fr: "\(brand) \(strength) \(form.0) \(pack)",
+                    nl: "\(brand) \(strength) \(form.1) \(pack)",
+                    de: rng.chance(0.5) ? "\(brand) \(strength) \(form.1) \(pack)" : nil,
+                    en: rng.chance(0.5) ? "\(brand) \(strength) \(form.0) \(pack)" : nil)
                 w.element("FMDProductCode", String(format: "0541%010d", i * 20 + j))
                 w.element("FMDInScope", "true")
                 w.element("AntiTemperingDevicePresent", "true")
@@ -447,13 +477,29 @@ public struct SAMExportGenerator: Sendable {
                 w.element("\(r)Description", "Substance \(atc)")
                 w.raw("</\(c.x):Atc>")
                 w.raw("<\(c.x):DeliveryModus code=\"M1\"><\(r)Description>")
-                w.element("\(c.core)Fr", "Prescription médicale - Art 6, §1 bis, troisième alinéa, premier tiret de la Loi du 25/03/1964 + Art 61 de l'AR 14/12/2006")
-                w.element("\(c.core)Nl", "Medisch voorschrift - Art 6, §1 bis, derde alinea, eerste streepje van de Wet van 25/03/1964 + Art 61 van het KB van 14/12/2006")
-                w.element("\(c.core)De", "Arzneimittel auf Verschreibung - Art. 6, §1 bis, Absatz 3, erster Gedankenstrich des Gesetzes vom 25.03.1964")
-                w.element("\(c.core)En", "Medical prescription - Art 6, §1 bis, 3rd paragraph, 1st indent Law 25/03/1964 + Art 61 Royal Decree 14/12/2006")
+                w.element(
+                    "\(c.core)Fr",
+                    "Prescription médicale - Art 6, §1 bis, troisième alinéa, premier tiret de la Loi du 25/03/1964 + Art 61 de l'AR 14/12/2006"
+                )
+                w.element(
+                    "\(c.core)Nl",
+                    "Medisch voorschrift - Art 6, §1 bis, derde alinea, eerste streepje van de Wet van 25/03/1964 + Art 61 van het KB van 14/12/2006"
+                )
+                w.element(
+                    "\(c.core)De",
+                    "Arzneimittel auf Verschreibung - Art. 6, §1 bis, Absatz 3, erster Gedankenstrich des Gesetzes vom 25.03.1964"
+                )
+                w.element(
+                    "\(c.core)En",
+                    "Medical prescription - Art 6, §1 bis, 3rd paragraph, 1st indent Law 25/03/1964 + Art 61 Royal Decree 14/12/2006"
+                )
                 w.raw("</\(r)Description></\(c.x):DeliveryModus>")
-                c.text("AbbreviatedName", fr: "\(brand) \(form.0) \(pack) \(strength)", nl: "\(brand) \(form.1) \(pack) \(strength)")
-                c.text("CrmLink", fr: "http://www.cbip.be/fr/contents/jump?amppid=\(i * 20 + j)", nl: "http://www.bcfi.be/nl/contents/jump?amppid=\(i * 20 + j)")
+                c.text(
+                    "AbbreviatedName", fr: "\(brand) \(form.0) \(pack) \(strength)",
+                    nl: "\(brand) \(form.1) \(pack) \(strength)")
+                c.text(
+                    "CrmLink", fr: "http://www.cbip.be/fr/contents/jump?amppid=\(i * 20 + j)",
+                    nl: "http://www.bcfi.be/nl/contents/jump?amppid=\(i * 20 + j)")
                 w.element("ExFactoryPrice", String(format: "%.4f", price))
                 w.element("ReimbursementCode", "0")
                 w.element("OfficialExFactoryPrice", String(format: "%.4f", price))
@@ -492,8 +538,9 @@ public struct SAMExportGenerator: Sendable {
         var dmppRandom = SeededRandom(seed: config.seed, stream: 6, index: i * 64 + j)
         let hasHospitalPair = addedInSet == nil && rng.chance(0.3)
         if !withdrawn {
-            writeDmpp(c, env: "P", code: cnk(i, j, public: true), price: price * 1.6, rng: &dmppRandom,
-                      futureSet: j == 0 ? plan.futurePrice[i] : nil, added: addedInSet)
+            writeDmpp(
+                c, env: "P", code: cnk(i, j, public: true), price: price * 1.6, rng: &dmppRandom,
+                futureSet: j == 0 ? plan.futurePrice[i] : nil, added: addedInSet)
         }
         if hasHospitalPair {
             let hospital = cnk(i, j, public: false)
@@ -506,10 +553,13 @@ public struct SAMExportGenerator: Sendable {
     }
 
     func writeDmpp(
-        _ c: FileContext, env: String, code: String, price: Double, rng: inout SeededRandom, futureSet: Int?, added: Int?
+        _ c: FileContext, env: String, code: String, price: Double, rng: inout SeededRandom, futureSet: Int?,
+        added: Int?
     ) {
         let w = c.w
-        w.raw("<\(c.x):Dmpp ProductId=\"P\(code)\(env)\" deliveryEnvironment=\"\(env)\" code=\"\(code)\" codeType=\"CNK\">\n")
+        w.raw(
+            "<\(c.x):Dmpp ProductId=\"P\(code)\(env)\" deliveryEnvironment=\"\(env)\" code=\"\(code)\" codeType=\"CNK\">\n"
+        )
         var slices: [(String, String?, Double)] = []
         if let added {
             slices.append((date(20_819 + added * 7), nil, price))
@@ -549,8 +599,10 @@ public struct SAMExportGenerator: Sendable {
             w.element("Description", "Substance \(code)")
             w.raw("</\(c.x):AtcClassification>\n")
         }
-        for (code, fr, nl) in [("M1", "Prescription médicale", "Medisch voorschrift"), ("M0", "Sans prescription", "Zonder voorschrift"),
-                               ("M3 + M4", "Prescription médicale", "Medisch voorschrift")] {
+        for (code, fr, nl) in [
+            ("M1", "Prescription médicale", "Medisch voorschrift"), ("M0", "Sans prescription", "Zonder voorschrift"),
+            ("M3 + M4", "Prescription médicale", "Medisch voorschrift"),
+        ] {
             w.raw("<\(c.x):DeliveryModus code=\"\(code)\">")
             c.text("Description", fr: fr, nl: nl)
             w.raw("</\(c.x):DeliveryModus>\n")
@@ -592,7 +644,9 @@ public struct SAMExportGenerator: Sendable {
             c.data(from: "2016-10-01", to: rng.chance(0.1) ? "2019-09-15" : nil) {
                 c.text("\(v)Name", fr: "Générique \(m + 1)", nl: "Generiek \(m + 1)")
                 w.raw("<\(c.x):VmpGroup code=\"\(m % vmpGroupCount + 1)\">")
-                c.data(from: "2016-10-01", to: nil) { c.text("\(v)Name", fr: "Groupe \(m % vmpGroupCount + 1)", nl: "Groep \(m % vmpGroupCount + 1)") }
+                c.data(from: "2016-10-01", to: nil) {
+                    c.text("\(v)Name", fr: "Groupe \(m % vmpGroupCount + 1)", nl: "Groep \(m % vmpGroupCount + 1)")
+                }
                 w.raw("</\(c.x):VmpGroup>")
                 w.raw("<\(c.x):Vtm code=\"\(m % vtmCount + 1)\"/>")
             }
@@ -620,7 +674,9 @@ public struct SAMExportGenerator: Sendable {
         var written = 0
         for i in 0..<ampCount where i % 5 == 0 {
             let code = cnk(i, 0, public: true)
-            w.raw("<\(c.x):ReimbursementContext deliveryEnvironment=\"P\" code=\"\(code)\" codeType=\"CNK\" legalReferencePath=\"RD20180201-IV-\(i % 900 + 1)\">\n")
+            w.raw(
+                "<\(c.x):ReimbursementContext deliveryEnvironment=\"P\" code=\"\(code)\" codeType=\"CNK\" legalReferencePath=\"RD20180201-IV-\(i % 900 + 1)\">\n"
+            )
             c.data(from: "2020-01-01", to: nil) {
                 w.element("ReimbursementCriterion", "", attributes: [("category", "B"), ("code", "\(i % 900 + 1)")])
                 w.element("Multiple", "M")
@@ -637,7 +693,9 @@ public struct SAMExportGenerator: Sendable {
         }
         // Real exports contain contexts for DMPPs the AMP file does not list.
         for k in 0..<max(1, written / 200) {
-            w.raw("<\(c.x):ReimbursementContext deliveryEnvironment=\"P\" code=\"\(String(format: "%07d", 9_900_000 + k))\" codeType=\"CNK\" legalReferencePath=\"RD20180201-IV-1\">")
+            w.raw(
+                "<\(c.x):ReimbursementContext deliveryEnvironment=\"P\" code=\"\(String(format: "%07d", 9_900_000 + k))\" codeType=\"CNK\" legalReferencePath=\"RD20180201-IV-1\">"
+            )
             c.data(from: "2020-01-01", to: nil) { w.element("Multiple", "M") }
             w.raw("</\(c.x):ReimbursementContext>\n")
         }
@@ -652,7 +710,9 @@ public struct SAMExportGenerator: Sendable {
         }
         for k in 0..<max(2, paragraphCount / 10) {
             w.raw("<\(c.x):LegalReference key=\"IV-\(k + 1)\">")
-            c.data(from: "2018-02-01", to: nil) { c.text("Title", fr: "Chapitre IV, \(k + 1)", nl: "Hoofdstuk IV, \(k + 1)") }
+            c.data(from: "2018-02-01", to: nil) {
+                c.text("Title", fr: "Chapitre IV, \(k + 1)", nl: "Hoofdstuk IV, \(k + 1)")
+            }
             w.raw("</\(c.x):LegalReference>\n")
         }
         w.raw("</\(c.x):LegalBasis>\n")
@@ -685,12 +745,18 @@ public struct SAMExportGenerator: Sendable {
     func writeCompounding(_ c: FileContext) {
         let w = c.w
         for k in 0..<compoundingCount {
-            w.raw("<\(c.x):CompoundingIngredient codeType=\"CNK\" code=\"\(String(format: "%07d", 8_000_000 + k))\" ProductId=\"C\(k)\">")
-            c.data(from: "2015-01-01", to: nil) { c.text("Synonym", fr: "ingrédient \(k + 1)", nl: "ingrediënt \(k + 1)") }
+            w.raw(
+                "<\(c.x):CompoundingIngredient codeType=\"CNK\" code=\"\(String(format: "%07d", 8_000_000 + k))\" ProductId=\"C\(k)\">"
+            )
+            c.data(from: "2015-01-01", to: nil) {
+                c.text("Synonym", fr: "ingrédient \(k + 1)", nl: "ingrediënt \(k + 1)")
+            }
             w.raw("</\(c.x):CompoundingIngredient>\n")
         }
         for k in 0..<max(2, compoundingCount / 5) {
-            w.raw("<\(c.x):CompoundingFormula codeType=\"CNK\" code=\"\(String(format: "%07d", 8_500_000 + k))\" ProductId=\"F\(k)\">")
+            w.raw(
+                "<\(c.x):CompoundingFormula codeType=\"CNK\" code=\"\(String(format: "%07d", 8_500_000 + k))\" ProductId=\"F\(k)\">"
+            )
             c.data(from: "2015-01-01", to: nil) { c.text("Synonym", fr: "formule \(k + 1)", nl: "formule \(k + 1)") }
             w.raw("</\(c.x):CompoundingFormula>\n")
         }
@@ -699,7 +765,9 @@ public struct SAMExportGenerator: Sendable {
     func writeNonMedicinal(_ c: FileContext) {
         let w = c.w
         for k in 0..<nonMedicinalCount {
-            w.raw("<\(c.x):NonMedicinalProduct code=\"\(String(format: "%07d", 3_000_000 + k))\" codeType=\"CNK\" ProductId=\"N\(k)\">")
+            w.raw(
+                "<\(c.x):NonMedicinalProduct code=\"\(String(format: "%07d", 3_000_000 + k))\" codeType=\"CNK\" ProductId=\"N\(k)\">"
+            )
             c.data(from: "2012-01-01", to: nil) {
                 c.text("Name", fr: "produit \(k + 1)", nl: "product \(k + 1)")
                 w.element("Category", "H")
@@ -709,4 +777,3 @@ public struct SAMExportGenerator: Sendable {
         }
     }
 }
-

@@ -66,11 +66,15 @@ public struct SAMEntityMapper {
         return out
     }
 
-    mutating func mapEntity(_ node: XMLElementNode, parent: (type: String, key: String)?, into out: inout [VersionedEntity]) {
+    mutating func mapEntity(
+        _ node: XMLElementNode, parent: (type: String, key: String)?, into out: inout [VersionedEntity]
+    ) {
         let type = SAMEntityMapper.typeName(node.name)
         var keyAttributes = node.attributes.filter { !SAMEntityMapper.nonKeyAttributes.contains($0.name) }
         if let order = SAMEntityMapper.keyOrder[type] {
-            keyAttributes.sort { (order.firstIndex(of: $0.name) ?? 99, $0.name) < (order.firstIndex(of: $1.name) ?? 99, $1.name) }
+            keyAttributes.sort {
+                (order.firstIndex(of: $0.name) ?? 99, $0.name) < (order.firstIndex(of: $1.name) ?? 99, $1.name)
+            }
         } else {
             keyAttributes.sort { $0.name < $1.name }
         }
@@ -83,7 +87,9 @@ public struct SAMEntityMapper {
             key = ownKey
         }
         var attributes: [String: String] = [:]
-        for a in node.attributes where SAMEntityMapper.nonKeyAttributes.contains(a.name) { attributes[a.name] = a.value }
+        for a in node.attributes where SAMEntityMapper.nonKeyAttributes.contains(a.name) {
+            attributes[a.name] = a.value
+        }
 
         let isVersioned = node.children.contains { isData($0) }
         var slices: [EntitySlice] = []

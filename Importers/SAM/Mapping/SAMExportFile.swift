@@ -39,18 +39,30 @@ public enum SAMExportFile: String, Sendable, CaseIterable, Codable {
     /// The entity types whose current set this file defines (for deletion detection and the gate).
     public var entityTypes: [String] {
         switch self {
-        case .ref: [] // open-ended: every top-level reference table; resolved from what the file contains
+        case .ref: []  // open-ended: every top-level reference table; resolved from what the file contains
         case .cpn: ["company"]
-        case .vmp: ["vtm", "vmp_group", "commented_classification", "vmp", "vmp_component", "virtual_ingredient",
-                    "real_virtual_ingredient", "standard_dosage"]
-        case .amp: ["amp", "amp_component", "real_actual_ingredient", "real_actual_ingredient_equivalent", "ampp",
-                    "ampp_component", "ampp_component_equivalent", "commercialization", "supply_problem",
-                    "derogation_import", "dmpp"]
+        case .vmp:
+            [
+                "vtm", "vmp_group", "commented_classification", "vmp", "vmp_component", "virtual_ingredient",
+                "real_virtual_ingredient", "standard_dosage",
+            ]
+        case .amp:
+            [
+                "amp", "amp_component", "real_actual_ingredient", "real_actual_ingredient_equivalent", "ampp",
+                "ampp_component", "ampp_component_equivalent", "commercialization", "supply_problem",
+                "derogation_import", "dmpp",
+            ]
         case .rmb: ["reimbursement_context", "copayment", "reimbursement_criterion"]
-        case .rml: ["legal_basis", "legal_reference", "legal_text", "formal_interpretation", "reimbursement_condition",
-                    "reimbursement_term", "attachment"]
-        case .chapterIV: ["paragraph", "verse", "exclusion", "added_document", "paragraph_trace", "qualification_list",
-                          "professional_authorisation", "name_explanation", "name_translation"]
+        case .rml:
+            [
+                "legal_basis", "legal_reference", "legal_text", "formal_interpretation", "reimbursement_condition",
+                "reimbursement_term", "attachment",
+            ]
+        case .chapterIV:
+            [
+                "paragraph", "verse", "exclusion", "added_document", "paragraph_trace", "qualification_list",
+                "professional_authorisation", "name_explanation", "name_translation",
+            ]
         case .cmp: ["compounding_ingredient", "compounding_formula"]
         case .nonMedicinal: ["non_medicinal_product"]
         }

@@ -35,7 +35,8 @@ public enum SAMQualityRules {
     public static let cnkFormat = QualityRule(
         id: "SAM-ID-CNK", severity: .error, summary: "a CNK code has 7 digits")
     public static let dmppKey = QualityRule(
-        id: "SAM-ID-DMPP", severity: .error, summary: "a DMPP has a delivery environment P/A/H/R and a code type CNK/PSEUDO")
+        id: "SAM-ID-DMPP", severity: .error,
+        summary: "a DMPP has a delivery environment P/A/H/R and a code type CNK/PSEUDO")
     public static let ampCodeFormat = QualityRule(
         id: "SAM-ID-AMP", severity: .error, summary: "an AMP code is SAM + 6 digits + '-' + 2 digits")
     public static let ctiExtendedFormat = QualityRule(
@@ -61,7 +62,8 @@ public enum SAMQualityRules {
         summary: "a reimbursement context names a DMPP of the AMP file (some real contexts do not)")
 
     public static let all: [QualityRule] = [
-        notWellFormed, doctypeRefused, unknownRoot, missingFile, duplicateFile, unreadable, massDeletion, unknownElement,
+        notWellFormed, doctypeRefused, unknownRoot, missingFile, duplicateFile, unreadable, massDeletion,
+        unknownElement,
         textTooLong, invalidPeriod, periodOrder, periodOverlap, duplicateEntity, cnkFormat, dmppKey, ampCodeFormat,
         ctiExtendedFormat, actorNrFormat, atcFormat, namesFrNl, decimalValue, dmppParent, ampVmp, ampCompany, amppAtc,
         reimbursementDmpp,
@@ -99,7 +101,9 @@ public enum SAMQualityRules {
             let env = entity.keyValue("deliveryEnvironment") ?? ""
             let codeType = entity.keyValue("codeType") ?? ""
             if DmppKey.DeliveryEnvironment(rawValue: env) == nil || DmppKey.CodeType(rawValue: codeType) == nil {
-                add(dmppKey, "deliveryEnvironment '\(env)' / codeType '\(codeType)'; expected P, A, H or R / CNK or PSEUDO")
+                add(
+                    dmppKey,
+                    "deliveryEnvironment '\(env)' / codeType '\(codeType)'; expected P, A, H or R / CNK or PSEUDO")
             }
             checkIdentifier(.cnk, cnkFormat, "code")
             if entity.parentType != "ampp" {
@@ -137,7 +141,9 @@ public enum SAMQualityRules {
             if entity.type == "ampp", let code = slice.fields["Atc"]?["@code"]?.stringValue,
                 !SAMIdentifierKind.atcCode.isValid(code)
             {
-                add(atcFormat, "ATC '\(code)' in \(label) is not valid; expected \(SAMIdentifierKind.atcCode.expectation)")
+                add(
+                    atcFormat,
+                    "ATC '\(code)' in \(label) is not valid; expected \(SAMIdentifierKind.atcCode.expectation)")
             }
         }
         return findings

@@ -217,7 +217,8 @@ public final class ZipEntrySource: ByteSource {
         if entry.method == 8 {
             let status = inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
             guard status == Z_OK else {
-                throw InputError.corruptEntry(path: archivePath, entry: entry.name, reason: "zlib init failed (\(status))")
+                throw InputError.corruptEntry(
+                    path: archivePath, entry: entry.name, reason: "zlib init failed (\(status))")
             }
         }
     }
@@ -270,7 +271,8 @@ public final class ZipEntrySource: ByteSource {
                 producedNow = maxLength - Int(stream.avail_out)
                 if status == Z_STREAM_END { finished = true; break }
                 if status == Z_BUF_ERROR && availableIn == 0 && remainingCompressed == 0 {
-                    throw InputError.truncatedZip(path: archivePath, reason: "entry \(entry.name): deflate stream ends early")
+                    throw InputError.truncatedZip(
+                        path: archivePath, reason: "entry \(entry.name): deflate stream ends early")
                 }
                 if status != Z_OK && status != Z_BUF_ERROR {
                     throw corrupt("inflate failed (\(status))")

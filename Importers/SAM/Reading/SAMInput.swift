@@ -34,7 +34,8 @@ public struct SAMInput: Sendable {
         if paths.count == 1, fm.fileExists(atPath: paths[0], isDirectory: &isDirectory) {
             let path = paths[0]
             if isDirectory.boolValue {
-                let names = try fm.contentsOfDirectory(atPath: path).filter { $0.lowercased().hasSuffix(".xml") }.sorted()
+                let names = try fm.contentsOfDirectory(atPath: path).filter { $0.lowercased().hasSuffix(".xml") }
+                    .sorted()
                 let items = names.map { name -> Item in
                     let full = (path as NSString).appendingPathComponent(name)
                     let size = ((try? fm.attributesOfItem(atPath: full)[.size]) as? UInt64) ?? 0
@@ -56,7 +57,10 @@ public struct SAMInput: Sendable {
                 throw InputError.cannotOpen(path: path, reason: "no such file (give one zip, one folder, or XML files)")
             }
             let size = ((try? fm.attributesOfItem(atPath: path)[.size]) as? UInt64) ?? 0
-            items.append(Item(name: (path as NSString).lastPathComponent, size: size, zipPath: nil, zipEntry: nil, filePath: path))
+            items.append(
+                Item(
+                    name: (path as NSString).lastPathComponent, size: size, zipPath: nil, zipEntry: nil, filePath: path)
+            )
         }
         return SAMInput(kind: .files, source: paths.joined(separator: " "), items: items)
     }
@@ -96,7 +100,8 @@ public final class SAMDocumentReader {
         self.mapper = SAMEntityMapper(file: item.name)
         self.chunkSize = chunkSize
         parser.onRoot = { [unowned self] root in
-            self.rootAttributes = Dictionary(root.attributes.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            self.rootAttributes = Dictionary(
+                root.attributes.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
             if root.namespace == SAMExportFile.exportNamespace, let kind = SAMExportFile(rootElement: root.name) {
                 self.kind = kind
             } else {
@@ -181,7 +186,9 @@ public final class SAMDocumentReader {
     public internal(set) var rejected: [(type: String, key: String)] = []
 
     /// Hands over findings, references and rejections gathered so far and forgets them (bounded memory).
-    public func drainFindings() -> (findings: [QualityFinding], references: [EntityReference], rejected: [(type: String, key: String)]) {
+    public func drainFindings() -> (
+        findings: [QualityFinding], references: [EntityReference], rejected: [(type: String, key: String)]
+    ) {
         defer {
             findings = []
             references = []

@@ -148,7 +148,8 @@ public final class XMLStreamParser {
     private func markNotWellFormed() {
         if !stopped {
             if fatalProblem == nil {
-                problems.append(XMLProblem(kind: .notWellFormed, line: currentLine, message: "the XML is not well-formed"))
+                problems.append(
+                    XMLProblem(kind: .notWellFormed, line: currentLine, message: "the XML is not well-formed"))
             }
             stopped = true
         }

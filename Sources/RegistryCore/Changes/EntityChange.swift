@@ -41,7 +41,8 @@ public enum EntityDiff {
             var changed = Set<String>()
             let oldAttributes = old["attributes"] ?? .object([:])
             let newAttributes = new["attributes"] ?? .object([:])
-            for name in attributeNames(old).union(attributeNames(new)) where oldAttributes[name] != newAttributes[name] {
+            for name in attributeNames(old).union(attributeNames(new)) where oldAttributes[name] != newAttributes[name]
+            {
                 changed.insert(name)
             }
             let oldSlices = sliceList(old)

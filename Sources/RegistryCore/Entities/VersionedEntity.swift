@@ -86,7 +86,8 @@ public struct VersionedEntity: Sendable, Hashable {
     /// The canonical document stored and compared: key, attributes and ordered slices.
     public var document: JSONValue {
         .object([
-            "key": .object(Dictionary(keyParts.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a })),
+            "key": .object(
+                Dictionary(keyParts.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a })),
             "attributes": .object(attributes.mapValues { .string($0) }),
             "slices": .array(orderedSlices.map(\.json)),
         ])
@@ -96,9 +97,12 @@ public struct VersionedEntity: Sendable, Hashable {
     public func canonicalDocument() -> (text: String, hash: String) {
         let text = document.canonicalText
         let digest = SHA256.hash(data: Array(text.utf8))
-        return (text, digest.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined())
+        return (
+            text,
+            digest.map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
+        )
     }
 }

@@ -30,7 +30,8 @@ public func withPostgresClient<Result: Sendable>(
 /// instead of the pool retrying forever.
 public func checkConnection(_ url: DatabaseURL, logger: Logger) async throws {
     let configuration = PostgresConnection.Configuration(
-        host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
+        host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+        tls: .disable)
     do {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         try await connection.close()

@@ -18,7 +18,8 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init(parsing text: String) throws {
-        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "")
+        guard let components = URLComponents(string: text),
+            ["postgres", "postgresql"].contains(components.scheme ?? "")
         else {
             throw DatabaseError.invalidURL(text, "expected postgres://user[:password]@host[:port]/database")
         }
@@ -67,7 +68,8 @@ public enum DatabaseError: Error, CustomStringConvertible {
         case .embedded(let why): return "embedded PostgreSQL: \(why)"
         case .migrationsDiverged(let why): return "migration history and code disagree: \(why)"
         case .unreachable(let url, let why): return "cannot connect to \(url): \(why)"
-        case .migrationsPending(let names): return "migrations pending: \(names.joined(separator: ", ")); run `registry migrate`"
+        case .migrationsPending(let names):
+            return "migrations pending: \(names.joined(separator: ", ")); run `registry migrate`"
         }
     }
 }

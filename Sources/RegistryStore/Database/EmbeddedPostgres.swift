@@ -19,7 +19,8 @@ public struct EmbeddedPostgres: Sendable {
     /// Reads `REGISTRY_HOME` (default `./.registry`) and `REGISTRY_DB_PORT` (default 54329).
     public static func fromEnvironment() -> EmbeddedPostgres {
         let env = ProcessInfo.processInfo.environment
-        let base = env["REGISTRY_HOME"].map { URL(fileURLWithPath: $0) }
+        let base =
+            env["REGISTRY_HOME"].map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".registry")
         return EmbeddedPostgres(baseDirectory: base, port: env["REGISTRY_DB_PORT"].flatMap(Int.init) ?? 54329)
     }
@@ -55,6 +56,23 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     var runningAsRoot: Bool { geteuid() == 0 }
+
+    /// Whether nothing listens on `port` of 127.0.0.1 yet (a bind succeeds).
+    public static func isPortFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return result == 0
+    }
 
     /// The server binaries of the newest installed major version.
     public func binDirectory() throws -> URL {
@@ -95,7 +113,10 @@ public struct EmbeddedPostgres: Sendable {
             try prepareOwnership()
             try run(
                 tool: "initdb",
-                ["-D", dataDirectory.path, "-U", user, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+                [
+                    "-D", dataDirectory.path, "-U", user, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                    "--no-sync",
+                ])
             let conf = """
 
                 # registry embedded cluster
@@ -122,7 +143,10 @@ public struct EmbeddedPostgres: Sendable {
         }
         try prepareOwnership()
         // pg_ctl's server inherits stdout: don't pipe it, or reading the pipe would wait for the server to exit.
-        try run(tool: "pg_ctl", ["start", "-w", "-t", "60", "-D", dataDirectory.path, "-l", logFile.path], detached: true)
+        try run(
+            tool: "pg_ctl",
+            ["start", "-w", "-t", "60", "-D", dataDirectory.path, "-l", logFile.path, "-o", "-p \(port)"],
+            detached: true)
         try ensureDatabase()
         return true
     }
@@ -136,11 +160,14 @@ public struct EmbeddedPostgres: Sendable {
         let psql = try binDirectory().appendingPathComponent("psql").path
         let exists = try run(
             path: psql,
-            ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-tAc",
-             "SELECT 1 FROM pg_database WHERE datname = '\(database)'"], captureOutput: true)
+            [
+                "-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-tAc",
+                "SELECT 1 FROM pg_database WHERE datname = '\(database)'",
+            ], captureOutput: true)
         if exists.output.trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
             _ = try run(
-                path: psql, ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-c", "CREATE DATABASE \(database)"])
+                path: psql,
+                ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-c", "CREATE DATABASE \(database)"])
         }
     }
 
@@ -180,7 +207,9 @@ public struct EmbeddedPostgres: Sendable {
         let (status, output) = try ChildProcess.run(path, arguments)
         if status != 0 && !allowFailure {
             var detail = output
-            if detached, let log = try? String(contentsOf: logFile, encoding: .utf8) { detail += "\n" + log.suffix(2000) }
+            if detached, let log = try? String(contentsOf: logFile, encoding: .utf8) {
+                detail += "\n" + log.suffix(2000)
+            }
             throw DatabaseError.embedded(
                 "\(URL(fileURLWithPath: path).lastPathComponent) \(arguments.joined(separator: " ")) failed (\(status)): \(detail.suffix(3000))"
             )

@@ -62,18 +62,22 @@ public struct MigrationRunner: Sendable {
         for (version, name, checksum) in applied {
             guard let migration = known[version] else {
                 throw DatabaseError.migrationsDiverged(
-                    "the database has migration \(version) (\(name)) that this build does not know; is the build older than the database?")
+                    "the database has migration \(version) (\(name)) that this build does not know; is the build older than the database?"
+                )
             }
             guard migration.name == name, migration.checksum == checksum else {
                 throw DatabaseError.migrationsDiverged(
-                    "migration \(version) was applied as '\(name)' (\(checksum.prefix(12))) but the code has '\(migration.name)' (\(migration.checksum.prefix(12))); migrations must never be edited once applied")
+                    "migration \(version) was applied as '\(name)' (\(checksum.prefix(12))) but the code has '\(migration.name)' (\(migration.checksum.prefix(12))); migrations must never be edited once applied"
+                )
             }
         }
         let appliedVersions = Set(applied.map(\.0))
         let pending = migrations.filter { !appliedVersions.contains($0.version) }
-        if let firstPending = pending.first, let lastApplied = appliedVersions.max(), firstPending.version < lastApplied {
+        if let firstPending = pending.first, let lastApplied = appliedVersions.max(), firstPending.version < lastApplied
+        {
             throw DatabaseError.migrationsDiverged(
-                "migration \(firstPending.version) (\(firstPending.name)) is older than the applied \(lastApplied) but was never applied")
+                "migration \(firstPending.version) (\(firstPending.name)) is older than the applied \(lastApplied) but was never applied"
+            )
         }
         return pending
     }
@@ -98,7 +102,8 @@ public struct MigrationRunner: Sendable {
                             try? await connection.executeScript("ROLLBACK")
                             throw error
                         }
-                        logger.info("applied migration", metadata: ["migration": "\(migration.version)_\(migration.name)"])
+                        logger.info(
+                            "applied migration", metadata: ["migration": "\(migration.version)_\(migration.name)"])
                     }
                 }
                 _ = try await connection.query("SELECT pg_advisory_unlock(7220001)", logger: logger)

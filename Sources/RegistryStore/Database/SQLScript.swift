@@ -11,7 +11,10 @@ enum SQLScript {
         var i = 0
         func flush() {
             let text = String(current).trimmingCharacters(in: .whitespacesAndNewlines)
-            let meaningful = text.split(separator: "\n").contains { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            let meaningful = text.split(separator: "\n").contains {
+                !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--")
+                    && !$0.trimmingCharacters(in: .whitespaces).isEmpty
+            }
             if meaningful { statements.append(text) }
             current = []
         }

@@ -43,12 +43,14 @@ public struct ImportSummary: Sendable {
     /// A readable multi-line report.
     public var report: String {
         var lines: [String] = []
-        lines.append("SAM import run #\(runId): \(outcome.rawValue.uppercased())" + (refusalReason.map { ": \($0)" } ?? ""))
+        lines.append(
+            "SAM import run #\(runId): \(outcome.rawValue.uppercased())" + (refusalReason.map { ": \($0)" } ?? ""))
         lines.append("  source: \(source)")
         lines.append("  SAM version: \(samVersion ?? "-")  SamId: \(samId ?? "-")")
         for f in files {
             lines.append(
-                "  file \(f.name) [\(f.kind ?? "?")]: \(f.bytes) bytes, \(f.entities) entities, sha256 \(f.sha256.prefix(16))…")
+                "  file \(f.name) [\(f.kind ?? "?")]: \(f.bytes) bytes, \(f.entities) entities, sha256 \(f.sha256.prefix(16))…"
+            )
         }
         lines.append(
             "  " + "type".padding(toLength: 34, withPad: " ", startingAt: 0)

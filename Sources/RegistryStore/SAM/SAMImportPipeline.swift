@@ -13,7 +13,9 @@ public struct SAMImportOptions: Sendable {
     /// Prints progress lines while files are read.
     public var progress: (@Sendable (String) -> Void)?
 
-    public init(maxDeleteShare: Double = 0.05, maxTextBytes: Int = 1 << 20, progress: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        maxDeleteShare: Double = 0.05, maxTextBytes: Int = 1 << 20, progress: (@Sendable (String) -> Void)? = nil
+    ) {
         self.maxDeleteShare = maxDeleteShare
         self.maxTextBytes = maxTextBytes
         self.progress = progress
@@ -39,9 +41,10 @@ public struct SAMImportPipeline: Sendable {
 
     public func run(input: SAMInput, options: SAMImportOptions = .init()) async throws -> ImportSummary {
         try await client.withConnection { connection in
-            let locked = try await connection.query(
-                "SELECT pg_try_advisory_lock(\(Self.advisoryLockKey))", logger: logger
-            ).decode(Bool.self).first { _ in true } ?? false
+            let locked =
+                try await connection.query(
+                    "SELECT pg_try_advisory_lock(\(Self.advisoryLockKey))", logger: logger
+                ).decode(Bool.self).first { _ in true } ?? false
             guard locked else { throw ImportError.alreadyRunning(domain: "SAM") }
             do {
                 let summary = try await runLocked(connection: connection, input: input, options: options)
@@ -129,7 +132,8 @@ public struct SAMImportPipeline: Sendable {
             throw error
         }
         state.summary.durationSeconds = (clock.now - started).seconds
-        let fatalFirst = state.findings.filter { $0.severity == .fatal } + state.findings.filter { $0.severity != .fatal }
+        let fatalFirst =
+            state.findings.filter { $0.severity == .fatal } + state.findings.filter { $0.severity != .fatal }
         state.summary.findingsSample = Array(fatalFirst.prefix(50))
         try await recordRun(connection: connection, state: state)
         if state.summary.outcome == .refused { throw ImportError.refused(state.summary) }
@@ -173,15 +177,19 @@ public struct SAMImportPipeline: Sendable {
                     findings.append(contentsOf: drained.findings)
                     for r in drained.references {
                         references.append([
-                            r.rule.id, r.rule.severity.rawValue, r.fromType, r.fromKey, r.targetType, r.targetKey, r.file,
+                            r.rule.id, r.rule.severity.rawValue, r.fromType, r.fromKey, r.targetType, r.targetKey,
+                            r.file,
                             String(r.line),
                         ])
                     }
                     for r in drained.rejected { rejected.append([r.type, r.key]); types.insert(r.type) }
                     if let progress, ContinuousClock.now - lastProgress > .seconds(2) {
                         lastProgress = .now
-                        let share = item.size > 0 ? " (\(Int(Double(reader.bytesRead) * 100 / Double(item.size)))%)" : ""
-                        progress("  reading \(item.name): \(reader.bytesRead / 1_048_576) MiB\(share), \(reader.entitiesRead) entities")
+                        let share =
+                            item.size > 0 ? " (\(Int(Double(reader.bytesRead) * 100 / Double(item.size)))%)" : ""
+                        progress(
+                            "  reading \(item.name): \(reader.bytesRead / 1_048_576) MiB\(share), \(reader.entitiesRead) entities"
+                        )
                     }
                 }
                 if buffer.byteCount > 0 { try await writer.write(buffer.take()) }
@@ -309,7 +317,8 @@ public struct SAMImportPipeline: Sendable {
                               WHERE r.entity_type = COALESCE(s.entity_type, c.entity_type)
                                 AND r.entity_key = COALESCE(s.entity_key, c.entity_key))
             """, logger: logger)
-        try await connection.executeScript("CREATE INDEX ON stage_change (entity_type, entity_key); ANALYZE stage_change;")
+        try await connection.executeScript(
+            "CREATE INDEX ON stage_change (entity_type, entity_key); ANALYZE stage_change;")
 
         let accepted = try await connection.query(
             "SELECT entity_type, count(*) FROM stage_entity GROUP BY 1", logger: logger)
@@ -342,7 +351,8 @@ public struct SAMImportPipeline: Sendable {
                     QualityFinding(
                         rule: SAMQualityRules.massDeletion, entityType: type,
                         message: String(
-                            format: "would delete %d of %lld current %@ entities (%.1f%%), more than the allowed %.1f%%",
+                            format:
+                                "would delete %d of %lld current %@ entities (%.1f%%), more than the allowed %.1f%%",
                             deleted, n, type, Double(deleted) * 100 / Double(n), options.maxDeleteShare * 100)))
             }
         }
@@ -478,7 +488,9 @@ public struct SAMImportPipeline: Sendable {
             }
         ).canonicalText
         let bySeverity = JSONValue.object(
-            Dictionary(uniqueKeysWithValues: s.findingsBySeverity.map { ($0.key.rawValue, JSONValue.number(String($0.value))) })
+            Dictionary(
+                uniqueKeysWithValues: s.findingsBySeverity.map { ($0.key.rawValue, JSONValue.number(String($0.value))) }
+            )
         ).canonicalText
         let total = s.findingsBySeverity.values.reduce(0, +)
         let rows: [[String?]] = state.findings.enumerated().map { index, f in

@@ -1,0 +1,69 @@
+import Foundation
+import PostgresNIO
+import RegistryStore
+import SAMImporter
+import Testing
+
+/// Imports the real SAM fragments of ../shared into PostgreSQL (skipped where ../shared is absent).
+@Suite(
+    .enabled(if: RealFragments.available, "../shared/reference/samv2-samples is not present"), .timeLimit(.minutes(3)))
+struct RealFragmentImportTests {
+    @Test func haldolPricesPerEnvironmentAndDate() async throws {
+        let dir = try TestDatabase.temporaryDirectory()
+        let path = "\(dir)/AMP-real.xml"
+        try RealFragments.haldolExport().write(toFile: path, atomically: true, encoding: .utf8)
+        try await TestDatabase.with { client, _ in
+            let summary = try await SAMImportPipeline(client: client, logger: TestDatabase.logger).run(
+                input: try SAMInput.resolve(paths: [path]))
+            #expect(summary.outcome == .applied)
+            #expect(summary.samId == "SAM-REAL-FRAGMENT")
+            #expect(summary.counts["dmpp"]?.created == 3)
+            /// The price of a DMPP on a day, read straight from the stored slices.
+            func price(_ key: String, on day: String) async throws -> String? {
+                let rows = try await client.query(
+                    """
+                    SELECT s -> 'fields' ->> 'Price' FROM sam_entity, jsonb_array_elements(document -> 'slices') s
+                    WHERE entity_type = 'dmpp' AND entity_key = \(key)
+                      AND (s ->> 'from')::date <= \(day)::date AND coalesce((s ->> 'to')::date, 'infinity') >= \(day)::date
+                    """, logger: TestDatabase.logger)
+                for try await value in rows.decode(String?.self) { return value }
+                return nil
+            }
+            #expect(try await price("P|CNK|0046128", on: "2022-01-01") == "7.8700")
+            #expect(try await price("P|CNK|0046128", on: "2020-05-31") == "7.8800")
+            #expect(try await price("A|CNK|0708289", on: "2019-01-01") == "0.5400")
+            #expect(try await price("A|CNK|0708289", on: "2026-01-01") == "0.6380")
+            #expect(try await price("H|CNK|0708289", on: "2026-01-01") == "0.5240")
+            let parent: String = try await client.scalar(
+                "SELECT parent_key FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key = 'H|CNK|0708289'")
+            #expect(parent.hasPrefix("000025-"))
+            let company: String = try await client.scalar(
+                "SELECT document -> 'slices' -> 0 -> 'fields' -> 'Company' ->> '@actorNr' FROM sam_entity WHERE entity_type = 'amp' AND entity_key = 'SAM000025-00'"
+            )
+            #expect(company == "01028")
+            // Partial import: the AMP file alone; its references to other files are warnings.
+            let warnings: Int64 = try await client.scalar(
+                "SELECT count(*) FROM import_finding WHERE run_id = \(summary.runId) AND rule = 'SAM-REF-AMP-VMP'")
+            #expect(warnings == 1)
+        }
+    }
+}
+
+enum RealFragments {
+    static let directory = TestDatabase.packageRoot.deletingLastPathComponent().appendingPathComponent(
+        "shared/reference/samv2-samples")
+    static var available: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path)
+    }
+
+    static func haldolExport() throws -> String {
+        let fragment = try String(
+            contentsOf: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml"), encoding: .utf8)
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ns4:ExportActualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:actual:common" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns5="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">
+            \(fragment)
+            </ns4:ExportActualMedicines>
+            """
+    }
+}

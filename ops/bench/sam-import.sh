@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Benchmark: SAM import at a given scale against the floor measured in the same run.
+#
+#   ops/bench/sam-import.sh [SCALE] [REPS]      (defaults: 1.0 and 3)
+#
+# For each repetition, on a fresh database of the embedded cluster:
+#   floor     = `xmllint --stream --noout` over the nine XML files
+#             + a plain COPY of the same rows (entity documents) into an empty text table
+#   full      = `registry import sam` of the export into an empty database
+#   reimport  = the same export again (must emit 0 events)
+#   delta     = the next version with 1,000 generated changes
+# Wall times and peak RSS come from /usr/bin/time; medians and ratios are printed as a
+# Markdown table for BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="/opt/swift/usr/bin:$PATH"
+SCALE="${1:-1.0}"
+REPS="${2:-3}"
+WORK="${BENCH_DIR:-/var/tmp/registry-bench}"
+BASE="$WORK/sam-$SCALE"
+DELTA="$WORK/sam-$SCALE-delta"
+export REGISTRY_HOME="$WORK/cluster"
+export REGISTRY_DB_PORT=54350
+
+ops/install-prerequisites.sh
+swift build -c release --scratch-path .build-release --product registry >&2
+REGISTRY="$PWD/.build-release/release/registry"
+
+mkdir -p "$WORK"
+if [ ! -f "$BASE/generator.json" ]; then
+  rm -rf "$BASE"; "$REGISTRY" generate sam --scale "$SCALE" --seed 1 --out "$BASE" >&2
+fi
+if [ ! -f "$DELTA/generator.json" ]; then
+  rm -rf "$DELTA"; "$REGISTRY" generate sam --from "$BASE" --changes 1000 --seed 2 --out "$DELTA" >&2
+fi
+"$REGISTRY" db start >&2
+ADMIN="$("$REGISTRY" db url | sed 's#/registry$#/postgres#')"
+
+timed() { # timed LABEL command... -> appends "label seconds maxrss_kb" to $RESULTS
+  local label="$1"; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/time.out" "$@" > "$WORK/$label.log" 2>&1
+  echo "$label $(cat "$WORK/time.out")" >> "$RESULTS"
+}
+
+RESULTS="$WORK/results.txt"; : > "$RESULTS"
+for rep in $(seq 1 "$REPS"); do
+  psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
+  export DATABASE_URL="${ADMIN%/postgres}/bench"
+  "$REGISTRY" migrate >/dev/null
+  sync
+  timed xmllint xmllint --stream --noout "$BASE"/*.xml
+  timed full "$REGISTRY" import sam "$BASE"
+  timed reimport "$REGISTRY" import sam "$BASE"
+  grep -q "change events: 0$" "$WORK/reimport.log" || { echo "re-import emitted events" >&2; exit 1; }
+  psql -q "$DATABASE_URL" -c "\copy (SELECT entity_type, entity_key, parent_type, parent_key, content_hash, document::text FROM sam_entity) TO '$WORK/rows.copy'"
+  psql -q "$DATABASE_URL" -c "CREATE TABLE copy_floor (entity_type text, entity_key text, parent_type text, parent_key text, content_hash text, document text)"
+  timed copy psql -q "$DATABASE_URL" -c "\copy copy_floor FROM '$WORK/rows.copy'"
+  psql -q "$DATABASE_URL" -c "DROP TABLE copy_floor"
+  timed delta "$REGISTRY" import sam "$DELTA"
+  grep "change events" "$WORK/delta.log" | sed "s/^/rep $rep delta: /" >&2
+done
+"$REGISTRY" db stop >&2
+
+python3 - "$RESULTS" "$SCALE" "$BASE" <<'PY'
+import sys, statistics, collections, os, glob
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    label, secs, rss = line.split()
+    rows[label].append((float(secs), int(rss)))
+med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
+rss = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
+floor = med["xmllint"] + med["copy"]
+size = sum(os.path.getsize(f) for f in glob.glob(os.path.join(sys.argv[3], "*.xml"))) / 1e6
+print(f"scale {sys.argv[2]}: {size:.0f} MB of XML, {len(rows['full'])} repetitions, medians")
+print("| step | median wall (s) | peak RSS (MB) | ratio to floor |")
+print("|---|---|---|---|")
+print(f"| floor: xmllint --stream | {med['xmllint']:.1f} | {rss['xmllint']:.0f} | |")
+print(f"| floor: plain COPY of the same rows | {med['copy']:.1f} | | |")
+print(f"| floor total | {floor:.1f} | | 1.00 |")
+for k, name in (("full", "full import"), ("reimport", "re-import, unchanged (0 events)"), ("delta", "delta import, 1,000 changes")):
+    print(f"| {name} | {med[k]:.1f} | {rss[k]:.0f} | {med[k] / floor:.2f} |")
+PY
