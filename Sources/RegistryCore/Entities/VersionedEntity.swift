@@ -72,15 +72,16 @@ public struct VersionedEntity: Sendable, Hashable {
 
     /// Slices in canonical order (by from, then to, then content), so source order never changes the hash.
     public var orderedSlices: [EntitySlice] {
-        slices.map { ($0, $0.json.canonicalText) }.sorted { a, b in
-            let af = a.0.from?.dayNumber ?? Int.min
-            let bf = b.0.from?.dayNumber ?? Int.min
+        slices.sorted { a, b in
+            let af = a.from?.dayNumber ?? Int.min
+            let bf = b.from?.dayNumber ?? Int.min
             if af != bf { return af < bf }
-            let at = a.0.to?.dayNumber ?? Int.max
-            let bt = b.0.to?.dayNumber ?? Int.max
+            let at = a.to?.dayNumber ?? Int.max
+            let bt = b.to?.dayNumber ?? Int.max
             if at != bt { return at < bt }
-            return a.1 < b.1
-        }.map(\.0)
+            // Same period twice (an overlap the rules reject): order by content to stay deterministic.
+            return a.json.canonicalText < b.json.canonicalText
+        }
     }
 
     /// The canonical document stored and compared: key, attributes and ordered slices.
