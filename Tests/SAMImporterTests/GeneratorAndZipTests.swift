@@ -44,6 +44,9 @@ import Testing
             findings += reader.drainFindings().findings
         }
         #expect(findings.allSatisfy { $0.severity < .error }, "\(findings.prefix(5))")
+        // Reference tables live in the refdata namespace of the REF file and are read as entities.
+        #expect((byType["atc_classification"]?.count ?? 0) > 100)
+        #expect(byType["atc_classification"]?.first?.slices.first?.fields["Description"] != nil)
         let amps = try #require(byType["amp"])
         let ampps = try #require(byType["ampp"])
         let dmpps = try #require(byType["dmpp"])

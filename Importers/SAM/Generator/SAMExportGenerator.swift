@@ -593,30 +593,30 @@ public struct SAMExportGenerator: Sendable {
     }
 
     func writeReferences(_ c: FileContext) {
+        // Reference tables are refdata elements (the file's default namespace), without Data slices.
         let w = c.w
         for code in Self.atcCodes {
-            w.raw("<\(c.x):AtcClassification code=\"\(code)\">")
+            w.raw("<AtcClassification code=\"\(code)\">")
             w.element("Description", "Substance \(code)")
-            w.raw("</\(c.x):AtcClassification>\n")
+            w.raw("</AtcClassification>\n")
         }
         for (code, fr, nl) in [
             ("M1", "Prescription médicale", "Medisch voorschrift"), ("M0", "Sans prescription", "Zonder voorschrift"),
             ("M3 + M4", "Prescription médicale", "Medisch voorschrift"),
         ] {
-            w.raw("<\(c.x):DeliveryModus code=\"\(code)\">")
+            w.raw("<DeliveryModus code=\"\(code)\">")
             c.text("Description", fr: fr, nl: nl)
-            w.raw("</\(c.x):DeliveryModus>\n")
+            w.raw("</DeliveryModus>\n")
         }
-        for (k, form) in Self.forms.enumerated() {
-            w.raw("<\(c.x):PharmaceuticalForm code=\"\(form.2)\">")
+        for form in Self.forms {
+            w.raw("<PharmaceuticalForm code=\"\(form.2)\">")
             c.text("Name", fr: form.0, nl: form.1)
-            w.raw("</\(c.x):PharmaceuticalForm>\n")
-            _ = k
+            w.raw("</PharmaceuticalForm>\n")
         }
         for s in 0..<max(5, Int(5_000 * config.scale)) {
-            w.raw("<\(c.x):Substance code=\"\(s + 1)\">")
+            w.raw("<Substance code=\"\(s + 1)\">")
             c.text("Name", fr: "substance \(s + 1)", nl: "stof \(s + 1)", en: "substance \(s + 1)")
-            w.raw("</\(c.x):Substance>\n")
+            w.raw("</Substance>\n")
         }
     }
 
@@ -709,7 +709,7 @@ public struct SAMExportGenerator: Sendable {
             w.element("Type", "ROYAL_DECREE")
         }
         for k in 0..<max(2, paragraphCount / 10) {
-            w.raw("<\(c.x):LegalReference key=\"IV-\(k + 1)\">")
+            w.raw("<\(c.x):LegalReference key=\"IV\(k + 1)\">")
             c.data(from: "2018-02-01", to: nil) {
                 c.text("Title", fr: "Chapitre IV, \(k + 1)", nl: "Hoofdstuk IV, \(k + 1)")
             }
@@ -721,7 +721,7 @@ public struct SAMExportGenerator: Sendable {
     func writeChapterIV(_ c: FileContext) {
         let w = c.w
         for k in 0..<paragraphCount {
-            w.raw("<\(c.x):Paragraph chapterName=\"IV\" paragraphName=\"\(k + 1)\">")
+            w.raw("<\(c.x):Paragraph ChapterName=\"IV\" ParagraphName=\"\(k + 1)\">")
             c.data(from: "2014-03-01", to: "2018-03-31") {
                 w.element("KeyStringNl", "aandoening \(k + 1)")
                 w.element("KeyStringFr", "affection \(k + 1)")
@@ -732,7 +732,7 @@ public struct SAMExportGenerator: Sendable {
                 w.element("KeyStringFr", "affection \(k + 1)")
                 w.element("ParagraphVersion", "2")
             }
-            w.raw("<\(c.x):Verse verseSeq=\"1\">")
+            w.raw("<\(c.x):Verse VerseSeq=\"1\">")
             c.data(from: "2014-03-01", to: nil) {
                 w.element("VerseNum", "1")
                 w.element("TextFr", "Le médicament est remboursé si…")

@@ -54,7 +54,9 @@ public struct SAMEntityMapper {
     }
 
     public mutating func mapTopLevel(_ node: XMLElementNode) -> [VersionedEntity] {
-        guard node.namespace == SAMExportFile.exportNamespace else {
+        // Entities are in the export namespace, except the reference tables of the REF file,
+        // which are in the refdata namespace (SamExport.xsd, ExportReferencesType).
+        guard node.namespace == SAMExportFile.exportNamespace || node.namespace == SAMExportFile.refdataNamespace else {
             findings.append(
                 QualityFinding(
                     rule: SAMQualityRules.unknownElement, file: file, line: node.line,

@@ -14,6 +14,8 @@ public enum SAMExportFile: String, Sendable, CaseIterable, Codable {
     case nonMedicinal = "NONMEDICINAL"
 
     public static let exportNamespace = "urn:be:fgov:ehealth:samws:v2:export"
+    /// The namespace of the REF file's reference tables.
+    public static let refdataNamespace = "urn:be:fgov:ehealth:samws:v2:refdata"
     /// Every SAM namespace starts with this; elements outside it are unknown to us.
     public static let samNamespacePrefix = "urn:be:fgov:ehealth:samws:v2:"
 
