@@ -34,6 +34,16 @@ public struct SAMEntityMapper {
 
     public init(file: String) { self.file = file }
 
+    /// Type names by element name (computed once per distinct element).
+    var typeNames: [String: String] = [:]
+
+    mutating func cachedTypeName(_ localName: String) -> String {
+        if let name = typeNames[localName] { return name }
+        let name = SAMEntityMapper.typeName(localName)
+        typeNames[localName] = name
+        return name
+    }
+
     mutating func clearFindings() { findings.removeAll(keepingCapacity: true) }
 
     /// Converts a SAM local name (`AmppComponentEquivalent`) to a type name (`ampp_component_equivalent`).
@@ -71,7 +81,7 @@ public struct SAMEntityMapper {
     mutating func mapEntity(
         _ node: XMLElementNode, parent: (type: String, key: String)?, into out: inout [VersionedEntity]
     ) {
-        let type = SAMEntityMapper.typeName(node.name)
+        let type = cachedTypeName(node.name)
         var keyAttributes = node.attributes.filter { !SAMEntityMapper.nonKeyAttributes.contains($0.name) }
         if let order = SAMEntityMapper.keyOrder[type] {
             keyAttributes.sort {

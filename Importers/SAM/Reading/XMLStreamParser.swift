@@ -236,7 +236,7 @@ public final class XMLStreamParser {
 
     /// Without entity substitution libxml2 hands `&amp;` in attribute values over as `&#38;`.
     static func decodeAttributeEntities(_ value: String) -> String {
-        guard value.contains("&#38;") else { return value }
+        guard value.utf8.contains(UInt8(ascii: "&")) else { return value }
         return value.replacingOccurrences(of: "&#38;", with: "&")
     }
 }

@@ -94,16 +94,22 @@ public struct VersionedEntity: Sendable, Hashable {
         ])
     }
 
+    /// The canonical document (UTF-8) and its SHA-256 (hex) content hash.
+    public func canonicalDocumentBytes() -> (bytes: [UInt8], hash: String) {
+        let bytes = document.canonicalBytes
+        let digest = SHA256.hash(data: bytes)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in digest {
+            hex.append(JSONValue.hexDigits[Int(byte >> 4)])
+            hex.append(JSONValue.hexDigits[Int(byte & 0xF)])
+        }
+        return (bytes, String(decoding: hex, as: UTF8.self))
+    }
+
     /// The canonical document text and its SHA-256 (hex) content hash.
     public func canonicalDocument() -> (text: String, hash: String) {
-        let text = document.canonicalText
-        let digest = SHA256.hash(data: Array(text.utf8))
-        return (
-            text,
-            digest.map { byte in
-                let hex = String(byte, radix: 16)
-                return byte < 16 ? "0" + hex : hex
-            }.joined()
-        )
+        let (bytes, hash) = canonicalDocumentBytes()
+        return (String(decoding: bytes, as: UTF8.self), hash)
     }
 }

@@ -15,20 +15,25 @@ struct CopyTextBuffer {
     mutating func appendRow(_ values: [String?]) {
         for (index, value) in values.enumerated() {
             if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
-            guard let value else {
-                buffer.writeStaticString("\\N")
-                continue
-            }
-            var needsEscape = false
-            for byte in value.utf8 where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D {
-                needsEscape = true
-                break
-            }
-            if !needsEscape {
-                buffer.writeString(value)
-                continue
-            }
-            for byte in value.utf8 {
+            appendEscaped(value)
+        }
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        rowCount += 1
+    }
+
+    /// Appends a row whose last column is given as UTF-8 bytes (a canonical JSON document).
+    mutating func appendRow(_ values: [String?], lastColumnBytes: [UInt8]) {
+        for value in values {
+            appendEscaped(value)
+            buffer.writeInteger(UInt8(ascii: "\t"))
+        }
+        var needsEscape = false
+        for byte in lastColumnBytes where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+            needsEscape = true
+            break
+        }
+        if needsEscape {
+            for byte in lastColumnBytes {
                 switch byte {
                 case 0x5C: buffer.writeStaticString("\\\\")
                 case 0x09: buffer.writeStaticString("\\t")
@@ -37,9 +42,36 @@ struct CopyTextBuffer {
                 default: buffer.writeInteger(byte)
                 }
             }
+        } else {
+            buffer.writeBytes(lastColumnBytes)
         }
         buffer.writeInteger(UInt8(ascii: "\n"))
         rowCount += 1
+    }
+
+    private mutating func appendEscaped(_ value: String?) {
+        guard let value else {
+            buffer.writeStaticString("\\N")
+            return
+        }
+        var needsEscape = false
+        for byte in value.utf8 where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+            needsEscape = true
+            break
+        }
+        if !needsEscape {
+            buffer.writeString(value)
+            return
+        }
+        for byte in value.utf8 {
+            switch byte {
+            case 0x5C: buffer.writeStaticString("\\\\")
+            case 0x09: buffer.writeStaticString("\\t")
+            case 0x0A: buffer.writeStaticString("\\n")
+            case 0x0D: buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(byte)
+            }
+        }
     }
 
     var byteCount: Int { buffer.readableBytes }

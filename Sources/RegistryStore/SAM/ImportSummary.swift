@@ -37,6 +37,8 @@ public struct ImportSummary: Sendable {
     public var firstEventSeq: Int64?
     public var lastEventSeq: Int64?
     public var durationSeconds: Double = 0
+    /// Wall time per pipeline phase, in order.
+    public var phases: [(name: String, seconds: Double)] = []
 
     public var totalChanged: Int { counts.values.reduce(0) { $0 + $1.created + $1.updated + $1.deleted } }
 
@@ -72,7 +74,9 @@ public struct ImportSummary: Sendable {
         } else {
             lines.append("  change events: \(eventsEmitted)")
         }
-        lines.append("  duration: \(String(format: "%.1f", durationSeconds)) s")
+        let phaseText = phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
+        lines.append(
+            "  duration: \(String(format: "%.1f", durationSeconds)) s" + (phaseText.isEmpty ? "" : " (\(phaseText))"))
         return lines.joined(separator: "\n")
     }
 }

@@ -97,19 +97,30 @@ public struct SAMImportPipeline: Sendable {
             try await connection.executeScript(
                 """
                 CREATE TEMP TABLE stage_entity (entity_type text, entity_key text, parent_type text, parent_key text,
-                    content_hash text, document text) ON COMMIT DROP;
+                    content_hash text, field_names text, first_from text, key_json text, document text) ON COMMIT DROP;
                 CREATE TEMP TABLE stage_rejected (entity_type text, entity_key text) ON COMMIT DROP;
                 CREATE TEMP TABLE stage_ref (rule text, severity text, from_type text, from_key text, target_type text,
                     target_key text, file text, line integer) ON COMMIT DROP;
                 """)
+            var mark = clock.now
+            func phase(_ name: String, _ state: inout RunState) {
+                state.summary.phases.append((name, (clock.now - mark).seconds))
+                mark = clock.now
+            }
             try await readFiles(connection: connection, input: input, options: options, state: &state)
-            if state.refused == nil { try await checkStaged(connection: connection, input: input, state: &state) }
+            phase("read+copy", &state)
+            if state.refused == nil {
+                try await checkStaged(connection: connection, input: input, state: &state)
+                phase("cross-checks", &state)
+            }
             if state.refused == nil {
                 try await diffAndGate(connection: connection, options: options, state: &state)
+                phase("diff+gate", &state)
             }
             if state.refused == nil {
                 try await applyChanges(connection: connection, runId: runId, state: &state)
                 try await connection.executeScript("COMMIT")
+                phase("apply+events", &state)
             } else {
                 try await connection.executeScript("ROLLBACK")
                 state.summary.outcome = .refused
@@ -162,15 +173,33 @@ public struct SAMImportPipeline: Sendable {
             let progress = options.progress
             try await connection.copyFrom(
                 table: "stage_entity",
-                columns: ["entity_type", "entity_key", "parent_type", "parent_key", "content_hash", "document"],
+                columns: [
+                    "entity_type", "entity_key", "parent_type", "parent_key", "content_hash", "field_names",
+                    "first_from",
+                    "key_json", "document",
+                ],
                 logger: logger
             ) { writer in
                 var buffer = CopyTextBuffer()
                 while let batch = reader.next() {
                     for entity in batch {
-                        let (text, hash) = entity.canonicalDocument()
+                        let (bytes, hash) = entity.canonicalDocumentBytes()
                         types.insert(entity.type)
-                        buffer.appendRow([entity.type, entity.key, entity.parentType, entity.parentKey, hash, text])
+                        // What a "created" event carries, computed here so SQL need not take the JSON apart.
+                        var names = Set(entity.attributes.keys)
+                        for slice in entity.slices { names.formUnion(slice.fields.keys) }
+                        let fieldNames = "{" + names.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "}"
+                        let firstFrom = entity.slices.compactMap(\.from).min()?.description
+                        let keyJSON = JSONValue.object(
+                            Dictionary(
+                                entity.keyParts.map { ($0.name, .string($0.value)) }, uniquingKeysWith: { a, _ in a })
+                        ).canonicalText
+                        buffer.appendRow(
+                            [
+                                entity.type, entity.key, entity.parentType, entity.parentKey, hash, fieldNames,
+                                firstFrom, keyJSON,
+                            ],
+                            lastColumnBytes: bytes)
                     }
                     if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
                     let drained = reader.drainFindings()
@@ -368,20 +397,12 @@ public struct SAMImportPipeline: Sendable {
     func applyChanges(connection: PostgresConnection, runId: Int64, state: inout RunState) async throws {
         try await connection.executeScript(
             """
-            CREATE TEMP TABLE stage_new ON COMMIT DROP AS
-                SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.content_hash, s.document::jsonb AS document,
-                       ch.kind
-                FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
-                WHERE ch.kind IN ('created', 'updated');
-            CREATE INDEX ON stage_new (entity_type, entity_key);
             CREATE TEMP TABLE stage_event (entity_type text, entity_key text, kind text, key jsonb, changed text[],
                 effective_from date) ON COMMIT DROP;
             INSERT INTO stage_event
-                SELECT n.entity_type, n.entity_key, 'created', n.document -> 'key',
-                       ARRAY(SELECT DISTINCT k FROM jsonb_array_elements(n.document -> 'slices') sl,
-                             LATERAL jsonb_object_keys(sl -> 'fields') k ORDER BY 1),
-                       (SELECT min((sl ->> 'from')::date) FROM jsonb_array_elements(n.document -> 'slices') sl)
-                FROM stage_new n WHERE n.kind = 'created';
+                SELECT s.entity_type, s.entity_key, 'created', s.key_json::jsonb, s.field_names::text[], s.first_from::date
+                FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
+                WHERE ch.kind = 'created';
             INSERT INTO stage_event
                 SELECT c.entity_type, c.entity_key, 'deleted', c.document -> 'key', '{}', NULL
                 FROM stage_change ch JOIN sam_entity c USING (entity_type, entity_key)
@@ -391,9 +412,10 @@ public struct SAMImportPipeline: Sendable {
         var updateRows: [[String?]] = []
         let updated = try await connection.query(
             """
-            SELECT n.entity_type, n.entity_key, c.document::text, n.document::text
-            FROM stage_new n JOIN sam_entity c USING (entity_type, entity_key)
-            WHERE n.kind = 'updated'
+            SELECT n.entity_type, n.entity_key, c.document::text, n.document
+            FROM stage_change ch JOIN stage_entity n USING (entity_type, entity_key)
+            JOIN sam_entity c USING (entity_type, entity_key)
+            WHERE ch.kind = 'updated'
             """, logger: logger)
         for try await (type, key, oldText, newText) in updated.decode((String, String, String, String).self) {
             let old = try JSONValue.parse(oldText)
@@ -456,8 +478,10 @@ public struct SAMImportPipeline: Sendable {
             """
             INSERT INTO sam_entity (entity_type, entity_key, parent_type, parent_key, content_hash, document,
                                     created_run_id, changed_run_id, changed_at)
-            SELECT entity_type, entity_key, parent_type, parent_key, content_hash, document, \(runId), \(runId), now()
-            FROM stage_new
+            SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.content_hash, s.document::jsonb,
+                   \(runId), \(runId), now()
+            FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
+            WHERE ch.kind IN ('created', 'updated')
             ON CONFLICT (entity_type, entity_key) DO UPDATE SET
                 parent_type = EXCLUDED.parent_type, parent_key = EXCLUDED.parent_key,
                 content_hash = EXCLUDED.content_hash, document = EXCLUDED.document,
