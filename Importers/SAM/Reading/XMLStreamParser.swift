@@ -221,6 +221,15 @@ public final class XMLStreamParser {
     func characters(_ chars: UnsafePointer<xmlChar>?, _ length: Int) {
         guard let node = stack.last, let chars, length > 0 else { return }
         if node.textTruncatedAt != nil { return }
+        // Indentation between elements: leading whitespace is trimmed anyway, so never store it.
+        if node.textBytes.isEmpty {
+            var allSpace = true
+            for i in 0..<length where !(chars[i] == 0x20 || chars[i] == 0x0A || chars[i] == 0x0D || chars[i] == 0x09) {
+                allSpace = false
+                break
+            }
+            if allSpace { return }
+        }
         let room = maxTextBytes - node.textBytes.count
         if length > room {
             node.textBytes.append(contentsOf: UnsafeBufferPointer(start: chars, count: max(0, room)))
