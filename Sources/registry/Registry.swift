@@ -13,7 +13,9 @@ struct Registry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "registry",
         abstract: "Belgian healthcare reference-data registry: SAM v2 imports, change events, embedded PostgreSQL.",
-        subcommands: [MigrateCommand.self, ImportCommand.self, GenerateCommand.self, DatabaseCommand.self]
+        subcommands: [
+            MigrateCommand.self, ImportCommand.self, ImportsCommand.self, GenerateCommand.self, DatabaseCommand.self,
+        ]
     )
 
     static func main() async {

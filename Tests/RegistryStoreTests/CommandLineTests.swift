@@ -77,6 +77,14 @@ struct CommandLineTests {
             #expect(refused.status == 3, "\(refused.output)")
             #expect(refused.output.contains("SAM-GATE-MASS-DELETE"))
             #expect(try await client.dataFingerprint() == before)
+            // The refused run and its findings can be read back afterwards.
+            let runId = try #require(refused.output.firstMatch(of: /SAM import run #(\d+): REFUSED/)).1
+            let list = try run(["imports", "list"], databaseURL: url)
+            #expect(list.status == 0 && list.output.contains("#\(runId) ") && list.output.contains("REFUSED"))
+            let shown = try run(["imports", "show", String(runId), "--rule", "SAM-GATE-MASS-DELETE"], databaseURL: url)
+            #expect(shown.status == 0)
+            #expect(shown.output.contains("FATAL [SAM-GATE-MASS-DELETE]") && shown.output.contains("company"))
+            #expect(!shown.output.contains("SAM-REF-RMB-DMPP"), "filtered by rule")
             #expect(try run(["import", "sam", base, "--max-delete-share", "7"], databaseURL: url).status == 2)
             #expect(try run(["import", "nothing"], databaseURL: url).status == 2)
         }

@@ -181,8 +181,11 @@ public struct SAMImportPipeline: Sendable {
                 logger: logger
             ) { writer in
                 var buffer = CopyTextBuffer()
-                while let batch = reader.next() {
-                    for entity in batch {
+                let parsing = ParsingThread(reader: reader)
+                parsing.start()
+                defer { parsing.cancel() }
+                while let parsed = try await parsing.next() {
+                    for entity in parsed.entities {
                         let (bytes, hash) = entity.canonicalDocumentBytes()
                         types.insert(entity.type)
                         // What a "created" event carries, computed here so SQL need not take the JSON apart.
@@ -202,22 +205,20 @@ public struct SAMImportPipeline: Sendable {
                             lastColumnBytes: bytes)
                     }
                     if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
-                    let drained = reader.drainFindings()
-                    findings.append(contentsOf: drained.findings)
-                    for r in drained.references {
+                    findings.append(contentsOf: parsed.findings)
+                    for r in parsed.references {
                         references.append([
                             r.rule.id, r.rule.severity.rawValue, r.fromType, r.fromKey, r.targetType, r.targetKey,
-                            r.file,
-                            String(r.line),
+                            r.file, String(r.line),
                         ])
                     }
-                    for r in drained.rejected { rejected.append([r.type, r.key]); types.insert(r.type) }
+                    for r in parsed.rejected { rejected.append([r.type, r.key]); types.insert(r.type) }
                     if let progress, ContinuousClock.now - lastProgress > .seconds(2) {
                         lastProgress = .now
                         let share =
-                            item.size > 0 ? " (\(Int(Double(reader.bytesRead) * 100 / Double(item.size)))%)" : ""
+                            item.size > 0 ? " (\(Int(Double(parsed.bytesRead) * 100 / Double(item.size)))%)" : ""
                         progress(
-                            "  reading \(item.name): \(reader.bytesRead / 1_048_576) MiB\(share), \(reader.entitiesRead) entities"
+                            "  reading \(item.name): \(parsed.bytesRead / 1_048_576) MiB\(share), \(parsed.entitiesRead) entities"
                         )
                     }
                 }

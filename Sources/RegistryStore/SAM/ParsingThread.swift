@@ -1,0 +1,91 @@
+import Foundation
+import PostgresNIO
+import RegistryCore
+import SAMImporter
+
+/// A bounded hand-over queue between one producing thread and one consumer.
+///
+/// `@unchecked Sendable`: every stored property is only touched while `condition` is locked.
+final class BatchHandoff<Item: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var closed = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; returns false when the consumer has gone away.
+    func put(_ item: Item) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !closed { condition.wait() }
+        if closed { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// Waits for an item; nil once closed and drained.
+    func take() -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !closed { condition.wait() }
+        if items.isEmpty { return nil }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// What the parsing thread hands over per chunk.
+struct ParsedBatch: Sendable {
+    var entities: [VersionedEntity]
+    var findings: [QualityFinding]
+    var references: [EntityReference]
+    var rejected: [(type: String, key: String)]
+    var bytesRead: UInt64
+    var entitiesRead: Int
+}
+
+/// Parses one document on its own thread while the importing task hashes and COPYs the
+/// previous batches: parsing and mapping take about as long as the rest, and there are two cores.
+///
+/// `@unchecked Sendable`: the reader is used by the parsing thread until it closes the hand-over,
+/// and only then (after `take()` returned nil, which synchronises on the same lock) by the task.
+final class ParsingThread: @unchecked Sendable {
+    let reader: SAMDocumentReader
+    let handoff = BatchHandoff<ParsedBatch>(capacity: 8)
+
+    init(reader: SAMDocumentReader) { self.reader = reader }
+
+    func start() {
+        let thread = Thread { [self] in
+            while let batch = reader.next() {
+                let drained = reader.drainFindings()
+                let parsed = ParsedBatch(
+                    entities: batch, findings: drained.findings, references: drained.references,
+                    rejected: drained.rejected, bytesRead: reader.bytesRead, entitiesRead: reader.entitiesRead)
+                if !handoff.put(parsed) { break }
+            }
+            handoff.close()
+        }
+        thread.name = "sam-parser"
+        thread.start()
+    }
+
+    /// The next batch, waited for on NIO's thread pool so the cooperative pool never blocks.
+    func next() async throws -> ParsedBatch? {
+        let handoff = self.handoff
+        return try await NIOThreadPool.singleton.runIfActive { handoff.take() }
+    }
+
+    /// Stops the parsing thread early (the import failed).
+    func cancel() { handoff.close() }
+}
