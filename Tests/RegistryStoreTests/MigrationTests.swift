@@ -53,10 +53,12 @@ struct MigrationTests {
 
     @Test func dryRunListsWithoutApplying() async throws {
         try await TestDatabase.with { client, _ in
-            try await client.query("DELETE FROM schema_migration WHERE version = 4", logger: logger)
+            let latest = try #require(try MigrationRunner.bundled().migrations.last).version
+            try await client.query("DELETE FROM schema_migration WHERE version = \(latest)", logger: logger)
             let pending = try await MigrationRunner.bundled().apply(client: client, dryRun: true, logger: logger)
-            #expect(pending.map(\.version) == [4])
-            let recorded: Int64 = try await client.scalar("SELECT count(*) FROM schema_migration WHERE version = 4")
+            #expect(pending.map(\.version) == [latest])
+            let recorded: Int64 = try await client.scalar(
+                "SELECT count(*) FROM schema_migration WHERE version = \(latest)")
             #expect(recorded == 0)
         }
     }
