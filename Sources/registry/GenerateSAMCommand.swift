@@ -2,12 +2,6 @@ import ArgumentParser
 import Foundation
 import SAMImporter
 
-/// Wraps input resolution so the command file needs no SAMImporter types in its signatures.
-struct SAMInputResolved {
-    let input: SAMInput
-    init(paths: [String]) throws { input = try SAMInput.resolve(paths: paths) }
-}
-
 struct GenerateSAMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sam",

@@ -130,22 +130,15 @@ struct ImportSAMCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger()
-        let input: SAMInputResolved
-        do {
-            input = try SAMInputResolved(paths: paths)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(3)
-        }
         var progress: (@Sendable (String) -> Void)? = nil
         if isatty(2) == 1 {
             progress = { line in FileHandle.standardError.write(Data("\(line)\n".utf8)) }
         }
         let options = SAMImportOptions(maxDeleteShare: maxDeleteShare, progress: progress)
-        let samInput = input.input
+        let paths = self.paths
         let summary: ImportSummary = try await DatabaseContext.with(logger: logger) {
             (url: DatabaseURL) -> ImportSummary in
-            try await importSAM(url: url, input: samInput, options: options, logger: logger)
+            try await importSAM(url: url, paths: paths, options: options, logger: logger)
         }
         print(summary.report)
     }
@@ -201,11 +194,11 @@ struct DatabaseCommand: AsyncParsableCommand {
 }
 
 /// Migrates if needed, then runs the SAM import pipeline.
-func importSAM(url: DatabaseURL, input: SAMInput, options: SAMImportOptions, logger: Logger) async throws
+func importSAM(url: DatabaseURL, paths: [String], options: SAMImportOptions, logger: Logger) async throws
     -> ImportSummary
 {
     try await withPostgresClient(url, logger: logger) { client in
         try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
-        return try await SAMImportPipeline(client: client, logger: logger).run(input: input, options: options)
+        return try await SAMImportPipeline(client: client, logger: logger).run(paths: paths, options: options)
     }
 }

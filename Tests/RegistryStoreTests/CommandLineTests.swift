@@ -53,6 +53,10 @@ struct CommandLineTests {
             #expect(refused.status == 3, "\(refused.output)")
             #expect(refused.output.contains("truncated"))
             #expect(try await client.dataFingerprint() == before)
+            let outcome: String = try await client.scalar(
+                "SELECT outcome || ' ' || (SELECT rule FROM import_finding f WHERE f.run_id = r.id) FROM import_run r ORDER BY id DESC LIMIT 1"
+            )
+            #expect(outcome == "refused SAM-FILE-UNREADABLE", "a refused input is recorded as a run")
         }
     }
 

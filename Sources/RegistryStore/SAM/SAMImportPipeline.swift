@@ -39,6 +39,32 @@ public struct SAMImportPipeline: Sendable {
         self.logger = logger
     }
 
+    /// Resolves the paths (zip, folder or files) and imports them; an unreadable or truncated
+    /// input is a refused run, recorded with its finding.
+    public func run(paths: [String], options: SAMImportOptions = .init()) async throws -> ImportSummary {
+        let input: SAMInput
+        do {
+            input = try SAMInput.resolve(paths: paths)
+        } catch {
+            let source = paths.joined(separator: " ")
+            var summary = ImportSummary(runId: 0, outcome: .refused, source: source)
+            summary.refusalReason = "the input cannot be read: \(error)"
+            let finding = QualityFinding(rule: SAMQualityRules.unreadable, file: source, message: "\(error)")
+            summary.findingsBySeverity[.fatal] = 1
+            summary.findingsSample = [finding]
+            try await client.withConnection { connection in
+                summary.runId = try await connection.query(
+                    "INSERT INTO import_run (domain, source) VALUES ('sam', \(source)) RETURNING id", logger: logger
+                ).decode(Int64.self).first { _ in true }!
+                var state = RunState(summary: summary)
+                state.findings = [finding]
+                try await recordRun(connection: connection, state: state)
+            }
+            throw ImportError.refused(summary)
+        }
+        return try await run(input: input, options: options)
+    }
+
     public func run(input: SAMInput, options: SAMImportOptions = .init()) async throws -> ImportSummary {
         try await client.withConnection { connection in
             let locked =
