@@ -213,6 +213,27 @@ struct SAMImportTests {
         }
     }
 
+    @Test func awkwardCharactersSurviveTheRoundTripThroughCopy() async throws {
+        let dir = try TestDatabase.temporaryDirectory()
+        let name = "Back\\slash\ttab \"quote\" é – 💊 &amp; line\nbreak"
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <e:ExportCompanies xmlns:e="urn:be:fgov:ehealth:samws:v2:export" xmlns="urn:be:fgov:ehealth:samws:v2:company:submit" version="6.0" SamId="X">
+            <e:Company actorNr="00042"><e:Data from="2020-01-01"><Denomination>\(name)</Denomination></e:Data></e:Company>
+            </e:ExportCompanies>
+            """
+        try xml.write(toFile: "\(dir)/CPN-1.xml", atomically: true, encoding: .utf8)
+        try await TestDatabase.with { client, _ in
+            let summary = try await importSAM(client, ["\(dir)/CPN-1.xml"])
+            #expect(summary.counts["company"]?.created == 1)
+            let stored: String = try await client.scalar(
+                "SELECT document -> 'slices' -> 0 -> 'fields' ->> 'Denomination' FROM sam_entity WHERE entity_key = '00042'"
+            )
+            #expect(stored == "Back\\slash\ttab \"quote\" é – 💊 & line\nbreak")
+            #expect(try await importSAM(client, ["\(dir)/CPN-1.xml"]).eventsEmitted == 0)
+        }
+    }
+
     @Test func zipImportMatchesFolderImport() async throws {
         let folder = try generatedExport(seed: 81, scale: 0.002)
         let zipped = try generatedExport(seed: 81, scale: 0.002, zip: true)

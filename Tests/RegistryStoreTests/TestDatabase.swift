@@ -17,9 +17,16 @@ enum TestDatabase {
         if let text = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !text.isEmpty {
             return Result { try DatabaseURL(parsing: text) }
         }
-        let embedded = EmbeddedPostgres(
-            baseDirectory: packageRoot.appendingPathComponent(".registry-test"), port: 54339)
+        let base = packageRoot.appendingPathComponent(".registry-test")
         return Result {
+            // Reuse the cluster when it is up (its port is line 4 of postmaster.pid), else take a free port.
+            var port = (54339...54400).first { EmbeddedPostgres.isPortFree($0) } ?? 54339
+            let pidFile = EmbeddedPostgres(baseDirectory: base).dataDirectory.appendingPathComponent("postmaster.pid")
+            if let pid = try? String(contentsOf: pidFile, encoding: .utf8) {
+                let lines = pid.split(separator: "\n", omittingEmptySubsequences: false)
+                if lines.count > 3, let running = Int(lines[3]) { port = running }
+            }
+            let embedded = EmbeddedPostgres(baseDirectory: base, port: port)
             try embedded.start()
             return embedded.url.with(database: "postgres")
         }

@@ -69,12 +69,4 @@ public enum SAMExportFile: String, Sendable, CaseIterable, Codable {
         case .nonMedicinal: ["non_medicinal_product"]
         }
     }
-
-    /// Guesses the kind from a download file name such as `AMP-1700000000000.xml`.
-    public init?(fileName: String) {
-        let base = fileName.split(separator: "/").last.map(String.init) ?? fileName
-        let prefix = base.split(separator: "-").first.map { $0.uppercased() } ?? ""
-        guard let kind = SAMExportFile(rawValue: prefix.replacingOccurrences(of: ".XML", with: "")) else { return nil }
-        self = kind
-    }
 }

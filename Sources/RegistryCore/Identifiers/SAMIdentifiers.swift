@@ -44,16 +44,6 @@ public enum SAMIdentifierKind: String, Sendable, CaseIterable {
     }
 }
 
-/// A CNK code: the 7-digit Belgian pharmacy product code, leading zeros significant.
-public struct Cnk: Sendable, Hashable, CustomStringConvertible {
-    public let value: String
-    public init?(_ text: String) {
-        guard SAMIdentifierKind.cnk.isValid(text) else { return nil }
-        value = text
-    }
-    public var description: String { value }
-}
-
 /// The identity of a DMPP: delivery environment, code type and code.
 ///
 /// The public (P) and hospital (H) environments can share one CNK with different prices,

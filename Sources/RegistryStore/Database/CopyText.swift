@@ -6,7 +6,6 @@ import PostgresNIO
 /// `nil` becomes `\N`.
 struct CopyTextBuffer {
     var buffer = ByteBuffer()
-    var rowCount = 0
 
     init(capacity: Int = 1 << 20) {
         buffer.reserveCapacity(capacity)
@@ -18,7 +17,6 @@ struct CopyTextBuffer {
             appendEscaped(value)
         }
         buffer.writeInteger(UInt8(ascii: "\n"))
-        rowCount += 1
     }
 
     /// Appends a row whose last column is given as UTF-8 bytes (a canonical JSON document).
@@ -27,43 +25,25 @@ struct CopyTextBuffer {
             appendEscaped(value)
             buffer.writeInteger(UInt8(ascii: "\t"))
         }
-        var needsEscape = false
-        for byte in lastColumnBytes where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D {
-            needsEscape = true
-            break
-        }
-        if needsEscape {
-            for byte in lastColumnBytes {
-                switch byte {
-                case 0x5C: buffer.writeStaticString("\\\\")
-                case 0x09: buffer.writeStaticString("\\t")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                default: buffer.writeInteger(byte)
-                }
-            }
-        } else {
-            buffer.writeBytes(lastColumnBytes)
-        }
+        appendEscaped(bytes: lastColumnBytes)
         buffer.writeInteger(UInt8(ascii: "\n"))
-        rowCount += 1
     }
 
     private mutating func appendEscaped(_ value: String?) {
-        guard let value else {
+        guard var value else {
             buffer.writeStaticString("\\N")
             return
         }
-        var needsEscape = false
-        for byte in value.utf8 where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D {
-            needsEscape = true
-            break
-        }
-        if !needsEscape {
-            buffer.writeString(value)
+        value.withUTF8 { appendEscaped(bytes: $0) }
+    }
+
+    /// Escapes backslash, tab, newline and carriage return; everything else passes through.
+    private mutating func appendEscaped(bytes: some Collection<UInt8>) {
+        guard bytes.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+            buffer.writeBytes(bytes)
             return
         }
-        for byte in value.utf8 {
+        for byte in bytes {
             switch byte {
             case 0x5C: buffer.writeStaticString("\\\\")
             case 0x09: buffer.writeStaticString("\\t")

@@ -141,6 +141,10 @@ public struct EmbeddedPostgres: Sendable {
             try ensureDatabase()
             return false
         }
+        guard EmbeddedPostgres.isPortFree(port) else {
+            throw DatabaseError.embedded(
+                "port \(port) of 127.0.0.1 is taken by another server; set REGISTRY_DB_PORT to a free port")
+        }
         try prepareOwnership()
         // pg_ctl's server inherits stdout: don't pipe it, or reading the pipe would wait for the server to exit.
         try run(

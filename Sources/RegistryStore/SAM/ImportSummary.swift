@@ -19,7 +19,6 @@ public struct ImportSummary: Sendable {
         public var created = 0
         public var updated = 0
         public var deleted = 0
-        public var unchanged: Int { max(0, accepted - created - updated) }
     }
 
     public var runId: Int64
