@@ -91,6 +91,7 @@ public struct SAMImportPipeline: Sendable {
         var refused: String?
         var scopeTypes: Set<String> = []
         var kindsSeen: [SAMExportFile: String] = [:]
+        var started = ContinuousClock.now
 
         mutating func add(_ new: [QualityFinding]) {
             for f in new {
@@ -117,6 +118,7 @@ public struct SAMImportPipeline: Sendable {
             "INSERT INTO import_run (domain, source) VALUES ('sam', \(input.source)) RETURNING id", logger: logger
         ).decode(Int64.self).first { _ in true }!
         var state = RunState(summary: ImportSummary(runId: runId, outcome: .applied, source: input.source))
+        state.started = started
 
         try await connection.executeScript("BEGIN")
         do {
@@ -145,8 +147,11 @@ public struct SAMImportPipeline: Sendable {
             }
             if state.refused == nil {
                 try await applyChanges(connection: connection, runId: runId, state: &state)
-                try await connection.executeScript("COMMIT")
                 phase("apply+events", &state)
+                // The run record commits with the data it describes: an applied run is never left "running".
+                finish(&state)
+                try await recordRun(connection: connection, state: state)
+                try await connection.executeScript("COMMIT")
             } else {
                 try await connection.executeScript("ROLLBACK")
                 state.summary.outcome = .refused
@@ -168,13 +173,20 @@ public struct SAMImportPipeline: Sendable {
             try? await recordRun(connection: connection, state: state)
             throw error
         }
-        state.summary.durationSeconds = (clock.now - started).seconds
+        if state.summary.outcome == .refused {
+            finish(&state)
+            try await recordRun(connection: connection, state: state)
+            throw ImportError.refused(state.summary)
+        }
+        return state.summary
+    }
+
+    /// Final figures of the run: duration so far and the findings shown first (fatal ones first).
+    func finish(_ state: inout RunState) {
+        state.summary.durationSeconds = (ContinuousClock.now - state.started).seconds
         let fatalFirst =
             state.findings.filter { $0.severity == .fatal } + state.findings.filter { $0.severity != .fatal }
         state.summary.findingsSample = Array(fatalFirst.prefix(50))
-        try await recordRun(connection: connection, state: state)
-        if state.summary.outcome == .refused { throw ImportError.refused(state.summary) }
-        return state.summary
     }
 
     // MARK: Reading
