@@ -168,15 +168,24 @@ public struct SAMEntityMapper {
     }
 
     mutating func fields(of nodes: [XMLElementNode], type: String, key: String) -> [String: JSONValue] {
-        var grouped: [String: [JSONValue]] = [:]
+        // One dictionary; a repeated element becomes an array (single values are never arrays).
+        var fields: [String: JSONValue] = [:]
+        fields.reserveCapacity(nodes.count)
         for child in nodes {
             guard child.namespace.hasPrefix(SAMExportFile.samNamespacePrefix) else {
                 unknown(child, in: type, key: key)
                 continue
             }
-            grouped[child.name, default: []].append(value(of: child, type: type, key: key))
+            let value = value(of: child, type: type, key: key)
+            switch fields[child.name] {
+            case nil: fields[child.name] = value
+            case .array(var items)?:
+                items.append(value)
+                fields[child.name] = .array(items)
+            case let existing?: fields[child.name] = .array([existing, value])
+            }
         }
-        return grouped.mapValues { $0.count == 1 ? $0[0] : .array($0) }
+        return fields
     }
 
     mutating func value(of node: XMLElementNode, type: String, key: String) -> JSONValue {

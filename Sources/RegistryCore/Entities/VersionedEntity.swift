@@ -96,7 +96,7 @@ public struct VersionedEntity: Sendable, Hashable {
 
     /// The canonical document (UTF-8) and its SHA-256 (hex) content hash.
     public func canonicalDocumentBytes() -> (bytes: [UInt8], hash: String) {
-        let bytes = document.canonicalBytes
+        let bytes = canonicalBytes()
         let digest = SHA256.hash(data: bytes)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)
@@ -105,6 +105,50 @@ public struct VersionedEntity: Sendable, Hashable {
             hex.append(JSONValue.hexDigits[Int(byte & 0xF)])
         }
         return (bytes, String(decoding: hex, as: UTF8.self))
+    }
+
+    /// Writes exactly `document.canonicalBytes` without building the wrapper objects (the hot path
+    /// of an import: every entity of the export goes through here).
+    func canonicalBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        out.append(contentsOf: #"{"attributes":{"#.utf8)
+        for (i, name) in attributes.keys.sorted().enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(name, into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONValue.writeString(attributes[name]!, into: &out)
+        }
+        out.append(contentsOf: #"},"key":{"#.utf8)
+        var seen = Set<String>()
+        let parts = keyParts.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+        for (i, part) in parts.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(part.name, into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONValue.writeString(part.value, into: &out)
+        }
+        out.append(contentsOf: #"},"slices":["#.utf8)
+        for (i, slice) in orderedSlices.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"fields":"#.utf8)
+            JSONValue.object(slice.fields).write(into: &out)
+            out.append(contentsOf: #","from":"#.utf8)
+            if let from = slice.from {
+                JSONValue.writeString(from.description, into: &out)
+            } else {
+                out.append(contentsOf: JSONValue.nullBytes)
+            }
+            out.append(contentsOf: #","to":"#.utf8)
+            if let to = slice.to {
+                JSONValue.writeString(to.description, into: &out)
+            } else {
+                out.append(contentsOf: JSONValue.nullBytes)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
     }
 
     /// The canonical document text and its SHA-256 (hex) content hash.
