@@ -51,16 +51,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The real fragments of ../shared for tests; never part of the product.
+        .target(name: "SharedSamples", path: "Tests/SharedSamples", swiftSettings: swiftSettings),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SAMImporterTests",
-            dependencies: ["SAMImporter", "RegistryCore"],
+            dependencies: ["SAMImporter", "RegistryCore", "SharedSamples"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RegistryStoreTests",
             dependencies: [
-                "RegistryStore", "SAMImporter", "RegistryCore",
+                "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

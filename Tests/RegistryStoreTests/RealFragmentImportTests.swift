@@ -2,16 +2,17 @@ import Foundation
 import PostgresNIO
 import RegistryStore
 import SAMImporter
+import SharedSamples
 import Testing
 
 /// Imports the real SAM fragments of ../shared into PostgreSQL (skipped where ../shared is absent).
 @Suite(
-    .enabled(if: RealFragments.available, "../shared/reference/samv2-samples is not present"), .timeLimit(.minutes(3)))
+    .enabled(if: SharedSamples.available, "../shared/reference/samv2-samples is not present"), .timeLimit(.minutes(3)))
 struct RealFragmentImportTests {
     @Test func haldolPricesPerEnvironmentAndDate() async throws {
         let dir = try TestDatabase.temporaryDirectory()
         let path = "\(dir)/AMP-real.xml"
-        try RealFragments.haldolExport().write(toFile: path, atomically: true, encoding: .utf8)
+        try SharedSamples.haldolExport().write(toFile: path, atomically: true, encoding: .utf8)
         try await TestDatabase.with { client, _ in
             let summary = try await SAMImportPipeline(client: client, logger: TestDatabase.logger).run(
                 input: try SAMInput.resolve(paths: [path]))
@@ -46,24 +47,5 @@ struct RealFragmentImportTests {
                 "SELECT count(*) FROM import_finding WHERE run_id = \(summary.runId) AND rule = 'SAM-REF-AMP-VMP'")
             #expect(warnings == 1)
         }
-    }
-}
-
-enum RealFragments {
-    static let directory = TestDatabase.packageRoot.deletingLastPathComponent().appendingPathComponent(
-        "shared/reference/samv2-samples")
-    static var available: Bool {
-        FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path)
-    }
-
-    static func haldolExport() throws -> String {
-        let fragment = try String(
-            contentsOf: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml"), encoding: .utf8)
-        return """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <ns4:ExportActualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:actual:common" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns5="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">
-            \(fragment)
-            </ns4:ExportActualMedicines>
-            """
     }
 }

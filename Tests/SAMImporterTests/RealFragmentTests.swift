@@ -1,14 +1,15 @@
 import Foundation
 import RegistryCore
+import SharedSamples
 import Testing
 
 @testable import SAMImporter
 
 /// The real SAM fragments of ../shared (skipped, with this reason, where ../shared is absent).
-@Suite(.enabled(if: SharedReference.available, "../shared/reference/samv2-samples is not present"))
+@Suite(.enabled(if: SharedSamples.available, "../shared/reference/samv2-samples is not present"))
 struct RealFragmentTests {
     @Test func haldolHasPublicAndHospitalDmppsSharingACnk() throws {
-        let result = try readDocument(SharedReference.haldolExport(), chunkSize: 4096)
+        let result = try readDocument(SharedSamples.haldolExport(), chunkSize: 4096)
         #expect(!result.refused)
         #expect(result.kind == .amp)
         let amp = try #require(result.entities.first { $0.type == "amp" })
@@ -41,7 +42,7 @@ struct RealFragmentTests {
     }
 
     @Test func vmpFragmentKeepsEmbeddedGroupAsFields() throws {
-        let result = try readDocument(SharedReference.vmpExport(), name: "VMP-1.xml", chunkSize: 1000)
+        let result = try readDocument(SharedSamples.vmpExport(), name: "VMP-1.xml", chunkSize: 1000)
         #expect(!result.refused)
         let vmp = try #require(result.entities.first { $0.type == "vmp" })
         #expect(vmp.key == "16378")

@@ -50,36 +50,3 @@ func readDocument(bytes: [UInt8], name: String = "AMP-1.xml", chunkSize: Int = 6
     result.kind = reader.kind
     return result
 }
-
-/// The real fragments of ../shared, when this checkout has them.
-enum SharedReference {
-    static let directory: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
-            "shared/reference/samv2-samples")
-    static var available: Bool {
-        FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path)
-    }
-
-    /// Wraps the Haldol AMP fragment in an export root that binds its prefixes (see SOURCE.txt).
-    static func haldolExport() throws -> String {
-        let fragment = try String(
-            contentsOf: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml"), encoding: .utf8)
-        return """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <ns4:ExportActualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:actual:common" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns5="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">
-            \(fragment)
-            </ns4:ExportActualMedicines>
-            """
-    }
-
-    static func vmpExport() throws -> String {
-        let fragment = try String(
-            contentsOf: directory.appendingPathComponent("VMP-fragment-16378.xml"), encoding: .utf8)
-        return """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <ns3:ExportVirtualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:virtual:common" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">
-            \(fragment)
-            </ns3:ExportVirtualMedicines>
-            """
-    }
-}

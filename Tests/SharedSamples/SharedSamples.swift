@@ -1,0 +1,37 @@
+import Foundation
+
+/// The real SAM fragments of `../shared` (read-only, never copied into the project), wrapped in
+/// export roots that bind the prefixes the fragments lost (see their SOURCE.txt). Tests that use
+/// them are skipped, saying why, where `../shared` is absent.
+public enum SharedSamples {
+    public static let directory: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "shared/reference/samv2-samples")
+    public static var available: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path)
+    }
+
+    /// Wraps the Haldol AMP fragment in an export root that binds its prefixes (see SOURCE.txt).
+    public static func haldolExport() throws -> String {
+        let fragment = try String(
+            contentsOf: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml"), encoding: .utf8)
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ns4:ExportActualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:actual:common" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:company:submit" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns5="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">
+            \(fragment)
+            </ns4:ExportActualMedicines>
+            """
+    }
+
+    public static func vmpExport() throws -> String {
+        let fragment = try String(
+            contentsOf: directory.appendingPathComponent("VMP-fragment-16378.xml"), encoding: .utf8)
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ns3:ExportVirtualMedicines xmlns="urn:be:fgov:ehealth:samws:v2:core" xmlns:ns2="urn:be:fgov:ehealth:samws:v2:virtual:common" xmlns:ns3="urn:be:fgov:ehealth:samws:v2:export" xmlns:ns4="urn:be:fgov:ehealth:samws:v2:refdata" version="5.0" SamId="SAM-REAL-FRAGMENT">
+            \(fragment)
+            </ns3:ExportVirtualMedicines>
+            """
+    }
+}
