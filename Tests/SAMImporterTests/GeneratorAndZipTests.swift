@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct GeneratorAndZipTests {
     func sha256(_ path: String) throws -> String {
-        SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path))).map { String(format: "%02x", $0) }.joined()
+        hexString(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path))))
     }
 
     @Test func sameSeedSameBytesAndPrefixesDifferPerFile() throws {

@@ -138,7 +138,7 @@ public final class SAMDocumentReader {
             if chunk.isEmpty {
                 parser.finish()
                 done = true
-                sha256Hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                sha256Hex = hexString(hasher.finalize())
             } else {
                 bytesRead += UInt64(chunk.count)
                 hasher.update(data: chunk)
@@ -162,16 +162,18 @@ public final class SAMDocumentReader {
         pending = []
         var accepted: [VersionedEntity] = []
         accepted.reserveCapacity(batch.count)
+        // The mapper's own error findings (bad dates, over-long text) reject their entities too.
         findings.append(contentsOf: mapper.findings)
-        let mapperFindings = mapper.findings
+        let rejectedByMapper = Set(
+            mapper.findings.filter { $0.severity >= .error }.map { "\($0.entityType ?? "")\u{0}\($0.entityKey ?? "")" })
         mapper.clearFindings()
         for entity in batch {
             entitiesRead += 1
-            var entityFindings = SAMQualityRules.check(entity)
-            entityFindings.append(
-                contentsOf: mapperFindings.filter { $0.entityType == entity.type && $0.entityKey == entity.key })
-            findings.append(contentsOf: entityFindings.filter { f in !mapperFindings.contains(f) })
-            if entityFindings.contains(where: { $0.severity >= .error }) {
+            let entityFindings = SAMQualityRules.check(entity)
+            findings.append(contentsOf: entityFindings)
+            if entityFindings.contains(where: { $0.severity >= .error })
+                || rejectedByMapper.contains("\(entity.type)\u{0}\(entity.key)")
+            {
                 rejected.append((entity.type, entity.key))
                 continue
             }

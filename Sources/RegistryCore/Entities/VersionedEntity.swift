@@ -84,11 +84,25 @@ public struct VersionedEntity: Sendable, Hashable {
         }
     }
 
+    /// The identity as a JSON object (first value wins for a repeated attribute name).
+    public var keyObject: JSONValue {
+        .object(Dictionary(keyParts.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// Every field and attribute name the entity carries (what a "created" event lists).
+    public var fieldNames: [String] {
+        var names = Set(attributes.keys)
+        for slice in slices { names.formUnion(slice.fields.keys) }
+        return names.sorted()
+    }
+
+    /// The first day of its earliest slice (a "created" event's `effectiveFrom`).
+    public var earliestFrom: LocalDate? { slices.compactMap(\.from).min() }
+
     /// The canonical document stored and compared: key, attributes and ordered slices.
     public var document: JSONValue {
         .object([
-            "key": .object(
-                Dictionary(keyParts.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a })),
+            "key": keyObject,
             "attributes": .object(attributes.mapValues { .string($0) }),
             "slices": .array(orderedSlices.map(\.json)),
         ])
@@ -97,14 +111,7 @@ public struct VersionedEntity: Sendable, Hashable {
     /// The canonical document (UTF-8) and its SHA-256 (hex) content hash.
     public func canonicalDocumentBytes() -> (bytes: [UInt8], hash: String) {
         let bytes = canonicalBytes()
-        let digest = SHA256.hash(data: bytes)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex.append(JSONValue.hexDigits[Int(byte >> 4)])
-            hex.append(JSONValue.hexDigits[Int(byte & 0xF)])
-        }
-        return (bytes, String(decoding: hex, as: UTF8.self))
+        return (bytes, hexString(SHA256.hash(data: bytes)))
     }
 
     /// Writes exactly `document.canonicalBytes` without building the wrapper objects (the hot path
@@ -119,16 +126,9 @@ public struct VersionedEntity: Sendable, Hashable {
             out.append(UInt8(ascii: ":"))
             JSONValue.writeString(attributes[name]!, into: &out)
         }
-        out.append(contentsOf: #"},"key":{"#.utf8)
-        var seen = Set<String>()
-        let parts = keyParts.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
-        for (i, part) in parts.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            JSONValue.writeString(part.name, into: &out)
-            out.append(UInt8(ascii: ":"))
-            JSONValue.writeString(part.value, into: &out)
-        }
-        out.append(contentsOf: #"},"slices":["#.utf8)
+        out.append(contentsOf: #"},"key":"#.utf8)
+        keyObject.write(into: &out)
+        out.append(contentsOf: #","slices":["#.utf8)
         for (i, slice) in orderedSlices.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"fields":"#.utf8)

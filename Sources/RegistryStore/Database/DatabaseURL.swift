@@ -59,7 +59,6 @@ public enum DatabaseError: Error, CustomStringConvertible {
     case invalidURL(String, String)
     case embedded(String)
     case migrationsDiverged(String)
-    case migrationsPending([String])
     case unreachable(String, String)
 
     public var description: String {
@@ -68,8 +67,6 @@ public enum DatabaseError: Error, CustomStringConvertible {
         case .embedded(let why): return "embedded PostgreSQL: \(why)"
         case .migrationsDiverged(let why): return "migration history and code disagree: \(why)"
         case .unreachable(let url, let why): return "cannot connect to \(url): \(why)"
-        case .migrationsPending(let names):
-            return "migrations pending: \(names.joined(separator: ", ")); run `registry migrate`"
         }
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import PostgresNIO
+import RegistryCore
 
 /// One plain SQL migration file, `NNNN_name.sql`, shipped as a resource of this module.
 public struct Migration: Sendable, Hashable {
@@ -10,7 +11,7 @@ public struct Migration: Sendable, Hashable {
     public let sql: String
 
     public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        hexString(SHA256.hash(data: Data(sql.utf8)))
     }
 }
 

@@ -227,14 +227,9 @@ public struct SAMImportPipeline: Sendable {
                         let (bytes, hash) = entity.canonicalDocumentBytes()
                         types.insert(entity.type)
                         // What a "created" event carries, computed here so SQL need not take the JSON apart.
-                        var names = Set(entity.attributes.keys)
-                        for slice in entity.slices { names.formUnion(slice.fields.keys) }
-                        let fieldNames = "{" + names.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "}"
-                        let firstFrom = entity.slices.compactMap(\.from).min()?.description
-                        let keyJSON = JSONValue.object(
-                            Dictionary(
-                                entity.keyParts.map { ($0.name, .string($0.value)) }, uniquingKeysWith: { a, _ in a })
-                        ).canonicalText
+                        let fieldNames = "{" + entity.fieldNames.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+                        let firstFrom = entity.earliestFrom?.description
+                        let keyJSON = entity.keyObject.canonicalText
                         buffer.appendRow(
                             [
                                 entity.type, entity.key, entity.parentType, entity.parentKey, hash, fieldNames,
