@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PostgresNIO
 import RegistryStore
 import SAMImporter
 
@@ -14,7 +15,8 @@ struct Registry: AsyncParsableCommand {
         commandName: "registry",
         abstract: "Belgian healthcare reference-data registry: SAM v2 imports, change events, embedded PostgreSQL.",
         subcommands: [
-            MigrateCommand.self, ImportCommand.self, ImportsCommand.self, GenerateCommand.self, DatabaseCommand.self,
+            ServeCommand.self, MigrateCommand.self, ImportCommand.self, ImportsCommand.self, GenerateCommand.self,
+            DatabaseCommand.self,
         ]
     )
 
@@ -40,10 +42,20 @@ struct Registry: AsyncParsableCommand {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(describe(error))\n".utf8))
             Foundation.exit(1)
         }
     }
+}
+
+/// PostgresNIO hides the server's message from `description`; an operator needs it.
+func describe(_ error: any Error) -> String {
+    if let error = error as? PSQLError {
+        let message = error.serverInfo?[.message] ?? "\(error.code)"
+        let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+        return "database: \(message)\(state)"
+    }
+    return "\(error)"
 }
 
 /// A usage problem found after parsing (exit code 2).

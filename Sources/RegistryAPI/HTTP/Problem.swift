@@ -1,0 +1,62 @@
+import Hummingbird
+import RegistryCore
+
+/// An RFC 9457 problem: every error the API returns, with a `detail` precise enough for a client
+/// developer to fix the request without reading our code.
+public struct Problem: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    /// A stable URI per kind of problem (documented in /openapi.json).
+    public var type: String
+    public var title: String
+    public var detail: String
+    /// Extra members (e.g. `parameter`, `nearestValidity`).
+    public var extensions: [String: JSONValue]
+
+    public init(
+        _ status: HTTPResponse.Status, type: String, title: String, detail: String,
+        extensions: [String: JSONValue] = [:]
+    ) {
+        self.status = status
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.extensions = extensions
+    }
+
+    static let typeBase = "https://registry.example.be/problems/"
+
+    /// A query or path parameter that does not have the expected form.
+    public static func invalidParameter(_ name: String, _ detail: String) -> Problem {
+        Problem(
+            .badRequest, type: typeBase + "invalid-parameter", title: "Invalid parameter", detail: detail,
+            extensions: ["parameter": .string(name)])
+    }
+
+    public static func notFound(_ detail: String, extensions: [String: JSONValue] = [:]) -> Problem {
+        Problem(.notFound, type: typeBase + "not-found", title: "Not found", detail: detail, extensions: extensions)
+    }
+
+    public static func notValidAtDate(_ detail: String, extensions: [String: JSONValue]) -> Problem {
+        Problem(
+            .notFound, type: typeBase + "not-valid-at-date", title: "Not valid at the requested date", detail: detail,
+            extensions: extensions)
+    }
+
+    public var json: JSONValue {
+        var members = extensions
+        members["type"] = .string(type)
+        members["title"] = .string(title)
+        members["status"] = .number(String(status.code))
+        members["detail"] = .string(detail)
+        return .object(members)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        headers[.cacheControl] = "no-store"
+        var body = json.canonicalBytes
+        body.append(UInt8(ascii: "\n"))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

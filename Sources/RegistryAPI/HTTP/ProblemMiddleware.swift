@@ -1,0 +1,77 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import RegistryCore
+
+/// Turns every error into an RFC 9457 problem and adds the request id to every response.
+///
+/// Router errors (unknown route, wrong method) become 404/405 problems; anything unexpected
+/// becomes a 500 problem whose detail names the request id, and the error itself is logged,
+/// never sent to the client.
+public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Longest accepted request target; longer ones get 414 before any work is done.
+    let maxTargetLength: Int
+
+    public init(maxTargetLength: Int = 4096) {
+        self.maxTargetLength = maxTargetLength
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        var response: Response
+        do {
+            if request.uri.description.utf8.count > maxTargetLength {
+                throw Problem(
+                    .uriTooLong, type: Problem.typeBase + "uri-too-long", title: "Request target too long",
+                    detail:
+                        "The request target has \(request.uri.description.utf8.count) bytes; at most \(maxTargetLength) are accepted."
+                )
+            }
+            if request.method != .get, request.method != .head,
+                request.uri.path.hasPrefix("/v1/medicines")
+                    || request.uri.path.hasPrefix("/v1/companies")
+            {
+                throw Problem(
+                    .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
+                    detail: "\(request.uri.path) is read-only: use GET.")
+            }
+            response = try await next(request, context)
+        } catch let problem as Problem {
+            response = try problem.response(from: request, context: context)
+        } catch let error as any HTTPResponseError {
+            let problem: Problem
+            switch error.status {
+            case .notFound:
+                problem = Problem(
+                    .notFound, type: Problem.typeBase + "no-such-route", title: "No such route",
+                    detail: "No route matches \(request.method) \(request.uri.path); see /openapi.json.")
+            case .methodNotAllowed:
+                problem = Problem(
+                    .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
+                    detail: "\(request.method) is not allowed on \(request.uri.path).")
+            case .contentTooLarge:
+                problem = Problem(
+                    .contentTooLarge, type: Problem.typeBase + "content-too-large", title: "Request body too large",
+                    detail: "The request body is larger than this route accepts.")
+            default:
+                problem = Problem(
+                    error.status, type: Problem.typeBase + "http-\(error.status.code)",
+                    title: error.status.reasonPhrase, detail: "\(error.status.reasonPhrase) (\(request.uri.path)).")
+            }
+            response = try problem.response(from: request, context: context)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            let problem = Problem(
+                .internalServerError, type: Problem.typeBase + "internal", title: "Internal error",
+                detail: "The registry could not answer this request; quote request id \(context.id) when reporting it.")
+            response = try problem.response(from: request, context: context)
+        }
+        response.headers[.requestID] = context.id
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-Id")!
+}

@@ -1,0 +1,76 @@
+import Hummingbird
+import Logging
+import Metrics
+import PostgresNIO
+import Prometheus
+
+/// Prometheus metrics: request counts and latency histograms per route (Hummingbird's
+/// `MetricsMiddleware` through swift-metrics), plus import-run figures read at scrape time.
+public enum RegistryMetrics {
+    /// swift-metrics has one process-wide backend; bootstrapping twice traps, so it happens once.
+    public static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Prometheus names allow [a-zA-Z0-9_:] only; swift-metrics labels use dots.
+        factory.nameAndLabelSanitizer = { name, labels in
+            (
+                name.replacingOccurrences(of: ".", with: "_"),
+                labels.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) }
+            )
+        }
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .seconds(5),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return registry
+    }()
+}
+
+struct MetricsRoutes<Context: RequestContext>: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    func register(on router: Router<Context>) {
+        router.get("/metrics") { _, _ in
+            var text = RegistryMetrics.registry.emitToString()
+            text += try await importFigures()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+
+    /// Import runs per domain and outcome, and the last applied run's duration and events.
+    func importFigures() async throws -> String {
+        var runs = "# TYPE registry_import_runs_total counter\n"
+        var last = "# TYPE registry_import_last_applied_duration_seconds gauge\n"
+        var events = "# TYPE registry_import_last_applied_events gauge\n"
+        var seq = "# TYPE registry_change_event_last_seq gauge\n"
+        let rows = try await client.query(
+            """
+            SELECT domain, outcome, count(*)::bigint FROM import_run GROUP BY domain, outcome ORDER BY domain, outcome
+            """, logger: logger)
+        for try await (domain, outcome, count) in rows.decode((String, String, Int64).self) {
+            runs += "registry_import_runs_total{domain=\"\(domain)\",outcome=\"\(outcome)\"} \(count)\n"
+        }
+        let latest = try await client.query(
+            """
+            SELECT DISTINCT ON (domain) domain, coalesce(duration_ms, 0)::bigint, events_emitted
+            FROM import_run WHERE outcome = 'applied' ORDER BY domain, id DESC
+            """, logger: logger)
+        for try await (domain, milliseconds, emitted) in latest.decode((String, Int64, Int64).self) {
+            last +=
+                "registry_import_last_applied_duration_seconds{domain=\"\(domain)\"} \(Double(milliseconds) / 1000)\n"
+            events += "registry_import_last_applied_events{domain=\"\(domain)\"} \(emitted)\n"
+        }
+        for try await value in try await client.query(
+            "SELECT last_seq FROM change_event_counter WHERE id = 1", logger: logger
+        ).decode(Int64.self) {
+            seq += "registry_change_event_last_seq \(value)\n"
+        }
+        return runs + last + events + seq
+    }
+}

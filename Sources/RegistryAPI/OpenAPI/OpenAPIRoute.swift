@@ -1,0 +1,29 @@
+import Foundation
+import Hummingbird
+import RegistryCore
+
+/// The OpenAPI 3.1 description of `/v1`, shipped as a resource and served as is.
+public struct OpenAPIDocument: Sendable {
+    public let json: JSONValue
+
+    public static func bundled() throws -> OpenAPIDocument {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json") else {
+            throw OpenAPIMissing()
+        }
+        return OpenAPIDocument(json: try JSONValue.parse(String(contentsOf: url, encoding: .utf8)))
+    }
+
+    struct OpenAPIMissing: Error, CustomStringConvertible {
+        var description: String { "openapi.json is missing from the RegistryAPI resources" }
+    }
+}
+
+struct OpenAPIRoute<Context: RequestContext>: Sendable {
+    let document: OpenAPIDocument
+
+    func register(on router: Router<Context>) {
+        router.get("/openapi.json") { request, _ in
+            JSONResponse.make(document.json, request: request, cacheControl: "public, max-age=300")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// One SAM entity as stored: its canonical document `{"key","attributes","slices":[{"from","to","fields"}]}`.
+public struct StoredSAMEntity: Sendable {
+    public var type: String
+    public var key: String
+    public var parentType: String?
+    public var parentKey: String?
+    public var document: JSONValue
+    public var changedRunId: Int64?
+
+    public init(
+        type: String, key: String, parentType: String?, parentKey: String?, document: JSONValue, changedRunId: Int64?
+    ) {
+        self.type = type
+        self.key = key
+        self.parentType = parentType
+        self.parentKey = parentKey
+        self.document = document
+        self.changedRunId = changedRunId
+    }
+
+    /// Slices as (period, fields); a slice without `from` counts as valid since ever.
+    public var slices: [(from: LocalDate?, to: LocalDate?, fields: JSONValue)] {
+        guard case .array(let items) = document["slices"] ?? .null else { return [] }
+        return items.map { slice in
+            (
+                slice["from"]?.stringValue.flatMap { LocalDate(iso: $0) },
+                slice["to"]?.stringValue.flatMap { LocalDate(iso: $0) }, slice["fields"] ?? .object([:])
+            )
+        }.sorted { ($0.from?.dayNumber ?? Int.min) < ($1.from?.dayNumber ?? Int.min) }
+    }
+
+    /// The slice valid on `day` (`to` inclusive). SAM slices of one entity do not overlap; if bad
+    /// data ever made them, the latest-starting one wins.
+    public func slice(at day: LocalDate) -> (from: LocalDate?, to: LocalDate?, fields: JSONValue)? {
+        slices.last { covers(from: $0.from, to: $0.to, day: day) }
+    }
+
+    /// The slice period closest to `day`, for "not valid at that date" answers.
+    public func nearestPeriod(to day: LocalDate) -> (from: LocalDate?, to: LocalDate?)? {
+        let distances = slices.map { slice -> (Int, LocalDate?, LocalDate?) in
+            if let from = slice.from, day < from { return (from.dayNumber - day.dayNumber, slice.from, slice.to) }
+            if let to = slice.to, to < day { return (day.dayNumber - to.dayNumber, slice.from, slice.to) }
+            return (0, slice.from, slice.to)
+        }
+        return distances.min { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+    }
+}
+
+public func covers(from: LocalDate?, to: LocalDate?, day: LocalDate) -> Bool {
+    if let from, day < from { return false }
+    if let to, to < day { return false }
+    return true
+}

@@ -1,0 +1,154 @@
+import Logging
+import PostgresNIO
+import RegistryCore
+
+/// The SAM import run that the answer comes from: the latest applied one.
+public struct SAMSourceRun: Sendable, Hashable {
+    public var runId: Int64
+    public var samId: String?
+    public var version: String?
+    public var importedAt: String
+}
+
+/// Entities read for one answer, and the run that supplied the registry's current SAM data.
+public struct SAMReadResult: Sendable {
+    public var entities: [StoredSAMEntity]
+    public var source: SAMSourceRun?
+
+    public func first(_ type: String) -> StoredSAMEntity? { entities.first { $0.type == type } }
+    public func all(_ type: String) -> [StoredSAMEntity] { entities.filter { $0.type == type } }
+}
+
+/// Reads SAM entities for the query API. Each method is one SQL statement (one round trip): a
+/// CNK lookup reads its DMPP, AMPP, AMP, reimbursement contexts and copayments together.
+public struct SAMEntityReader: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static let columns = "entity_type, entity_key, parent_type, parent_key, document::text, changed_run_id"
+    static let sourceRun = """
+        (SELECT id::text || '|' || coalesce(source_id, '') || '|' || coalesce(source_version, '') || '|'
+                || to_char(coalesce(finished_at, started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+         FROM import_run WHERE domain = 'sam' AND outcome = 'applied' ORDER BY id DESC LIMIT 1)
+        """
+
+    func read(_ query: PostgresQuery) async throws -> SAMReadResult {
+        let rows = try await client.query(query, logger: logger)
+        var result = SAMReadResult(entities: [], source: nil)
+        for try await (type, key, parentType, parentKey, text, runId, source) in rows.decode(
+            (String?, String?, String?, String?, String?, Int64?, String?).self)
+        {
+            if result.source == nil, let source {
+                let parts = source.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+                if parts.count == 4, let id = Int64(parts[0]) {
+                    result.source = SAMSourceRun(
+                        runId: id, samId: parts[1].isEmpty ? nil : parts[1],
+                        version: parts[2].isEmpty ? nil : parts[2], importedAt: parts[3])
+                }
+            }
+            guard let type, let key, let text else { continue }
+            result.entities.append(
+                StoredSAMEntity(
+                    type: type, key: key, parentType: parentType, parentKey: parentKey,
+                    document: try JSONValue.parse(text), changedRunId: runId))
+        }
+        return result
+    }
+
+    /// A DMPP (key `env|codeType|code`) with its AMPP, AMP, reimbursement contexts and their copayments.
+    public func dmppWithContext(environment: String, codeType: String, code: String) async throws -> SAMReadResult {
+        let key = "\(environment)|\(codeType)|\(code)"
+        return try await read(
+            """
+            WITH d AS (SELECT * FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key = \(key)),
+                 p AS (SELECT s.* FROM sam_entity s JOIN d ON s.entity_type = 'ampp' AND s.entity_key = d.parent_key),
+                 a AS (SELECT s.* FROM sam_entity s JOIN p ON s.entity_type = 'amp' AND s.entity_key = p.parent_key),
+                 r AS (SELECT s.* FROM sam_entity s
+                       WHERE s.entity_type = 'reimbursement_context' AND s.document #>> '{key,code}' = \(code)
+                         AND s.document #>> '{key,deliveryEnvironment}' = \(environment)
+                         AND s.document #>> '{key,codeType}' = \(codeType)
+                         AND EXISTS (SELECT 1 FROM d)),
+                 c AS (SELECT s.* FROM sam_entity s JOIN r ON s.parent_type = 'reimbursement_context'
+                                                          AND s.parent_key = r.entity_key)
+            SELECT \(unescaped: Self.columns), \(unescaped: Self.sourceRun) FROM d
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM p
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM a
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM r
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM c
+            UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, \(unescaped: Self.sourceRun)
+            """)
+    }
+
+    /// Every DMPP that has this code, whatever its environment (to explain a 404 for one environment).
+    public func dmppEnvironments(codeType: String, code: String) async throws -> [String] {
+        var environments: [String] = []
+        for environment in ["P", "A", "H", "R"] {
+            let rows = try await client.query(
+                "SELECT 1 FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key = \("\(environment)|\(codeType)|\(code)")",
+                logger: logger)
+            for try await _ in rows { environments.append(environment) }
+        }
+        return environments
+    }
+
+    /// An entity with its children of the given types (and their children one level down when asked).
+    public func entity(
+        type: String, key: String, childTypes: [String] = [], grandchildTypes: [String] = [],
+        parentOfType: String? = nil
+    ) async throws -> SAMReadResult {
+        try await read(
+            """
+            WITH e AS (SELECT * FROM sam_entity WHERE entity_type = \(type) AND entity_key = \(key)),
+                 c AS (SELECT s.* FROM sam_entity s JOIN e ON s.parent_type = e.entity_type AND s.parent_key = e.entity_key
+                       WHERE s.entity_type = ANY(\(childTypes))),
+                 g AS (SELECT s.* FROM sam_entity s JOIN c ON s.parent_type = c.entity_type AND s.parent_key = c.entity_key
+                       WHERE s.entity_type = ANY(\(grandchildTypes))),
+                 p AS (SELECT s.* FROM sam_entity s JOIN e ON s.entity_type = e.parent_type AND s.entity_key = e.parent_key
+                       WHERE s.entity_type = \(parentOfType ?? ""))
+            SELECT \(unescaped: Self.columns), \(unescaped: Self.sourceRun) FROM e
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM c
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM g
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM p
+            UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, \(unescaped: Self.sourceRun)
+            """)
+    }
+
+    /// A VMP with its group, and the AMPs that implement it.
+    public func vmp(code: String) async throws -> SAMReadResult {
+        try await read(
+            """
+            WITH v AS (SELECT * FROM sam_entity WHERE entity_type = 'vmp' AND entity_key = \(code)),
+                 a AS (SELECT s.* FROM sam_entity s WHERE s.entity_type = 'amp'
+                         AND s.document #>> '{attributes,vmpCode}' = \(code) AND EXISTS (SELECT 1 FROM v))
+            SELECT \(unescaped: Self.columns), \(unescaped: Self.sourceRun) FROM v
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM a
+            UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, \(unescaped: Self.sourceRun)
+            """)
+    }
+
+    /// A VMP group with every VMP that was ever in it, their AMPs, and those AMPs' AMPPs
+    /// (the caller keeps the ones valid at the requested date).
+    public func vmpGroup(code: String) async throws -> SAMReadResult {
+        let containment = "[{\"fields\":{\"VmpGroup\":{\"@code\":\(JSONValue.string(code).canonicalText)}}}]"
+        return try await read(
+            """
+            WITH g AS (SELECT * FROM sam_entity WHERE entity_type = 'vmp_group' AND entity_key = \(code)),
+                 v AS (SELECT s.* FROM sam_entity s WHERE s.entity_type = 'vmp'
+                         AND s.document -> 'slices' @> \(containment)::jsonb AND EXISTS (SELECT 1 FROM g)),
+                 a AS (SELECT s.* FROM sam_entity s JOIN v ON s.entity_type = 'amp'
+                         AND s.document #>> '{attributes,vmpCode}' = v.entity_key),
+                 p AS (SELECT s.* FROM sam_entity s JOIN a ON s.entity_type = 'ampp' AND s.parent_type = 'amp'
+                         AND s.parent_key = a.entity_key)
+            SELECT \(unescaped: Self.columns), \(unescaped: Self.sourceRun) FROM g
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM v
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM a
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM p
+            UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, \(unescaped: Self.sourceRun)
+            """)
+    }
+}

@@ -1,0 +1,181 @@
+import Logging
+import PostgresNIO
+
+/// Keeps `sam_search_entry` (the medicine search index) in step with `sam_entity`.
+///
+/// It runs inside the import transaction, after the changes are applied, so a search never sees
+/// names from an export that a lookup does not. Only AMPs and VMPs touched by the run are rebuilt:
+/// an AMP is touched when it, one of its AMPPs, DMPPs, components or ingredients, or its VMP
+/// changed. When the index is empty (first import, or data imported before the index existed) it
+/// is built for everything.
+struct SAMSearchIndex {
+    let logger: Logger
+
+    func refresh(connection: PostgresConnection) async throws {
+        let empty =
+            try await connection.query(
+                "SELECT NOT EXISTS (SELECT 1 FROM sam_search_entry)", logger: logger
+            ).decode(Bool.self).first { _ in true } ?? true
+        if empty {
+            try await connection.executeScript(
+                """
+                CREATE TEMP TABLE search_amp ON COMMIT DROP AS
+                    SELECT entity_key AS code FROM sam_entity WHERE entity_type = 'amp';
+                CREATE TEMP TABLE search_vmp ON COMMIT DROP AS
+                    SELECT entity_key AS code FROM sam_entity WHERE entity_type = 'vmp';
+                """)
+        } else {
+            try await connection.executeScript(Self.touchedSQL)
+        }
+        try await connection.executeScript(Self.rebuildSQL)
+    }
+
+    /// The AMPs and VMPs whose index rows must be rebuilt, from the run's `stage_change`.
+    /// Scoped keys start with the aggregate's key ("AMP/component/ingredient").
+    static let touchedSQL = """
+        CREATE TEMP TABLE search_vmp ON COMMIT DROP AS
+            SELECT DISTINCT split_part(entity_key, '/', 1) AS code FROM stage_change
+            WHERE entity_type IN ('vmp', 'vmp_component', 'virtual_ingredient');
+        INSERT INTO search_vmp
+            SELECT v.entity_key FROM sam_entity v JOIN stage_change ch
+              ON ch.entity_type = 'vmp_group'
+             AND v.document -> 'slices' @> jsonb_build_array(jsonb_build_object('fields',
+                    jsonb_build_object('VmpGroup', jsonb_build_object('@code', ch.entity_key))))
+            WHERE v.entity_type = 'vmp';
+        CREATE TEMP TABLE search_amp ON COMMIT DROP AS
+            SELECT DISTINCT split_part(entity_key, '/', 1) AS code FROM stage_change
+            WHERE entity_type IN ('amp', 'amp_component', 'real_actual_ingredient');
+        INSERT INTO search_amp
+            SELECT a.parent_key FROM stage_change ch JOIN sam_entity a
+              ON a.entity_type = 'ampp' AND a.entity_key = ch.entity_key
+            WHERE ch.entity_type = 'ampp' AND a.parent_key IS NOT NULL;
+        INSERT INTO search_amp
+            SELECT a.amp_code FROM stage_change ch JOIN sam_search_entry a
+              ON a.entity_type = 'ampp' AND a.entity_key = ch.entity_key
+            WHERE ch.entity_type = 'ampp' AND a.amp_code IS NOT NULL;
+        INSERT INTO search_amp
+            SELECT ampp.parent_key FROM stage_change ch
+            JOIN stage_entity d ON d.entity_type = 'dmpp' AND d.entity_key = ch.entity_key
+            JOIN sam_entity ampp ON ampp.entity_type = 'ampp' AND ampp.entity_key = d.parent_key
+            WHERE ch.entity_type = 'dmpp' AND ampp.parent_key IS NOT NULL;
+        INSERT INTO search_amp
+            SELECT s.amp_code FROM stage_change ch JOIN sam_search_entry s
+              ON s.entity_type = 'ampp' AND s.codes @> ARRAY[split_part(ch.entity_key, '|', 3)]
+            WHERE ch.entity_type = 'dmpp' AND ch.kind = 'deleted' AND s.amp_code IS NOT NULL;
+        INSERT INTO search_amp
+            SELECT a.entity_key FROM sam_entity a JOIN search_vmp v
+              ON a.entity_type = 'amp' AND a.document #>> '{attributes,vmpCode}' = v.code;
+        """
+
+    /// Deletes and re-derives the index rows of `search_amp` (AMPs and their AMPPs) and `search_vmp`.
+    /// Set-based on purpose: facts are gathered by joins over all touched aggregates at once, so a
+    /// full build stays linear in the number of entities.
+    static let rebuildSQL = """
+        ANALYZE search_amp;
+        ANALYZE search_vmp;
+        DELETE FROM sam_search_entry s USING (SELECT DISTINCT code FROM search_amp) a
+            WHERE s.amp_code = a.code;
+        DELETE FROM sam_search_entry s USING (SELECT DISTINCT code FROM search_vmp) v
+            WHERE s.entity_type = 'vmp' AND s.entity_key = v.code;
+
+        CREATE TEMP TABLE search_ampp_facts ON COMMIT DROP AS
+        SELECT p.entity_key AS cti, p.parent_key AS amp_code,
+               coalesce(array_agg(DISTINCT split_part(d.entity_key, '|', 3)) FILTER (WHERE d.entity_key IS NOT NULL), '{}') AS codes,
+               coalesce(array_agg(DISTINCT split_part(d.entity_key, '|', 1)) FILTER (WHERE d.entity_key IS NOT NULL), '{}') AS envs
+        FROM (SELECT DISTINCT code FROM search_amp) t
+        JOIN sam_entity p ON p.entity_type = 'ampp' AND p.parent_type = 'amp' AND p.parent_key = t.code
+        LEFT JOIN sam_entity d ON d.entity_type = 'dmpp' AND d.parent_type = 'ampp' AND d.parent_key = p.entity_key
+        GROUP BY p.entity_key, p.parent_key;
+        ANALYZE search_ampp_facts;
+
+        CREATE TEMP TABLE search_amp_facts ON COMMIT DROP AS
+        WITH a AS (
+            SELECT e.entity_key, e.document FROM sam_entity e JOIN (SELECT DISTINCT code FROM search_amp) t
+              ON e.entity_type = 'amp' AND e.entity_key = t.code),
+        comp AS (
+            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+            FROM a, jsonb_path_query(a.document, '$.slices[*].fields.Company."@actorNr"') j GROUP BY 1),
+        grp AS (
+            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+            FROM a JOIN sam_entity m ON m.entity_type = 'vmp' AND m.entity_key = a.document #>> '{attributes,vmpCode}',
+                 jsonb_path_query(m.document, '$.slices[*].fields.VmpGroup."@code"') j GROUP BY 1),
+        ing AS (
+            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+            FROM a JOIN sam_entity c ON c.entity_type = 'amp_component' AND c.parent_type = 'amp' AND c.parent_key = a.entity_key
+                   JOIN sam_entity i ON i.entity_type = 'real_actual_ingredient' AND i.parent_type = 'amp_component'
+                                    AND i.parent_key = c.entity_key,
+                 jsonb_path_query(i.document, '$.slices[*].fields.Substance."@code"') j GROUP BY 1),
+        atc AS (
+            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+            FROM a JOIN sam_entity p ON p.entity_type = 'ampp' AND p.parent_type = 'amp' AND p.parent_key = a.entity_key,
+                 jsonb_path_query(p.document, '$.slices[*].fields.Atc[*]."@code"') j GROUP BY 1),
+        env AS (
+            SELECT amp_code AS entity_key, array_agg(DISTINCT e) AS v FROM search_ampp_facts, unnest(envs) e GROUP BY 1)
+        SELECT a.entity_key AS amp_code, coalesce(comp.v, '{}') AS companies, coalesce(grp.v, '{}') AS vmp_groups,
+               coalesce(ing.v, '{}') AS ingredients, coalesce(atc.v, '{}') AS atc, coalesce(env.v, '{}') AS envs
+        FROM a LEFT JOIN comp USING (entity_key) LEFT JOIN grp USING (entity_key) LEFT JOIN ing USING (entity_key)
+               LEFT JOIN atc USING (entity_key) LEFT JOIN env USING (entity_key);
+        ANALYZE search_amp_facts;
+
+        INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
+                                      codes, atc, ingredients, companies, vmp_groups, envs)
+        SELECT 'amp', a.entity_key, a.entity_key, min(n.name), n.norm,
+               coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}'),
+               range_agg(sam_slice_days(s.slice)),
+               ARRAY[a.entity_key], f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs
+        FROM sam_entity a JOIN search_amp_facts f ON a.entity_type = 'amp' AND a.entity_key = f.amp_code,
+             LATERAL jsonb_array_elements(a.document -> 'slices') s(slice),
+             LATERAL (SELECT lower(t.key) AS lang, t.value AS name, lower(unaccent(t.value)) AS norm
+                      FROM unnest(ARRAY['Name', 'PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) fld(name),
+                           jsonb_each_text(CASE WHEN jsonb_typeof(s.slice -> 'fields' -> fld.name) = 'object'
+                                                THEN s.slice -> 'fields' -> fld.name ELSE '{}' END) t
+                      UNION ALL
+                      SELECT NULL, s.slice #>> '{fields,OfficialName}', lower(unaccent(s.slice #>> '{fields,OfficialName}'))
+                      WHERE s.slice #>> '{fields,OfficialName}' IS NOT NULL) n
+        GROUP BY a.entity_key, n.norm, f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs;
+
+        INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
+                                      codes, atc, ingredients, companies, vmp_groups, envs)
+        SELECT 'ampp', p.entity_key, p.parent_key, min(n.name), n.norm,
+               coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}'),
+               range_agg(sam_slice_days(s.slice)),
+               ARRAY[p.entity_key] || pf.codes, f.atc, f.ingredients, f.companies, f.vmp_groups, pf.envs
+        FROM search_ampp_facts pf
+        JOIN sam_entity p ON p.entity_type = 'ampp' AND p.entity_key = pf.cti
+        JOIN search_amp_facts f ON f.amp_code = pf.amp_code,
+             LATERAL jsonb_array_elements(p.document -> 'slices') s(slice),
+             LATERAL (SELECT lower(t.key) AS lang, t.value AS name, lower(unaccent(t.value)) AS norm
+                      FROM unnest(ARRAY['PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) fld(name),
+                           jsonb_each_text(CASE WHEN jsonb_typeof(s.slice -> 'fields' -> fld.name) = 'object'
+                                                THEN s.slice -> 'fields' -> fld.name ELSE '{}' END) t) n
+        GROUP BY p.entity_key, p.parent_key, n.norm, pf.codes, pf.envs, f.atc, f.ingredients, f.companies, f.vmp_groups;
+
+        CREATE TEMP TABLE search_vmp_facts ON COMMIT DROP AS
+        WITH v AS (
+            SELECT e.entity_key, e.document FROM sam_entity e JOIN (SELECT DISTINCT code FROM search_vmp) t
+              ON e.entity_type = 'vmp' AND e.entity_key = t.code),
+        grp AS (
+            SELECT v.entity_key, array_agg(DISTINCT j #>> '{}') AS g
+            FROM v, jsonb_path_query(v.document, '$.slices[*].fields.VmpGroup."@code"') j GROUP BY 1),
+        ing AS (
+            SELECT v.entity_key, array_agg(DISTINCT j #>> '{}') AS s
+            FROM v JOIN sam_entity c ON c.entity_type = 'vmp_component' AND c.parent_type = 'vmp' AND c.parent_key = v.entity_key
+                   JOIN sam_entity i ON i.entity_type = 'virtual_ingredient' AND i.parent_type = 'vmp_component'
+                                    AND i.parent_key = c.entity_key,
+                 jsonb_path_query(i.document, '$.slices[*].fields.Substance."@code"') j GROUP BY 1)
+        SELECT v.entity_key AS vmp_code, coalesce(grp.g, '{}') AS vmp_groups, coalesce(ing.s, '{}') AS ingredients
+        FROM v LEFT JOIN grp USING (entity_key) LEFT JOIN ing USING (entity_key);
+        ANALYZE search_vmp_facts;
+
+        INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
+                                      codes, atc, ingredients, companies, vmp_groups, envs)
+        SELECT 'vmp', v.entity_key, NULL, min(n.name), n.norm, array_agg(DISTINCT n.lang),
+               range_agg(sam_slice_days(s.slice)), ARRAY[v.entity_key], '{}', f.ingredients, '{}', f.vmp_groups, '{}'
+        FROM sam_entity v JOIN search_vmp_facts f ON v.entity_type = 'vmp' AND v.entity_key = f.vmp_code,
+             LATERAL jsonb_array_elements(v.document -> 'slices') s(slice),
+             LATERAL (SELECT lower(t.key) AS lang, t.value AS name, lower(unaccent(t.value)) AS norm
+                      FROM jsonb_each_text(CASE WHEN jsonb_typeof(s.slice -> 'fields' -> 'Name') = 'object'
+                                                THEN s.slice -> 'fields' -> 'Name' ELSE '{}' END) t) n
+        GROUP BY v.entity_key, n.norm, f.ingredients, f.vmp_groups;
+        """
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import RegistryAPI
+import RegistryStore
+
+/// `registry serve`: the HTTP API on the configured database.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API (JSON under /v1, /health, /metrics, /openapi.json) until SIGTERM or SIGINT.")
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 8080
+
+    @Option(help: "Most database connections the server opens (env DATABASE_POOL_SIZE).")
+    var poolSize = ProcessInfo.processInfo.environment["DATABASE_POOL_SIZE"].flatMap { Int($0) } ?? 16
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
+        guard (1...500).contains(poolSize) else { throw ValidationError("--pool-size must be from 1 to 500.") }
+    }
+
+    func run() async throws {
+        var configuredLogger = Logger(label: "registry")
+        configuredLogger.logLevel =
+            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let logger = configuredLogger
+        let settings = ServerSettings(host: host, port: port, logLevel: logger.logLevel)
+        let poolSize = self.poolSize
+        try await DatabaseContext.with(logger: logger) { url in
+            try await checkConnection(url, logger: logger)
+            var configuration = url.clientConfiguration
+            configuration.options.maximumConnections = poolSize
+            // Lookups are short indexed reads: JIT compilation only ever adds latency to them.
+            configuration.options.additionalStartupParameters = [("jit", "off")]
+            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                let pending = try await client.withConnection { connection in
+                    try await MigrationRunner.bundled().pending(on: connection, logger: logger)
+                }
+                guard pending.isEmpty else {
+                    throw CommandError(
+                        description:
+                            "error: \(pending.count) migration(s) pending (\(pending.map(\.name).joined(separator: ", "))); run `registry migrate` first."
+                    )
+                }
+                let app = try RegistryApplication.make(
+                    client: client, settings: settings, logger: logger, runsClient: false)
+                logger.info(
+                    "serving", metadata: ["address": "http://\(settings.host):\(settings.port)", "database": "\(url)"])
+                try await app.runService()
+            }
+        }
+    }
+}
