@@ -79,6 +79,17 @@ let package = Package(
         ),
         // The real fragments of ../shared for tests; never part of the product.
         .target(name: "SharedSamples", path: "Tests/SharedSamples", swiftSettings: swiftSettings),
+        // A fresh migrated database per test on a real PostgreSQL (embedded or TEST_DATABASE_URL).
+        .target(
+            name: "DatabaseTestSupport",
+            dependencies: [
+                "RegistryStore", "SAMImporter",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DatabaseTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SAMImporterTests",
@@ -88,9 +99,11 @@ let package = Package(
         .testTarget(
             name: "RegistryAPITests",
             dependencies: [
-                "RegistryAPI", "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples",
+                "RegistryAPI", "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
@@ -98,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "RegistryStoreTests",
             dependencies: [
-                "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples",
+                "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

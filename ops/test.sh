@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test. Installs prerequisites; the tests start their own embedded PostgreSQL
-# (or use TEST_DATABASE_URL when set) and stop it when done.
+# Runs every test: the Swift tests (real PostgreSQL: their own embedded cluster, or
+# TEST_DATABASE_URL) and the OpenAPI conformance check of the running server. Installs what they need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -8,6 +8,10 @@ ops/install-prerequisites.sh
 swift build --build-tests
 status=0
 swift test --skip-build "$@" || status=$?
+# The running server against its OpenAPI description (schemathesis); skipped when a filter was given.
+if [ $# -eq 0 ]; then
+  ops/openapi-check.sh || status=$?
+fi
 # Leave nothing running: the test cluster is stopped after the run.
 REGISTRY_HOME="$PWD/.registry-test" .build/debug/registry db stop >/dev/null 2>&1 || true
 exit $status

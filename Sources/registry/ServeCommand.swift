@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
+                // Let run() start before the first lease (PostgresClient warns otherwise).
+                try await Task.sleep(for: .milliseconds(20))
                 let pending = try await client.withConnection { connection in
                     try await MigrationRunner.bundled().pending(on: connection, logger: logger)
                 }

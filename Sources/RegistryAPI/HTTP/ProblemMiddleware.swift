@@ -28,13 +28,11 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                         "The request target has \(request.uri.description.utf8.count) bytes; at most \(maxTargetLength) are accepted."
                 )
             }
-            if request.method != .get, request.method != .head,
-                request.uri.path.hasPrefix("/v1/medicines")
-                    || request.uri.path.hasPrefix("/v1/companies")
-            {
+            // Every route is read-only for now: other methods get 405 with the methods that work.
+            if request.method != .get, request.method != .head {
                 throw Problem(
                     .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
-                    detail: "\(request.uri.path) is read-only: use GET.")
+                    detail: "\(request.method) is not allowed on \(request.uri.path); this API is read-only: use GET.")
             }
             response = try await next(request, context)
         } catch let problem as Problem {
@@ -67,6 +65,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 detail: "The registry could not answer this request; quote request id \(context.id) when reporting it.")
             response = try problem.response(from: request, context: context)
         }
+        if response.status == .methodNotAllowed { response.headers[.allow] = "GET, HEAD" }
         response.headers[.requestID] = context.id
         return response
     }

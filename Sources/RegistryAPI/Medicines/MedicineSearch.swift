@@ -11,11 +11,12 @@ extension MedicineRoutes {
     /// `GET /v1/medicines?q=...`: AMPs, AMPPs and VMPs by name in any language, code, and filters.
     func search(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.searchParameters)
-        let text = (parameters["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.count <= 200 else {
-            throw Problem.invalidParameter("q", "q must be at most 200 characters, got \(text.count).")
+        let given = parameters["q"] ?? ""
+        guard given.unicodeScalars.count <= 200 else {
+            throw Problem.invalidParameter("q", "q must be at most 200 characters, got \(given.unicodeScalars.count).")
         }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        let text = given.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !given.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw Problem.invalidParameter("q", "q must not contain control characters.")
         }
         let language = try parameters.language()

@@ -19,6 +19,10 @@ struct QueryParameters {
                     "Unknown query parameter '\(name)'; this route accepts: \(allowed.sorted().joined(separator: ", "))."
                 )
             }
+            guard !value.isEmpty || name == "q" else {
+                throw Problem.invalidParameter(
+                    name, "Query parameter '\(name)' is empty; give a value or leave it out.")
+            }
             guard values[name] == nil else {
                 throw Problem.invalidParameter(name, "Query parameter '\(name)' is given more than once.")
             }
@@ -32,9 +36,8 @@ struct QueryParameters {
     /// `at=YYYY-MM-DD`, default today in Europe/Brussels (SAM validity dates are Belgian dates).
     func date(now: Date = Date()) throws -> LocalDate {
         guard let text = self["at"] else { return Self.todayInBrussels(now) }
-        guard text.utf8.count == 10, let date = LocalDate(iso: text), date.year >= 1900, date.year <= 2999 else {
-            throw Problem.invalidParameter(
-                "at", "at must be a calendar date YYYY-MM-DD between 1900 and 2999, got '\(text)'.")
+        guard text.utf8.count == 10, let date = LocalDate(iso: text), date.year >= 1 else {
+            throw Problem.invalidParameter("at", "at must be a calendar date YYYY-MM-DD, got '\(text)'.")
         }
         return date
     }

@@ -24,7 +24,7 @@ public struct ServerSettings: Sendable {
 /// stop the server gracefully and then the pool.
 public enum RegistryApplication {
     public static func router(client: PostgresClient, logger: Logger) throws -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: LogRequestsMiddleware(.debug))

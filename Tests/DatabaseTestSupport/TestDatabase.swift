@@ -3,17 +3,17 @@ import Logging
 import PostgresNIO
 import RegistryStore
 import SAMImporter
-import Testing
 
 /// Gives each test its own fresh, migrated database on a real PostgreSQL server.
 ///
 /// The server is `TEST_DATABASE_URL` when set (ops/test.sh sets it); otherwise an embedded
 /// cluster under `.registry-test/` of the package is started once for the test process.
-enum TestDatabase {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum TestDatabase {
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static let server: Result<DatabaseURL, any Error> = {
+    public static let server: Result<DatabaseURL, any Error> = {
         if let text = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !text.isEmpty {
             return Result { try DatabaseURL(parsing: text) }
         }
@@ -32,14 +32,16 @@ enum TestDatabase {
         }
     }()
 
-    static var logger: Logger {
+    public static var logger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         return logger
     }
 
     /// Creates a database, migrates it, runs `body` with a running client, and drops the database.
-    static func with<T: Sendable>(_ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T) async throws -> T {
+    public static func with<T: Sendable>(_ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T) async throws
+        -> T
+    {
         let server = try server.get()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         try await withPostgresClient(server, logger: logger) { admin in
@@ -59,13 +61,13 @@ enum TestDatabase {
         }
     }
 
-    static func drop(_ name: String, on server: DatabaseURL) async throws {
+    public static func drop(_ name: String, on server: DatabaseURL) async throws {
         try await withPostgresClient(server, logger: logger) { admin in
             try await admin.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger)
         }
     }
 
-    static func temporaryDirectory() throws -> String {
+    public static func temporaryDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir.path
@@ -74,7 +76,7 @@ enum TestDatabase {
 
 extension PostgresClient {
     /// A text dump of the data tables an import may change, to prove a refused run changed nothing.
-    func dataFingerprint() async throws -> String {
+    public func dataFingerprint() async throws -> String {
         var parts: [String] = []
         for sql: PostgresQuery in [
             "SELECT coalesce(string_agg(entity_type || ' ' || entity_key || ' ' || content_hash || ' ' || md5(document::text) || ' ' || coalesce(changed_run_id, 0), E'\\n' ORDER BY entity_type, entity_key), '') FROM sam_entity",
@@ -88,17 +90,19 @@ extension PostgresClient {
         return parts.joined(separator: "\n--\n")
     }
 
-    func scalar<T: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as: T.Type = T.self) async throws -> T {
+    public func scalar<T: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as: T.Type = T.self) async throws -> T {
         let rows = try await query(sql, logger: TestDatabase.logger)
         for try await value in rows.decode(T.self) { return value }
         throw PostgresScalarMissing()
     }
 }
 
-struct PostgresScalarMissing: Error {}
+public struct PostgresScalarMissing: Error {
+    public init() {}
+}
 
 /// Writes a generated export (base, or with change sets) into a fresh folder.
-func generatedExport(seed: UInt64 = 11, scale: Double = 0.004, zip: Bool = false) throws -> String {
+public func generatedExport(seed: UInt64 = 11, scale: Double = 0.004, zip: Bool = false) throws -> String {
     let dir = try TestDatabase.temporaryDirectory()
     try SAMExportGenerator(config: SAMGeneratorConfig(seed: seed, scale: scale)).write(to: dir, zip: zip)
     return dir
