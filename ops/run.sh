@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Quick start: builds the registry (release), starts the embedded PostgreSQL under .registry/,
-# migrates, generates a small demo SAM export and imports it. The database keeps running;
-# `registry db stop` stops it.
+# migrates, generates and imports a small demo SAM export, then serves the API on
+# http://127.0.0.1:${PORT:-8080} until Ctrl-C. The database keeps running afterwards
+# (`.build-release/release/registry db stop` stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
+PORT="${PORT:-8080}"
 ops/install-prerequisites.sh
 swift build -c release --scratch-path .build-release --product registry
 REGISTRY=.build-release/release/registry
@@ -14,5 +16,25 @@ if [ ! -f .registry/demo/generator.json ]; then
   $REGISTRY generate sam --scale "${DEMO_SCALE:-0.02}" --seed 1 --out .registry/demo
 fi
 $REGISTRY import sam .registry/demo
+
+$REGISTRY serve --port "$PORT" &
+SERVER=$!
+trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER' INT TERM
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+BASE="http://127.0.0.1:$PORT"
+EXAMPLES=(
+  "$BASE/v1/medicines/cnk/1000000"
+  "$BASE/v1/medicines?q=haldol&lang=nl&limit=5"
+  "$BASE/v1/medicines/vmp-groups/1?at=2025-01-01"
+)
 echo
-echo "Registry ready: database $($REGISTRY db url) (stop it with: $REGISTRY db stop)"
+echo "Registry serving on $BASE (database $($REGISTRY db url)); try:"
+for url in "${EXAMPLES[@]}"; do
+  status=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+  echo "  curl '$url'    # HTTP $status"
+done
+echo "  (also $BASE/openapi.json, $BASE/health/ready, $BASE/metrics; Ctrl-C stops the server)"
+wait $SERVER

@@ -49,10 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
                     try await MigrationRunner.bundled().pending(on: connection, logger: logger)
                 }
                 guard pending.isEmpty else {
-                    throw CommandError(
-                        description:
-                            "error: \(pending.count) migration(s) pending (\(pending.map(\.name).joined(separator: ", "))); run `registry migrate` first."
-                    )
+                    throw MigrationsPending(names: pending.map(\.name))
                 }
                 let app = try RegistryApplication.make(
                     client: client, settings: settings, logger: logger, runsClient: false)
@@ -61,5 +58,13 @@ struct ServeCommand: AsyncParsableCommand {
                 try await app.runService()
             }
         }
+    }
+}
+
+/// The schema is behind the code: serving would answer from tables that do not exist yet (exit 1).
+struct MigrationsPending: Error, CustomStringConvertible {
+    var names: [String]
+    var description: String {
+        "\(names.count) migration(s) pending (\(names.joined(separator: ", "))); run `registry migrate` first."
     }
 }

@@ -7,34 +7,8 @@ import Testing
 /// The `registry` executable's contract: exit 0 applied, 2 usage error, 3 refused by the gate.
 @Suite(.timeLimit(.minutes(5)))
 struct CommandLineTests {
-    /// The executable built next to the test bundle.
-    static let executable: String = {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var dir = testBinary
-        for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("registry").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return TestDatabase.packageRoot.appendingPathComponent(".build/debug/registry").path
-    }()
-
     func run(_ arguments: [String], databaseURL: DatabaseURL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["DATABASE_URL"] = databaseURL.urlString
-        process.environment = environment
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+        try RegistryBinary.run(arguments, databaseURL: databaseURL)
     }
 
     @Test func truncatedZipExitsWithThreeAndChangesNothing() async throws {

@@ -38,3 +38,18 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN (slice ->> 'from')::date > (slice ->> 'to')::date THEN 'empty'::daterange
                 ELSE daterange((slice ->> 'from')::date, (slice ->> 'to')::date, '[]') END
 $$;
+
+-- The names a stored slice carries in the given fields: multilingual objects give one row per
+-- language ({"Fr": ..., "Nl": ...}), plain strings one row without language.
+CREATE FUNCTION sam_slice_names(slice jsonb, fields text[])
+RETURNS TABLE (lang text, name text, norm text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT lower(t.key), t.value, lower(unaccent(t.value))
+    FROM unnest(fields) f(name),
+         jsonb_each_text(CASE WHEN jsonb_typeof(slice -> 'fields' -> f.name) = 'object'
+                              THEN slice -> 'fields' -> f.name ELSE '{}' END) t
+    UNION ALL
+    SELECT NULL, slice -> 'fields' ->> f.name, lower(unaccent(slice -> 'fields' ->> f.name))
+    FROM unnest(fields) f(name)
+    WHERE jsonb_typeof(slice -> 'fields' -> f.name) = 'string'
+$$;

@@ -86,13 +86,14 @@ public struct SAMEntityReader: Sendable {
 
     /// Every DMPP that has this code, whatever its environment (to explain a 404 for one environment).
     public func dmppEnvironments(codeType: String, code: String) async throws -> [String] {
+        let keys = ["P", "A", "H", "R"].map { "\($0)|\(codeType)|\(code)" }
         var environments: [String] = []
-        for environment in ["P", "A", "H", "R"] {
-            let rows = try await client.query(
-                "SELECT 1 FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key = \("\(environment)|\(codeType)|\(code)")",
-                logger: logger)
-            for try await _ in rows { environments.append(environment) }
-        }
+        let rows = try await client.query(
+            """
+            SELECT split_part(entity_key, '|', 1) FROM sam_entity
+            WHERE entity_type = 'dmpp' AND entity_key = ANY(\(keys)) ORDER BY 1
+            """, logger: logger)
+        for try await environment in rows.decode(String.self) { environments.append(environment) }
         return environments
     }
 

@@ -125,13 +125,8 @@ struct SAMSearchIndex {
                ARRAY[a.entity_key], f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs
         FROM sam_entity a JOIN search_amp_facts f ON a.entity_type = 'amp' AND a.entity_key = f.amp_code,
              LATERAL jsonb_array_elements(a.document -> 'slices') s(slice),
-             LATERAL (SELECT lower(t.key) AS lang, t.value AS name, lower(unaccent(t.value)) AS norm
-                      FROM unnest(ARRAY['Name', 'PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) fld(name),
-                           jsonb_each_text(CASE WHEN jsonb_typeof(s.slice -> 'fields' -> fld.name) = 'object'
-                                                THEN s.slice -> 'fields' -> fld.name ELSE '{}' END) t
-                      UNION ALL
-                      SELECT NULL, s.slice #>> '{fields,OfficialName}', lower(unaccent(s.slice #>> '{fields,OfficialName}'))
-                      WHERE s.slice #>> '{fields,OfficialName}' IS NOT NULL) n
+             LATERAL sam_slice_names(s.slice,
+                 ARRAY['Name', 'PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName', 'OfficialName']) n
         GROUP BY a.entity_key, n.norm, f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs;
 
         INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
@@ -144,10 +139,7 @@ struct SAMSearchIndex {
         JOIN sam_entity p ON p.entity_type = 'ampp' AND p.entity_key = pf.cti
         JOIN search_amp_facts f ON f.amp_code = pf.amp_code,
              LATERAL jsonb_array_elements(p.document -> 'slices') s(slice),
-             LATERAL (SELECT lower(t.key) AS lang, t.value AS name, lower(unaccent(t.value)) AS norm
-                      FROM unnest(ARRAY['PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) fld(name),
-                           jsonb_each_text(CASE WHEN jsonb_typeof(s.slice -> 'fields' -> fld.name) = 'object'
-                                                THEN s.slice -> 'fields' -> fld.name ELSE '{}' END) t) n
+             LATERAL sam_slice_names(s.slice, ARRAY['PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) n
         GROUP BY p.entity_key, p.parent_key, n.norm, pf.codes, pf.envs, f.atc, f.ingredients, f.companies, f.vmp_groups;
 
         CREATE TEMP TABLE search_vmp_facts ON COMMIT DROP AS
@@ -169,13 +161,12 @@ struct SAMSearchIndex {
 
         INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
                                       codes, atc, ingredients, companies, vmp_groups, envs)
-        SELECT 'vmp', v.entity_key, NULL, min(n.name), n.norm, array_agg(DISTINCT n.lang),
+        SELECT 'vmp', v.entity_key, NULL, min(n.name), n.norm,
+               coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}'),
                range_agg(sam_slice_days(s.slice)), ARRAY[v.entity_key], '{}', f.ingredients, '{}', f.vmp_groups, '{}'
         FROM sam_entity v JOIN search_vmp_facts f ON v.entity_type = 'vmp' AND v.entity_key = f.vmp_code,
              LATERAL jsonb_array_elements(v.document -> 'slices') s(slice),
-             LATERAL (SELECT lower(t.key) AS lang, t.value AS name, lower(unaccent(t.value)) AS norm
-                      FROM jsonb_each_text(CASE WHEN jsonb_typeof(s.slice -> 'fields' -> 'Name') = 'object'
-                                                THEN s.slice -> 'fields' -> 'Name' ELSE '{}' END) t) n
+             LATERAL sam_slice_names(s.slice, ARRAY['Name']) n
         GROUP BY v.entity_key, n.norm, f.ingredients, f.vmp_groups;
         """
 }

@@ -1,0 +1,41 @@
+import Foundation
+import RegistryStore
+
+/// The `registry` executable built with the tests, run as a child process on a test database.
+public enum RegistryBinary {
+    /// The executable next to the test bundle (or the package's debug build).
+    public static let path: String = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("registry").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return TestDatabase.packageRoot.appendingPathComponent(".build/debug/registry").path
+    }()
+
+    /// Starts `registry ARGUMENTS` with `DATABASE_URL`; stdout and stderr go to the returned log file.
+    public static func launch(_ arguments: [String], databaseURL: DatabaseURL) throws -> (process: Process, log: URL) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL.urlString
+        process.environment = environment
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        try handle.close()
+        return (process, log)
+    }
+
+    /// Runs `registry ARGUMENTS` to completion: exit status and everything it printed.
+    public static func run(_ arguments: [String], databaseURL: DatabaseURL) throws -> (status: Int32, output: String) {
+        let (process, log) = try launch(arguments, databaseURL: databaseURL)
+        process.waitUntilExit()
+        return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
+    }
+}

@@ -1,0 +1,72 @@
+import DatabaseTestSupport
+import Foundation
+import PostgresNIO
+import RegistryStore
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `registry serve` as a process: it refuses pending migrations, answers over real HTTP, and stops
+/// cleanly on SIGTERM.
+@Suite(.timeLimit(.minutes(5)))
+struct ServeProcessTests {
+    struct Server {
+        let process: Process
+        let log: URL
+        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    }
+
+    static func start(port: Int, databaseURL: DatabaseURL) throws -> Server {
+        let (process, log) = try RegistryBinary.launch(["serve", "--port", String(port)], databaseURL: databaseURL)
+        return Server(process: process, log: log)
+    }
+
+    static func freePort() -> Int {
+        (20000..<30000).shuffled().first { EmbeddedPostgres.isPortFree($0) } ?? 28080
+    }
+
+    static func get(_ url: String) async throws -> (Int, Data)? {
+        do {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func refusesToStartWhileMigrationsArePending() async throws {
+        try await TestDatabase.with { postgres, url in
+            try await postgres.query(
+                "DELETE FROM schema_migration WHERE version = (SELECT max(version) FROM schema_migration)",
+                logger: TestDatabase.logger)
+            let server = try Self.start(port: Self.freePort(), databaseURL: url)
+            server.process.waitUntilExit()
+            #expect(server.process.terminationStatus == 1)
+            #expect(server.output.contains("pending"), "\(server.output)")
+            #expect(server.output.contains("registry migrate"), "\(server.output)")
+        }
+    }
+
+    @Test func answersOverHTTPAndStopsGracefullyOnSIGTERM() async throws {
+        try await TestDatabase.with { _, url in
+            let port = Self.freePort()
+            let server = try Self.start(port: port, databaseURL: url)
+            var ready: (Int, Data)?
+            for _ in 0..<100 {
+                ready = try await Self.get("http://127.0.0.1:\(port)/health/ready")
+                if ready?.0 == 200 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(ready?.0 == 200, "\(server.output)")
+            let missing = try await Self.get("http://127.0.0.1:\(port)/v1/medicines/cnk/0046128")
+            #expect(missing?.0 == 404)
+            server.process.terminate()  // SIGTERM
+            server.process.waitUntilExit()
+            #expect(server.process.terminationReason == .exit)
+            #expect(server.process.terminationStatus == 0, "\(server.output)")
+            #expect(try await Self.get("http://127.0.0.1:\(port)/health/live") == nil)
+        }
+    }
+}
