@@ -21,7 +21,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most database connections the server opens (env DATABASE_POOL_SIZE).")
     var poolSize = ProcessInfo.processInfo.environment["DATABASE_POOL_SIZE"].flatMap { Int($0) } ?? 16
 
+    @Option(
+        help:
+            "Memory in MiB for rendered answers, cleared when an import commits; 0 turns it off (env RESPONSE_CACHE_MB)."
+    )
+    var cacheMb = ProcessInfo.processInfo.environment["RESPONSE_CACHE_MB"].flatMap { Int($0) } ?? 256
+
     func validate() throws {
+        guard (0...65536).contains(cacheMb) else { throw ValidationError("--cache-mb must be from 0 to 65536.") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
         guard (1...500).contains(poolSize) else { throw ValidationError("--pool-size must be from 1 to 500.") }
     }
@@ -31,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuredLogger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         let logger = configuredLogger
-        let settings = ServerSettings(host: host, port: port, logLevel: logger.logLevel)
+        let settings = ServerSettings(host: host, port: port, logLevel: logger.logLevel, cacheBytes: cacheMb << 20)
         let poolSize = self.poolSize
         try await DatabaseContext.with(logger: logger) { url in
             try await checkConnection(url, logger: logger)

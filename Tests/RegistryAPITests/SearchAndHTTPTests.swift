@@ -117,11 +117,16 @@ struct HTTPBehaviourTests {
             // Another language is another answer (display text differs): another tag.
             let dutch = try await api.get(uri + "&lang=nl")
             #expect(dutch.headers[.eTag] != tag)
-            // A change to the stored entity changes the tag.
+            // A change to the stored entity, announced as imports announce theirs, changes the tag.
             try await postgres.query(
                 "UPDATE sam_entity SET document = jsonb_set(document, '{attributes,ProductId}', '\"changed\"') WHERE entity_type = 'dmpp' AND entity_key = \("P|CNK|" + cnk)",
                 logger: TestDatabase.logger)
-            let changed = try await api.get(uri, headers: [.ifNoneMatch: tag])
+            try await postgres.query("NOTIFY registry_data, 'test'", logger: TestDatabase.logger)
+            var changed = try await api.get(uri, headers: [.ifNoneMatch: tag])
+            for _ in 0..<50 where changed.status == .notModified {
+                try await Task.sleep(for: .milliseconds(100))
+                changed = try await api.get(uri, headers: [.ifNoneMatch: tag])
+            }
             #expect(changed.status == .ok)
             #expect(changed.headers[.eTag] != tag)
         }

@@ -12,29 +12,40 @@ enum JSONResponse {
     /// Lookups may be cached briefly: SAM changes a few times a day and the ETag makes revalidation cheap.
     static let lookupCacheControl = "public, max-age=60"
 
-    static func make(
-        _ value: JSONValue, request: Request, status: HTTPResponse.Status = .ok,
-        cacheControl: String = lookupCacheControl, contentType: String = "application/json"
-    ) -> Response {
+    /// Canonical JSON bytes and their strong ETag.
+    static func render(_ value: JSONValue) -> ResponseCache.Entry {
         var body = value.canonicalBytes
         body.append(UInt8(ascii: "\n"))
-        let tag = "\"" + hexString(SHA256.hash(data: body)).prefix(32) + "\""
+        return ResponseCache.Entry(body: body, etag: "\"" + hexString(SHA256.hash(data: body)).prefix(32) + "\"")
+    }
+
+    static func make(
+        _ value: JSONValue, request: Request, cacheControl: String = lookupCacheControl,
+        contentType: String = "application/json"
+    ) -> Response {
+        make(render(value), request: request, cacheControl: cacheControl, contentType: contentType)
+    }
+
+    static func make(
+        _ entry: ResponseCache.Entry, request: Request, cacheControl: String = lookupCacheControl,
+        contentType: String = "application/json"
+    ) -> Response {
         var headers = HTTPFields()
-        headers[.eTag] = tag
+        headers[.eTag] = entry.etag
         headers[.cacheControl] = cacheControl
         headers[.vary] = "Accept-Encoding"
-        if let match = request.headers[.ifNoneMatch], matches(match, tag: tag) {
+        if let match = request.headers[.ifNoneMatch], matches(match, tag: entry.etag) {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = contentType
-        var buffer = ByteBuffer(bytes: body)
-        if body.count >= minimumCompressedSize, acceptsGzip(request.headers[.acceptEncoding]),
+        var buffer = ByteBuffer(bytes: entry.body)
+        if entry.body.count >= minimumCompressedSize, acceptsGzip(request.headers[.acceptEncoding]),
             let compressed = try? buffer.compress(with: .gzip())
         {
             headers[.contentEncoding] = "gzip"
             buffer = compressed
         }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 
     /// Below about one TCP segment compression saves nothing worth its CPU.

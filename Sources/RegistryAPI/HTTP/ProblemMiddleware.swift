@@ -73,4 +73,6 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
+    /// Whether the answer came from the response cache (`hit`) or the database (`miss`).
+    static let xCache = HTTPField.Name("X-Cache")!
 }

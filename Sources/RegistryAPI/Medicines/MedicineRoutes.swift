@@ -8,6 +8,7 @@ import RegistryStore
 /// `/v1/medicines/...` and `/v1/companies/...`: SAM lookups valid on a date, and the search.
 struct MedicineRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
+    let cache: ResponseCache
     let logger: Logger
 
     var reader: SAMEntityReader { SAMEntityReader(client: client, logger: logger) }
@@ -42,6 +43,9 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         func shown(_ entities: [StoredSAMEntity]) -> [StoredSAMEntity] {
             history ? entities : entities.filter { $0.slice(at: at) != nil }
         }
+
+        /// The part of a cache key that the shared options contribute (`at` resolved to a date).
+        var key: String { "\(at)|\(renderer.language.rawValue)|\(history)" }
 
         func envelope(_ members: [String: JSONValue], source: SAMSourceRun?) -> JSONValue {
             var out = members
@@ -82,44 +86,46 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let code = try PathIdentifier.checked(context, "cnk", kind: .cnk)
         let environment = try parameters.environment(default: "P")!
         let lookup = try Lookup(parameters)
-        let result = try await reader.dmppWithContext(environment: environment, codeType: "CNK", code: code)
-        guard let dmpp = result.first("dmpp") else {
-            let elsewhere = try await reader.dmppEnvironments(codeType: "CNK", code: code)
-            if elsewhere.isEmpty {
-                throw Problem.notFound("No medicine pack (DMPP) with CNK \(code) exists in SAM.")
+        return try await answer(request, key: "cnk|\(code)|\(environment)|\(lookup.key)") {
+            let result = try await reader.dmppWithContext(environment: environment, codeType: "CNK", code: code)
+            guard let dmpp = result.first("dmpp") else {
+                let elsewhere = try await reader.dmppEnvironments(codeType: "CNK", code: code)
+                if elsewhere.isEmpty {
+                    throw Problem.notFound("No medicine pack (DMPP) with CNK \(code) exists in SAM.")
+                }
+                throw Problem.notFound(
+                    "CNK \(code) has no DMPP in delivery environment \(environment); it exists in: \(elsewhere.joined(separator: ", ")).",
+                    extensions: ["environments": .array(elsewhere.map(JSONValue.string))])
             }
-            throw Problem.notFound(
-                "CNK \(code) has no DMPP in delivery environment \(environment); it exists in: \(elsewhere.joined(separator: ", ")).",
-                extensions: ["environments": .array(elsewhere.map(JSONValue.string))])
-        }
-        try lookup.requireValid(dmpp, label: "CNK \(code) in delivery environment \(environment)")
-        let renderer = lookup.renderer
-        let ampp = result.first("ampp")
-        let amp = result.first("amp")
-        let copayments = result.all("copayment")
-        let contexts = lookup.shown(result.all("reimbursement_context")).map { context -> JSONValue in
-            guard case .object(var out) = renderer.render(context) else { return .null }
-            out["copayments"] = .array(
-                lookup.shown(copayments.filter { $0.parentKey == context.key }).map(renderer.render))
-            return .object(out)
-        }
-        let fields = dmpp.slice(at: lookup.at)?.fields ?? .null
-        var members: [String: JSONValue] = [
-            "cnk": .string(code), "codeType": .string("CNK"), "deliveryEnvironment": .string(environment),
-            "price": Self.decimal(fields["Price"]), "cheap": Self.flag(fields["Cheap"]),
-            "cheapest": Self.flag(fields["Cheapest"]), "reimbursable": Self.flag(fields["Reimbursable"]),
-            "dmpp": renderer.render(dmpp),
-            "ampp": ampp.map(renderer.render) ?? .null,
-            "amp": amp.map(renderer.render) ?? .null,
-            "reimbursementContexts": .array(contexts),
-        ]
-        members["validity"] = dmpp.slice(at: lookup.at).map { EntityRenderer.validity($0.from, $0.to) } ?? .null
-        members["display"] =
-            ampp.flatMap { ampp in
-                ampp.slice(at: lookup.at).flatMap { renderer.display(type: "ampp", fields: $0.fields) }
+            try lookup.requireValid(dmpp, label: "CNK \(code) in delivery environment \(environment)")
+            let renderer = lookup.renderer
+            let ampp = result.first("ampp")
+            let amp = result.first("amp")
+            let copayments = result.all("copayment")
+            let contexts = lookup.shown(result.all("reimbursement_context")).map { context -> JSONValue in
+                guard case .object(var out) = renderer.render(context) else { return .null }
+                out["copayments"] = .array(
+                    lookup.shown(copayments.filter { $0.parentKey == context.key }).map(renderer.render))
+                return .object(out)
             }
-            ?? .null
-        return JSONResponse.make(lookup.envelope(members, source: result.source), request: request)
+            let fields = dmpp.slice(at: lookup.at)?.fields ?? .null
+            var members: [String: JSONValue] = [
+                "cnk": .string(code), "codeType": .string("CNK"), "deliveryEnvironment": .string(environment),
+                "price": Self.decimal(fields["Price"]), "cheap": Self.flag(fields["Cheap"]),
+                "cheapest": Self.flag(fields["Cheapest"]), "reimbursable": Self.flag(fields["Reimbursable"]),
+                "dmpp": renderer.render(dmpp),
+                "ampp": ampp.map(renderer.render) ?? .null,
+                "amp": amp.map(renderer.render) ?? .null,
+                "reimbursementContexts": .array(contexts),
+            ]
+            members["validity"] = dmpp.slice(at: lookup.at).map { EntityRenderer.validity($0.from, $0.to) } ?? .null
+            members["display"] =
+                ampp.flatMap { ampp in
+                    ampp.slice(at: lookup.at).flatMap { renderer.display(type: "ampp", fields: $0.fields) }
+                }
+                ?? .null
+            return lookup.envelope(members, source: result.source)
+        }
     }
 
     /// A SAM decimal text as a JSON number (exact digits kept), or null.
@@ -145,76 +151,89 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let code = try PathIdentifier.checked(context, "code", kind: .ampCode)
         let lookup = try Lookup(parameters)
-        let result = try await reader.entity(
-            type: "amp", key: code, childTypes: ["ampp", "amp_component"],
-            grandchildTypes: ["dmpp", "real_actual_ingredient"])
-        guard let amp = result.first("amp") else { throw Problem.notFound("No AMP with code \(code) exists in SAM.") }
-        try lookup.requireValid(amp, label: "AMP \(code)")
-        let renderer = lookup.renderer
-        let ampps = lookup.shown(result.all("ampp")).map { ampp in
-            withChildren(
-                renderer.render(ampp), "dmpps", lookup.shown(result.all("dmpp").filter { $0.parentKey == ampp.key }),
-                renderer)
+        return try await answer(request, key: "amp|\(code)|\(lookup.key)") {
+            let result = try await reader.entity(
+                type: "amp", key: code, childTypes: ["ampp", "amp_component"],
+                grandchildTypes: ["dmpp", "real_actual_ingredient"])
+            guard let amp = result.first("amp") else {
+                throw Problem.notFound("No AMP with code \(code) exists in SAM.")
+            }
+            try lookup.requireValid(amp, label: "AMP \(code)")
+            let renderer = lookup.renderer
+            let ampps = lookup.shown(result.all("ampp")).map { ampp in
+                withChildren(
+                    renderer.render(ampp), "dmpps",
+                    lookup.shown(result.all("dmpp").filter { $0.parentKey == ampp.key }),
+                    renderer)
+            }
+            let components = lookup.shown(result.all("amp_component")).map { component in
+                withChildren(
+                    renderer.render(component), "ingredients",
+                    lookup.shown(result.all("real_actual_ingredient").filter { $0.parentKey == component.key }),
+                    renderer)
+            }
+            return
+                lookup.envelope(
+                    ["amp": renderer.render(amp), "ampps": .array(ampps), "components": .array(components)],
+                    source: result.source)
         }
-        let components = lookup.shown(result.all("amp_component")).map { component in
-            withChildren(
-                renderer.render(component), "ingredients",
-                lookup.shown(result.all("real_actual_ingredient").filter { $0.parentKey == component.key }), renderer)
-        }
-        return JSONResponse.make(
-            lookup.envelope(
-                ["amp": renderer.render(amp), "ampps": .array(ampps), "components": .array(components)],
-                source: result.source), request: request)
     }
 
     func ampp(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let cti = try PathIdentifier.checked(context, "ctiExtended", kind: .ctiExtended)
         let lookup = try Lookup(parameters)
-        let result = try await reader.entity(
-            type: "ampp", key: cti, childTypes: ["dmpp", "ampp_component"],
-            grandchildTypes: ["ampp_component_equivalent"], parentOfType: "amp")
-        guard let ampp = result.first("ampp") else {
-            throw Problem.notFound("No AMPP with CTI-extended \(cti) exists in SAM.")
+        return try await answer(request, key: "ampp|\(cti)|\(lookup.key)") {
+            let result = try await reader.entity(
+                type: "ampp", key: cti, childTypes: ["dmpp", "ampp_component"],
+                grandchildTypes: ["ampp_component_equivalent"], parentOfType: "amp")
+            guard let ampp = result.first("ampp") else {
+                throw Problem.notFound("No AMPP with CTI-extended \(cti) exists in SAM.")
+            }
+            try lookup.requireValid(ampp, label: "AMPP \(cti)")
+            let renderer = lookup.renderer
+            let components = lookup.shown(result.all("ampp_component")).map { component in
+                withChildren(
+                    renderer.render(component), "equivalents",
+                    lookup.shown(result.all("ampp_component_equivalent").filter { $0.parentKey == component.key }),
+                    renderer
+                )
+            }
+            return
+                lookup.envelope(
+                    [
+                        "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
+                        "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
+                        "components": .array(components),
+                    ], source: result.source)
         }
-        try lookup.requireValid(ampp, label: "AMPP \(cti)")
-        let renderer = lookup.renderer
-        let components = lookup.shown(result.all("ampp_component")).map { component in
-            withChildren(
-                renderer.render(component), "equivalents",
-                lookup.shown(result.all("ampp_component_equivalent").filter { $0.parentKey == component.key }), renderer
-            )
-        }
-        return JSONResponse.make(
-            lookup.envelope(
-                [
-                    "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
-                    "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
-                    "components": .array(components),
-                ], source: result.source), request: request)
     }
 
     func vmp(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let code = try PathIdentifier.number(context, "code")
         let lookup = try Lookup(parameters)
-        let result = try await reader.vmp(code: code)
-        guard let vmp = result.first("vmp") else { throw Problem.notFound("No VMP with code \(code) exists in SAM.") }
-        try lookup.requireValid(vmp, label: "VMP \(code)")
-        let parts = try await reader.entity(
-            type: "vmp", key: code, childTypes: ["vmp_component"], grandchildTypes: ["virtual_ingredient"])
-        let renderer = lookup.renderer
-        let components = lookup.shown(parts.all("vmp_component")).map { component in
-            withChildren(
-                renderer.render(component), "ingredients",
-                lookup.shown(parts.all("virtual_ingredient").filter { $0.parentKey == component.key }), renderer)
+        return try await answer(request, key: "vmp|\(code)|\(lookup.key)") {
+            let result = try await reader.vmp(code: code)
+            guard let vmp = result.first("vmp") else {
+                throw Problem.notFound("No VMP with code \(code) exists in SAM.")
+            }
+            try lookup.requireValid(vmp, label: "VMP \(code)")
+            let parts = try await reader.entity(
+                type: "vmp", key: code, childTypes: ["vmp_component"], grandchildTypes: ["virtual_ingredient"])
+            let renderer = lookup.renderer
+            let components = lookup.shown(parts.all("vmp_component")).map { component in
+                withChildren(
+                    renderer.render(component), "ingredients",
+                    lookup.shown(parts.all("virtual_ingredient").filter { $0.parentKey == component.key }), renderer)
+            }
+            return
+                lookup.envelope(
+                    [
+                        "vmp": renderer.render(vmp), "components": .array(components),
+                        "amps": .array(lookup.shown(result.all("amp")).map(renderer.render)),
+                    ], source: result.source)
         }
-        return JSONResponse.make(
-            lookup.envelope(
-                [
-                    "vmp": renderer.render(vmp), "components": .array(components),
-                    "amps": .array(lookup.shown(result.all("amp")).map(renderer.render)),
-                ], source: result.source), request: request)
     }
 
     /// The group with its VMPs and the AMPPs that belong to it at `at` (VMP in the group, AMP and
@@ -223,41 +242,45 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let code = try PathIdentifier.number(context, "code")
         let lookup = try Lookup(parameters)
-        let result = try await reader.vmpGroup(code: code)
-        guard let group = result.first("vmp_group") else {
-            throw Problem.notFound("No VMP group with code \(code) exists in SAM.")
+        return try await answer(request, key: "vmp-group|\(code)|\(lookup.key)") {
+            let result = try await reader.vmpGroup(code: code)
+            guard let group = result.first("vmp_group") else {
+                throw Problem.notFound("No VMP group with code \(code) exists in SAM.")
+            }
+            try lookup.requireValid(group, label: "VMP group \(code)")
+            let renderer = lookup.renderer
+            let inGroup = result.all("vmp").filter { vmp in
+                if lookup.history { return true }
+                return vmp.slice(at: lookup.at)?.fields["VmpGroup"]?["@code"]?.stringValue == code
+            }
+            let vmpCodes = Set(inGroup.map(\.key))
+            let amps = lookup.shown(result.all("amp")).filter {
+                vmpCodes.contains($0.document["attributes"]?["vmpCode"]?.stringValue ?? "")
+            }
+            let ampCodes = Set(amps.map(\.key))
+            let ampps = lookup.shown(result.all("ampp")).filter { ampCodes.contains($0.parentKey ?? "") }
+            return
+                lookup.envelope(
+                    [
+                        "vmpGroup": renderer.render(group), "vmps": .array(inGroup.map(renderer.render)),
+                        "ampps": .array(ampps.map(renderer.render)),
+                    ], source: result.source)
         }
-        try lookup.requireValid(group, label: "VMP group \(code)")
-        let renderer = lookup.renderer
-        let inGroup = result.all("vmp").filter { vmp in
-            if lookup.history { return true }
-            return vmp.slice(at: lookup.at)?.fields["VmpGroup"]?["@code"]?.stringValue == code
-        }
-        let vmpCodes = Set(inGroup.map(\.key))
-        let amps = lookup.shown(result.all("amp")).filter {
-            vmpCodes.contains($0.document["attributes"]?["vmpCode"]?.stringValue ?? "")
-        }
-        let ampCodes = Set(amps.map(\.key))
-        let ampps = lookup.shown(result.all("ampp")).filter { ampCodes.contains($0.parentKey ?? "") }
-        return JSONResponse.make(
-            lookup.envelope(
-                [
-                    "vmpGroup": renderer.render(group), "vmps": .array(inGroup.map(renderer.render)),
-                    "ampps": .array(ampps.map(renderer.render)),
-                ], source: result.source), request: request)
     }
 
     func company(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let actorNr = try PathIdentifier.checked(context, "actorNr", kind: .actorNr)
         let lookup = try Lookup(parameters)
-        let result = try await reader.entity(type: "company", key: actorNr)
-        guard let company = result.first("company") else {
-            throw Problem.notFound("No company with actor number \(actorNr) exists in SAM.")
+        return try await answer(request, key: "company|\(actorNr)|\(lookup.key)") {
+            let result = try await reader.entity(type: "company", key: actorNr)
+            guard let company = result.first("company") else {
+                throw Problem.notFound("No company with actor number \(actorNr) exists in SAM.")
+            }
+            try lookup.requireValid(company, label: "Company \(actorNr)")
+            return
+                lookup.envelope(["company": lookup.renderer.render(company)], source: result.source)
         }
-        try lookup.requireValid(company, label: "Company \(actorNr)")
-        return JSONResponse.make(
-            lookup.envelope(["company": lookup.renderer.render(company)], source: result.source), request: request)
     }
 
     func chapterIV(_ request: Request, _ context: Context) async throws -> Response {
@@ -276,19 +299,40 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
                 "paragraph", "paragraph must be 1 to 20 letters or digits, e.g. 1830000, got '\(paragraph)'.")
         }
         let lookup = try Lookup(parameters)
-        let result = try await reader.entity(type: "paragraph", key: "\(chapter)|\(paragraph)", childTypes: ["verse"])
-        guard let found = result.first("paragraph") else {
-            throw Problem.notFound("No Chapter \(chapter) paragraph \(paragraph) exists in SAM.")
+        return try await answer(request, key: "chapter-iv|\(chapter)|\(paragraph)|\(lookup.key)") {
+            let result = try await reader.entity(
+                type: "paragraph", key: "\(chapter)|\(paragraph)", childTypes: ["verse"])
+            guard let found = result.first("paragraph") else {
+                throw Problem.notFound("No Chapter \(chapter) paragraph \(paragraph) exists in SAM.")
+            }
+            try lookup.requireValid(found, label: "Chapter \(chapter) paragraph \(paragraph)")
+            let verses = lookup.shown(result.all("verse")).sorted {
+                (Int($0.document["key"]?["VerseSeq"]?.stringValue ?? "") ?? 0)
+                    < (Int($1.document["key"]?["VerseSeq"]?.stringValue ?? "") ?? 0)
+            }
+            return
+                lookup.envelope(
+                    ["paragraph": lookup.renderer.render(found), "verses": .array(verses.map(lookup.renderer.render))],
+                    source: result.source)
         }
-        try lookup.requireValid(found, label: "Chapter \(chapter) paragraph \(paragraph)")
-        let verses = lookup.shown(result.all("verse")).sorted {
-            (Int($0.document["key"]?["VerseSeq"]?.stringValue ?? "") ?? 0)
-                < (Int($1.document["key"]?["VerseSeq"]?.stringValue ?? "") ?? 0)
+    }
+
+    /// Serves a rendered answer from the cache, or computes, caches and serves it.
+    func answer(
+        _ request: Request, key: String, cacheControl: String = JSONResponse.lookupCacheControl,
+        _ compute: () async throws -> JSONValue
+    ) async throws -> Response {
+        if let hit = cache.lookup(key) {
+            var response = JSONResponse.make(hit, request: request, cacheControl: cacheControl)
+            response.headers[.xCache] = "hit"
+            return response
         }
-        return JSONResponse.make(
-            lookup.envelope(
-                ["paragraph": lookup.renderer.render(found), "verses": .array(verses.map(lookup.renderer.render))],
-                source: result.source), request: request)
+        let version = cache.version()
+        let entry = JSONResponse.render(try await compute())
+        if let version { cache.store(key, entry, version: version) }
+        var response = JSONResponse.make(entry, request: request, cacheControl: cacheControl)
+        response.headers[.xCache] = "miss"
+        return response
     }
 
     func withChildren(_ view: JSONValue, _ name: String, _ children: [StoredSAMEntity], _ renderer: EntityRenderer)

@@ -59,6 +59,19 @@ extension MedicineRoutes {
             query.after = position
         }
 
+        var key = "search|\(query.text)|\(language.rawValue)|\(query.at)|\(query.limit)"
+        for value in [
+            query.atcPrefix, query.ingredient, query.company, query.vmpGroup, query.environment, parameters["cursor"],
+        ] {
+            key += "|" + (value ?? "")
+        }
+        return try await answer(request, key: key) {
+            try await page(query, parameters: parameters, language: language)
+        }
+    }
+
+    func page(_ query: SAMSearchQuery, parameters: QueryParameters, language: DisplayLanguage) async throws -> JSONValue
+    {
         let hits = try await SAMSearchReader(client: client, logger: logger).search(query)
         let page = hits.prefix(query.limit)
         let items: [JSONValue] = page.map { hit in
@@ -95,7 +108,7 @@ extension MedicineRoutes {
             body["next"] = .null
             body["nextHref"] = .null
         }
-        return JSONResponse.make(.object(body), request: request, cacheControl: "public, max-age=60")
+        return .object(body)
     }
 
     static func isATCPrefix(_ text: String) -> Bool {

@@ -11,11 +11,16 @@ public struct ServerSettings: Sendable {
     public var host: String
     public var port: Int
     public var logLevel: Logger.Level
+    /// Memory for rendered answers (0 turns the cache off).
+    public var cacheBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
+    ) {
         self.host = host
         self.port = port
         self.logLevel = logLevel
+        self.cacheBytes = cacheBytes
     }
 }
 
@@ -23,12 +28,14 @@ public struct ServerSettings: Sendable {
 /// `runsClient`) the PostgreSQL client as a service of the same service group, so SIGTERM/SIGINT
 /// stop the server gracefully and then the pool.
 public enum RegistryApplication {
-    public static func router(client: PostgresClient, logger: Logger) throws -> Router<BasicRequestContext> {
+    public static func router(client: PostgresClient, cache: ResponseCache, logger: Logger) throws
+        -> Router<BasicRequestContext>
+    {
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: LogRequestsMiddleware(.debug))
-        MedicineRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
+        MedicineRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
         HealthRoutes<BasicRequestContext>(client: client, migrations: try MigrationRunner.bundled(), logger: logger)
             .register(on: router)
         MetricsRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
@@ -42,10 +49,15 @@ public enum RegistryApplication {
         _ = RegistryMetrics.registry
         var appLogger = logger
         appLogger.logLevel = settings.logLevel
+        let cache = ResponseCache(budgetBytes: settings.cacheBytes)
+        var services: [any Service] = runsClient ? [PostgresClientService(client: client)] : []
+        if settings.cacheBytes > 0 {
+            services.append(DataChangeListener(client: client, cache: cache, logger: appLogger))
+        }
         return Application(
-            router: try router(client: client, logger: appLogger),
+            router: try router(client: client, cache: cache, logger: appLogger),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "registry"),
-            services: runsClient ? [PostgresClientService(client: client)] : [],
+            services: services,
             logger: appLogger
         )
     }

@@ -29,7 +29,7 @@ CREATE TABLE sam_search_entry (
 CREATE INDEX sam_search_entity ON sam_search_entry (entity_type, entity_key);
 CREATE INDEX sam_search_amp ON sam_search_entry (amp_code);
 CREATE INDEX sam_search_prefix ON sam_search_entry (name_norm, entity_type, entity_key);
-CREATE INDEX sam_search_trigram ON sam_search_entry USING gist (name_norm gist_trgm_ops);
+CREATE INDEX sam_search_trigram ON sam_search_entry USING gin (name_norm gin_trgm_ops);
 CREATE INDEX sam_search_codes ON sam_search_entry USING gin (codes);
 
 -- The days a stored slice {"from","to"} covers ('to' inclusive, either end open); empty when reversed.

@@ -15,6 +15,25 @@ public struct SAMReadResult: Sendable {
     public var entities: [StoredSAMEntity]
     public var source: SAMSourceRun?
 
+    /// Adds one row `(type, key, parentType, parentKey, document, changedRunId, sourceRun)`; a row
+    /// without type carries only the source run.
+    mutating func add(_ row: (String?, String?, String?, String?, String?, Int64?, String?)) throws {
+        let (type, key, parentType, parentKey, text, runId, sourceText) = row
+        if source == nil, let sourceText {
+            let parts = sourceText.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 4, let id = Int64(parts[0]) {
+                source = SAMSourceRun(
+                    runId: id, samId: parts[1].isEmpty ? nil : parts[1], version: parts[2].isEmpty ? nil : parts[2],
+                    importedAt: parts[3])
+            }
+        }
+        guard let type, let key, let text else { return }
+        entities.append(
+            StoredSAMEntity(
+                type: type, key: key, parentType: parentType, parentKey: parentKey,
+                document: try JSONValue.parse(text), changedRunId: runId))
+    }
+
     public func first(_ type: String) -> StoredSAMEntity? { entities.first { $0.type == type } }
     public func all(_ type: String) -> [StoredSAMEntity] { entities.filter { $0.type == type } }
 }
@@ -40,48 +59,61 @@ public struct SAMEntityReader: Sendable {
     func read(_ query: PostgresQuery) async throws -> SAMReadResult {
         let rows = try await client.query(query, logger: logger)
         var result = SAMReadResult(entities: [], source: nil)
-        for try await (type, key, parentType, parentKey, text, runId, source) in rows.decode(
-            (String?, String?, String?, String?, String?, Int64?, String?).self)
-        {
-            if result.source == nil, let source {
-                let parts = source.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-                if parts.count == 4, let id = Int64(parts[0]) {
-                    result.source = SAMSourceRun(
-                        runId: id, samId: parts[1].isEmpty ? nil : parts[1],
-                        version: parts[2].isEmpty ? nil : parts[2], importedAt: parts[3])
-                }
-            }
-            guard let type, let key, let text else { continue }
-            result.entities.append(
-                StoredSAMEntity(
-                    type: type, key: key, parentType: parentType, parentKey: parentKey,
-                    document: try JSONValue.parse(text), changedRunId: runId))
+        for try await row in rows.decode((String?, String?, String?, String?, String?, Int64?, String?).self) {
+            try result.add(row)
         }
         return result
     }
 
     /// A DMPP (key `env|codeType|code`) with its AMPP, AMP, reimbursement contexts and their copayments.
     public func dmppWithContext(environment: String, codeType: String, code: String) async throws -> SAMReadResult {
-        let key = "\(environment)|\(codeType)|\(code)"
-        return try await read(
-            """
-            WITH d AS (SELECT * FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key = \(key)),
+        let rows = try await client.execute(
+            DmppWithContext(
+                key: "\(environment)|\(codeType)|\(code)", code: code, environment: environment, codeType: codeType),
+            logger: logger)
+        var result = SAMReadResult(entities: [], source: nil)
+        for try await row in rows { try result.add(row) }
+        return result
+    }
+
+    /// The hottest statement of the API, prepared once per connection: its plan (five CTEs over
+    /// four indexes) took longer to make than to run.
+    struct DmppWithContext: PostgresPreparedStatement {
+        typealias Row = (String?, String?, String?, String?, String?, Int64?, String?)
+        var key: String
+        var code: String
+        var environment: String
+        var codeType: String
+
+        static let sql = """
+            WITH d AS (SELECT * FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key = $1),
                  p AS (SELECT s.* FROM sam_entity s JOIN d ON s.entity_type = 'ampp' AND s.entity_key = d.parent_key),
                  a AS (SELECT s.* FROM sam_entity s JOIN p ON s.entity_type = 'amp' AND s.entity_key = p.parent_key),
                  r AS (SELECT s.* FROM sam_entity s
-                       WHERE s.entity_type = 'reimbursement_context' AND s.document #>> '{key,code}' = \(code)
-                         AND s.document #>> '{key,deliveryEnvironment}' = \(environment)
-                         AND s.document #>> '{key,codeType}' = \(codeType)
+                       WHERE s.entity_type = 'reimbursement_context' AND s.document #>> '{key,code}' = $2
+                         AND s.document #>> '{key,deliveryEnvironment}' = $3
+                         AND s.document #>> '{key,codeType}' = $4
                          AND EXISTS (SELECT 1 FROM d)),
                  c AS (SELECT s.* FROM sam_entity s JOIN r ON s.parent_type = 'reimbursement_context'
                                                           AND s.parent_key = r.entity_key)
-            SELECT \(unescaped: Self.columns), \(unescaped: Self.sourceRun) FROM d
-            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM p
-            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM a
-            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM r
-            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM c
-            UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, \(unescaped: Self.sourceRun)
-            """)
+            SELECT \(SAMEntityReader.columns), NULL FROM d
+            UNION ALL SELECT \(SAMEntityReader.columns), NULL FROM p
+            UNION ALL SELECT \(SAMEntityReader.columns), NULL FROM a
+            UNION ALL SELECT \(SAMEntityReader.columns), NULL FROM r
+            UNION ALL SELECT \(SAMEntityReader.columns), NULL FROM c
+            UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, \(SAMEntityReader.sourceRun)
+            """
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 4)
+            bindings.append(key)
+            bindings.append(code)
+            bindings.append(environment)
+            bindings.append(codeType)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// Every DMPP that has this code, whatever its environment (to explain a 404 for one environment).

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import PostgresNIO
 import RegistryCore
@@ -74,93 +73,30 @@ public struct SAMSearchReader: Sendable {
     }
 
     /// Returns up to `limit + 1` hits; the extra one tells the caller there is a next page.
+    ///
+    /// Similar names (tier 2) are looked for only when codes and prefixes do not fill the page:
+    /// the trigram scan is the expensive part and a prefix that matches is what people type.
     public func search(_ query: SAMSearchQuery) async throws -> [SAMSearchHit] {
-        let after = query.after ?? SAMSearchPosition(tier: -1, sortKey: "", entityType: "", entityKey: "")
-        let window = min((query.limit + 1) * 8, 2000)
-        let at = query.at.description
-        // Normalised here, in its own statement, so that the search statement sees the pattern as a
-        // constant: only then does PostgreSQL turn `LIKE 'abc%'` into an index range.
         var normalised = ""
         for try await value in try await client.query("SELECT lower(unaccent(\(query.text)))", logger: logger)
             .decode(String.self)
         {
             normalised = value
         }
-        let q = normalised
-        let prefix =
-            q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%"
-        let raw = query.text
         // Digits are a code (CNK, VMP code): similar-looking numbers are noise, not typos.
-        let fuzzy = !q.isEmpty && !q.allSatisfy(\.isNumber)
-        let rows = try await client.query(
-            """
-            WITH eligible AS NOT MATERIALIZED (
-                SELECT e.* FROM sam_search_entry e
-                WHERE e.valid @> \(at)::date
-                  AND (\(query.atcPrefix)::text IS NULL
-                       OR EXISTS (SELECT 1 FROM unnest(e.atc) x WHERE x LIKE \(query.atcPrefix ?? "") || '%'))
-                  AND (\(query.ingredient)::text IS NULL OR e.ingredients @> ARRAY[\(query.ingredient ?? "")])
-                  AND (\(query.company)::text IS NULL OR e.companies @> ARRAY[\(query.company ?? "")])
-                  AND (\(query.vmpGroup)::text IS NULL OR e.vmp_groups @> ARRAY[\(query.vmpGroup ?? "")])
-                  AND (\(query.environment)::text IS NULL OR e.envs @> ARRAY[\(query.environment ?? "")])),
-            cand AS (
-                (SELECT 0 AS tier, ''::text COLLATE "C" AS sk, e.entity_type, e.entity_key, e.name, e.langs
-                 FROM eligible e
-                 WHERE \(raw) <> '' AND e.codes @> ARRAY[\(raw)] AND \(after.tier) < 1
-                 LIMIT \(window))
-                UNION ALL
-                (SELECT 1, e.name_norm, e.entity_type, e.entity_key, e.name, e.langs
-                 FROM eligible e
-                 WHERE e.name_norm LIKE \(prefix)
-                   AND (\(after.tier) < 1 OR (\(after.tier) = 1
-                        AND (e.name_norm, e.entity_type COLLATE "C", e.entity_key COLLATE "C")
-                            > (\(after.sortKey)::text COLLATE "C", \(after.entityType)::text COLLATE "C",
-                               \(after.entityKey)::text COLLATE "C")))
-                 ORDER BY e.name_norm, e.entity_type, e.entity_key
-                 LIMIT \(window))
-                UNION ALL
-                (SELECT 2, to_char(\(q) <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type, e.entity_key,
-                        e.name, e.langs
-                 FROM eligible e
-                 WHERE \(fuzzy) AND \(q) <% e.name_norm
-                   AND (\(after.tier) < 2 OR (\(after.tier) = 2
-                        AND (to_char(\(q) <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
-                             e.entity_key COLLATE "C")
-                            > (\(after.sortKey)::text COLLATE "C", \(after.entityType)::text COLLATE "C",
-                               \(after.entityKey)::text COLLATE "C")))
-                 ORDER BY \(q) <<-> e.name_norm, e.entity_type, e.entity_key
-                 LIMIT \(window))),
-            best AS (
-                SELECT DISTINCT ON (entity_type, entity_key) * FROM cand
-                ORDER BY entity_type, entity_key, tier, sk),
-            page AS (
-                SELECT b.* FROM best b
-                WHERE (b.tier, b.sk, b.entity_type COLLATE "C", b.entity_key COLLATE "C")
-                      > (\(after.tier), \(after.sortKey)::text COLLATE "C", \(after.entityType)::text COLLATE "C",
-                         \(after.entityKey)::text COLLATE "C")
-                  AND NOT EXISTS (
-                    SELECT 1 FROM eligible o
-                    WHERE o.entity_type = b.entity_type AND o.entity_key = b.entity_key
-                      AND (CASE WHEN \(raw) <> '' AND o.codes @> ARRAY[\(raw)] THEN 0
-                                WHEN o.name_norm LIKE \(prefix) THEN 1
-                                WHEN \(fuzzy) AND \(q) <% o.name_norm THEN 2 END,
-                           CASE WHEN \(raw) <> '' AND o.codes @> ARRAY[\(raw)] THEN ''
-                                WHEN o.name_norm LIKE \(prefix) THEN o.name_norm
-                                ELSE to_char(\(q) <<-> o.name_norm, 'FM0.000000') END COLLATE "C")
-                          < (b.tier, b.sk))
-                ORDER BY b.tier, b.sk, b.entity_type COLLATE "C", b.entity_key COLLATE "C"
-                LIMIT \(query.limit + 1))
-            SELECT pg.tier, pg.sk, pg.entity_type, pg.entity_key, pg.name, array_to_string(pg.langs, ','),
-                   (SELECT x.name FROM sam_search_entry x
-                    WHERE x.entity_type = pg.entity_type AND x.entity_key = pg.entity_key
-                      AND x.langs @> ARRAY[\(query.language)] AND x.valid @> \(at)::date ORDER BY x.name LIMIT 1)
-            FROM page pg
-            ORDER BY pg.tier, pg.sk, pg.entity_type COLLATE "C", pg.entity_key COLLATE "C"
-            """, logger: logger)
+        let fuzzy = !normalised.isEmpty && !normalised.allSatisfy(\.isNumber)
+        var statement = Statement(query: query, normalised: normalised, similar: false)
+        var hits = try await run(statement)
+        if hits.count <= query.limit, fuzzy {
+            statement.similar = true
+            hits = try await run(statement)
+        }
+        return hits
+    }
+
+    func run(_ statement: Statement) async throws -> [SAMSearchHit] {
         var hits: [SAMSearchHit] = []
-        for try await (tier, sk, type, key, name, langs, display) in rows.decode(
-            (Int, String, String, String, String, String, String?).self)
+        for try await (tier, sk, type, key, name, langs, display) in try await client.execute(statement, logger: logger)
         {
             hits.append(
                 SAMSearchHit(
@@ -169,5 +105,99 @@ public struct SAMSearchReader: Sendable {
                     displayName: display))
         }
         return hits
+    }
+
+    /// The search statement, prepared once per connection. Names starting with the text are the
+    /// byte range [q, q + U+10FFFF) of the `COLLATE "C"` column, so a parameter can bound the index scan.
+    struct Statement: PostgresPreparedStatement {
+        typealias Row = (Int, String, String, String, String, String, String?)
+        var query: SAMSearchQuery
+        var normalised: String
+        var similar: Bool
+
+        func makeBindings() throws -> PostgresBindings {
+            let after = query.after ?? SAMSearchPosition(tier: -1, sortKey: "", entityType: "", entityKey: "")
+            var bindings = PostgresBindings(capacity: 17)
+            bindings.append(query.at.description)  // $1
+            for value in [query.atcPrefix, query.ingredient, query.company, query.vmpGroup, query.environment] {
+                if let value { bindings.append(value) } else { bindings.appendNull() }  // $2...$6
+            }
+            bindings.append(query.text)  // $7
+            bindings.append(after.tier)  // $8
+            bindings.append(after.sortKey)  // $9
+            bindings.append(after.entityType)  // $10
+            bindings.append(after.entityKey)  // $11
+            bindings.append(min((query.limit + 1) * 8, 2000))  // $12
+            bindings.append(normalised)  // $13
+            bindings.append(normalised + "\u{10FFFF}")  // $14
+            bindings.append(similar)  // $15
+            bindings.append(query.limit + 1)  // $16
+            bindings.append(query.language)  // $17
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+
+        static let sql = """
+            WITH eligible AS NOT MATERIALIZED (
+                SELECT e.* FROM sam_search_entry e
+                WHERE e.valid @> $1::date
+                  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM unnest(e.atc) x WHERE starts_with(x, $2::text)))
+                  AND ($3::text IS NULL OR e.ingredients @> ARRAY[$3::text])
+                  AND ($4::text IS NULL OR e.companies @> ARRAY[$4::text])
+                  AND ($5::text IS NULL OR e.vmp_groups @> ARRAY[$5::text])
+                  AND ($6::text IS NULL OR e.envs @> ARRAY[$6::text])),
+            cand AS (
+                (SELECT 0 AS tier, ''::text COLLATE "C" AS sk, e.entity_type, e.entity_key, e.name, e.langs
+                 FROM eligible e
+                 WHERE $7::text <> '' AND e.codes @> ARRAY[$7::text] AND $8::int < 1
+                 LIMIT $12)
+                UNION ALL
+                (SELECT 1, e.name_norm, e.entity_type, e.entity_key, e.name, e.langs
+                 FROM eligible e
+                 WHERE e.name_norm >= $13::text COLLATE "C" AND e.name_norm < $14::text COLLATE "C"
+                   AND ($8::int < 1 OR ($8::int = 1
+                        AND (e.name_norm, e.entity_type COLLATE "C", e.entity_key COLLATE "C")
+                            > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
+                 ORDER BY e.name_norm, e.entity_type, e.entity_key
+                 LIMIT $12)
+                UNION ALL
+                (SELECT 2, to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type, e.entity_key,
+                        e.name, e.langs
+                 FROM eligible e
+                 WHERE $15::boolean AND $13::text <% e.name_norm
+                   AND ($8::int < 2 OR ($8::int = 2
+                        AND (to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
+                             e.entity_key COLLATE "C")
+                            > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
+                 ORDER BY $13::text <<-> e.name_norm, e.entity_type, e.entity_key
+                 LIMIT $12)),
+            best AS (
+                SELECT DISTINCT ON (entity_type, entity_key) * FROM cand
+                ORDER BY entity_type, entity_key, tier, sk),
+            page AS (
+                SELECT b.* FROM best b
+                WHERE (b.tier, b.sk, b.entity_type COLLATE "C", b.entity_key COLLATE "C")
+                      > ($8::int, $9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")
+                  AND NOT EXISTS (
+                    SELECT 1 FROM eligible o
+                    WHERE o.entity_type = b.entity_type AND o.entity_key = b.entity_key
+                      AND (CASE WHEN $7::text <> '' AND o.codes @> ARRAY[$7::text] THEN 0
+                                WHEN o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C" THEN 1
+                                WHEN $15::boolean AND $13::text <% o.name_norm THEN 2 END,
+                           CASE WHEN $7::text <> '' AND o.codes @> ARRAY[$7::text] THEN ''
+                                WHEN o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C"
+                                THEN o.name_norm
+                                ELSE to_char($13::text <<-> o.name_norm, 'FM0.000000') END COLLATE "C")
+                          < (b.tier, b.sk))
+                ORDER BY b.tier, b.sk, b.entity_type COLLATE "C", b.entity_key COLLATE "C"
+                LIMIT $16)
+            SELECT pg.tier, pg.sk, pg.entity_type, pg.entity_key, pg.name, array_to_string(pg.langs, ','),
+                   (SELECT x.name FROM sam_search_entry x
+                    WHERE x.entity_type = pg.entity_type AND x.entity_key = pg.entity_key
+                      AND x.langs @> ARRAY[$17::text] AND x.valid @> $1::date ORDER BY x.name LIMIT 1)
+            FROM page pg
+            ORDER BY pg.tier, pg.sk, pg.entity_type COLLATE "C", pg.entity_key COLLATE "C"
+            """
     }
 }

@@ -1,0 +1,121 @@
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Rendered answers (body and ETag) of lookups and searches, kept until the data changes.
+///
+/// Reference data changes only when an import commits, and every import sends
+/// `NOTIFY registry_data` in its transaction; `DataChangeListener` clears the cache when it
+/// arrives. The cache only serves while that listener is connected, so a lost connection means
+/// uncached answers, never stale ones. Two generations approximate LRU within a byte budget:
+/// when the current one is full it becomes the previous one and the oldest is dropped.
+public final class ResponseCache: Sendable {
+    public struct Entry: Sendable {
+        public let body: [UInt8]
+        public let etag: String
+    }
+
+    struct State {
+        var version: UInt64 = 0
+        var enabled = false
+        var current: [String: Entry] = [:]
+        var previous: [String: Entry] = [:]
+        var currentBytes = 0
+    }
+
+    let state = Mutex(State())
+    /// Bytes per generation (half the configured budget); 0 disables the cache.
+    let generationBytes: Int
+
+    public init(budgetBytes: Int) {
+        generationBytes = budgetBytes / 2
+    }
+
+    /// The data version to tag an answer computed from now on with, or nil when caching is off.
+    func version() -> UInt64? {
+        guard generationBytes > 0 else { return nil }
+        return state.withLock { $0.enabled ? $0.version : nil }
+    }
+
+    func lookup(_ key: String) -> Entry? {
+        guard generationBytes > 0 else { return nil }
+        return state.withLock { state in
+            guard state.enabled else { return nil }
+            if let entry = state.current[key] { return entry }
+            guard let entry = state.previous.removeValue(forKey: key) else { return nil }
+            Self.insert(key, entry, into: &state, generationBytes: generationBytes)
+            return entry
+        }
+    }
+
+    /// Keeps an answer computed at `version`, unless the data changed meanwhile.
+    func store(_ key: String, _ entry: Entry, version: UInt64) {
+        state.withLock { state in
+            guard state.enabled, state.version == version else { return }
+            Self.insert(key, entry, into: &state, generationBytes: generationBytes)
+        }
+    }
+
+    static func insert(_ key: String, _ entry: Entry, into state: inout State, generationBytes: Int) {
+        let size = entry.body.count + key.utf8.count + 64
+        guard size <= generationBytes else { return }
+        if state.currentBytes + size > generationBytes {
+            state.previous = state.current
+            state.current = [:]
+            state.currentBytes = 0
+        }
+        state.current[key] = entry
+        state.currentBytes += size
+    }
+
+    /// The data changed (or may have): drop everything.
+    func invalidate() {
+        state.withLock { state in
+            state.version &+= 1
+            state.current = [:]
+            state.previous = [:]
+            state.currentBytes = 0
+        }
+    }
+
+    func setEnabled(_ enabled: Bool) {
+        state.withLock { $0.enabled = enabled }
+        invalidate()
+    }
+
+    public var count: Int { state.withLock { $0.current.count + $0.previous.count } }
+}
+
+/// LISTENs on `registry_data` and clears the response cache on every notification; reconnects
+/// after a failure (the cache is off until it listens again).
+struct DataChangeListener: Service {
+    static let channel = "registry_data"
+    let client: PostgresClient
+    let cache: ResponseCache
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.channel) { notifications in
+                            cache.setEnabled(true)
+                            for try await _ in notifications { cache.invalidate() }
+                        }
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        logger.warning(
+                            "data change listener lost its connection; answers are uncached until it is back",
+                            metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+                cache.setEnabled(false)
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
