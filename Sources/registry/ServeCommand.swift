@@ -44,8 +44,11 @@ struct ServeCommand: AsyncParsableCommand {
             try await checkConnection(url, logger: logger)
             var configuration = url.clientConfiguration
             configuration.options.maximumConnections = poolSize
-            // Lookups are short indexed reads: JIT compilation only ever adds latency to them.
-            configuration.options.additionalStartupParameters = [("jit", "off")]
+            // Lookups are short indexed reads: JIT compilation only ever adds latency to them,
+            // and parallel workers cost more to start than such a query takes.
+            configuration.options.additionalStartupParameters = [
+                ("jit", "off"), ("max_parallel_workers_per_gather", "0"),
+            ]
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

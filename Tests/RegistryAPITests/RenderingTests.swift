@@ -2,6 +2,7 @@ import RegistryCore
 import Testing
 
 @testable import RegistryAPI
+@testable import RegistryStore
 
 /// Pure rendering and parsing logic of the API (no database, no HTTP).
 struct RenderingTests {
@@ -88,5 +89,18 @@ struct RenderingTests {
         #expect(!JSONResponse.acceptsGzip("gzip;q=0"))
         #expect(!JSONResponse.acceptsGzip("br"))
         #expect(!JSONResponse.acceptsGzip(nil))
+    }
+}
+
+/// The search statement without the similar-names tier must not mention trigrams at all.
+struct SearchStatementTests {
+    @Test func statementWithoutSimilarNamesHasNoTrigramBranch() {
+        let without = SAMSearchReader.Statement.sql(similar: false)
+        let with = SAMSearchReader.Statement.sql(similar: true)
+        #expect(with.contains("<%"))
+        #expect(!without.contains("<%"))
+        #expect(!without.contains("(SELECT 2,"))
+        #expect(with.contains("(SELECT 2,"))
+        #expect(without.contains("e.name_norm >= $13"))
     }
 }

@@ -6,7 +6,8 @@
 #   ops/bench/api-lookup.sh [SCALES] [SECONDS] [REPS]     (defaults: "0.1 1.0", 15, 3)
 #
 # Per scale: a database loaded once with the generated export (ops/bench/sam-import.sh's data),
-# `registry serve` (release), then per repetition:
+# `registry serve` (release) with the response cache off (--cache-mb 0: every answer from
+# PostgreSQL) and on (256 MiB, warmed by a 5 s run), then per repetition:
 #   pgbench   pgbench -S -M prepared -c 64 -j 2 -T SECONDS (pgbench scale 10, own database)
 #   cnk       wrk -t2 -c64 on /v1/medicines/cnk/{cnk} with 10,000 random public-pharmacy CNKs
 #   search64  wrk -t2 -c64 on /v1/medicines?q={3-6 letter prefix of a real name}&limit=20
@@ -58,42 +59,48 @@ for SCALE in $SCALES; do
   psql -Atq "$DATABASE_URL" -c "SELECT '/v1/medicines/cnk/' || split_part(entity_key, '|', 3) FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key LIKE 'P|CNK|%' ORDER BY random() LIMIT 10000" > "$WORK/cnk-paths.txt"
   psql -Atq "$DATABASE_URL" -c "SELECT '/v1/medicines?limit=20&q=' || left(split_part(name_norm, ' ', 1), 3 + (random() * 3)::int) FROM (SELECT name_norm FROM sam_search_entry WHERE name_norm ~ '^[a-z]{6}' ORDER BY random() LIMIT 2000) s" > "$WORK/search-paths.txt"
 
-  "$REGISTRY" serve --port "$PORT" --pool-size 32 > "$WORK/api-serve.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-  # Warm-up: caches of both processes.
-  WRK_PATHS="$WORK/cnk-paths.txt" wrk -t2 -c16 -d5s -s ops/bench/random-path.lua "http://127.0.0.1:$PORT" >/dev/null
-  WRK_PATHS="$WORK/search-paths.txt" wrk -t2 -c8 -d5s -s ops/bench/random-path.lua "http://127.0.0.1:$PORT" >/dev/null
-
-  for rep in $(seq 1 "$REPS"); do
-    tps=$(pgbench -S -M prepared -c 64 -j 2 -T "$SECONDS_PER_RUN" -n "${ADMIN%/postgres}/pgbench_base" 2>/dev/null \
-      | awk '/^tps/ {print $3; exit}')
-    echo "$SCALE pgbench $tps 0 0" >> "$RESULTS"
-    for kind in cnk:64 search64:64 search8:8; do
-      name=${kind%%:*}; connections=${kind##*:}
-      paths="$WORK/search-paths.txt"; [ "$name" = cnk ] && paths="$WORK/cnk-paths.txt"
-      line=$(WRK_PATHS="$paths" wrk -t2 -c"$connections" -d"${SECONDS_PER_RUN}s" -s ops/bench/random-path.lua \
-        "http://127.0.0.1:$PORT" | grep '^RESULT')
-      echo "rep $rep scale $SCALE $name $line" >&2
-      rps=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
-      p50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
-      p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
-      echo "$SCALE $name $rps $p50 $p99" >> "$RESULTS"
+  for CACHE in 0 256; do
+    "$REGISTRY" serve --port "$PORT" --pool-size 32 --cache-mb "$CACHE" > "$WORK/api-serve.log" 2>&1 &
+    SERVER=$!
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+    # Warm-up: caches of both processes (and the response cache when on).
+    WRK_PATHS="$WORK/cnk-paths.txt" wrk -t2 -c16 -d5s -s ops/bench/random-path.lua "http://127.0.0.1:$PORT" >/dev/null
+    WRK_PATHS="$WORK/search-paths.txt" wrk -t2 -c8 -d5s -s ops/bench/random-path.lua "http://127.0.0.1:$PORT" >/dev/null
+    for rep in $(seq 1 "$REPS"); do
+      if [ "$CACHE" = 0 ]; then
+        tps=$(pgbench -S -M prepared -c 64 -j 2 -T "$SECONDS_PER_RUN" -n "${ADMIN%/postgres}/pgbench_base" 2>/dev/null \
+          | awk '/^tps/ {print $3; exit}')
+        echo "$SCALE pgbench $tps 0 0" >> "$RESULTS"
+        echo "rep $rep scale $SCALE pgbench tps=$tps" >&2
+      fi
+      for kind in cnk:64 search64:64 search8:8; do
+        name=${kind%%:*}; connections=${kind##*:}
+        paths="$WORK/search-paths.txt"; [ "$name" = cnk ] && paths="$WORK/cnk-paths.txt"
+        line=$(WRK_PATHS="$paths" wrk -t2 -c"$connections" -d"${SECONDS_PER_RUN}s" -s ops/bench/random-path.lua \
+          "http://127.0.0.1:$PORT" | grep '^RESULT')
+        echo "rep $rep scale $SCALE cache $CACHE $name $line" >&2
+        rps=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
+        p50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
+        p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
+        echo "$SCALE $name-c$CACHE $rps $p50 $p99" >> "$RESULTS"
+      done
     done
-    echo "rep $rep scale $SCALE pgbench tps=$tps" >&2
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   done
-  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   echo "$SCALE entities $entities" >> "$RESULTS"
 done
 
 echo
-echo "| scale | entities | pgbench -S tps | CNK req/s | CNK/pgbench | CNK p50 ms | CNK p99 ms | search p50/p99 ms (64 conn) | search req/s (64) | search p50/p99 ms (8 conn) |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| scale | entities | response cache | pgbench -S tps | CNK req/s | CNK / pgbench | CNK p50 ms | CNK p99 ms | search req/s (64 conn) | search p50 / p99 ms (64 conn) | search p50 / p99 ms (8 conn) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for SCALE in $SCALES; do
-  pick() { awk -v s="$SCALE" -v k="$1" -v c="$2" '$1 == s && $2 == k {print $c}' "$RESULTS" | median; }
-  tps=$(pick pgbench 3); rps=$(pick cnk 3)
-  printf "| %s | %s | %.0f | %.0f | %.2f | %s | %s | %s / %s | %.0f | %s / %s |\n" "$SCALE" \
-    "$(awk -v s="$SCALE" '$1 == s && $2 == "entities" {print $3}' "$RESULTS")" "$tps" "$rps" \
-    "$(echo "$rps / $tps" | bc -l)" "$(pick cnk 4)" "$(pick cnk 5)" "$(pick search64 4)" "$(pick search64 5)" \
-    "$(pick search64 3)" "$(pick search8 4)" "$(pick search8 5)"
+  for CACHE in 0 256; do
+    pick() { awk -v s="$SCALE" -v k="$1" -v c="$2" '$1 == s && $2 == k {print $c}' "$RESULTS" | median; }
+    tps=$(pick pgbench 3); rps=$(pick "cnk-c$CACHE" 3)
+    label="off"; [ "$CACHE" != 0 ] && label="${CACHE} MiB"
+    printf "| %s | %s | %s | %.0f | %.0f | %.3f | %s | %s | %.0f | %s / %s | %s / %s |\n" "$SCALE" \
+      "$(awk -v s="$SCALE" '$1 == s && $2 == "entities" {print $3}' "$RESULTS")" "$label" "$tps" "$rps" \
+      "$(echo "$rps / $tps" | bc -l)" "$(pick "cnk-c$CACHE" 4)" "$(pick "cnk-c$CACHE" 5)" "$(pick "search64-c$CACHE" 3)" \
+      "$(pick "search64-c$CACHE" 4)" "$(pick "search64-c$CACHE" 5)" "$(pick "search8-c$CACHE" 4)" "$(pick "search8-c$CACHE" 5)"
+  done
 done
