@@ -16,7 +16,22 @@ struct SAMSearchIndex {
             try await connection.query(
                 "SELECT NOT EXISTS (SELECT 1 FROM sam_search_entry)", logger: logger
             ).decode(Bool.self).first { _ in true } ?? true
+        // A full build inserts every row: building the indexes afterwards is several times faster
+        // than maintaining them row by row (scale 1.0: 7 s instead of ~18 s). Their definitions are
+        // read back from the catalog, so the migration stays their only source.
+        var indexDefinitions: [String] = []
         if empty {
+            let rows = try await connection.query(
+                """
+                SELECT indexname, indexdef FROM pg_indexes
+                WHERE schemaname = current_schema() AND tablename = 'sam_search_entry'
+                """, logger: logger)
+            var names: [String] = []
+            for try await (name, definition) in rows.decode((String, String).self) {
+                names.append(name)
+                indexDefinitions.append(definition)
+            }
+            for name in names { try await connection.executeScript("DROP INDEX \"\(name)\"") }
             try await connection.executeScript(
                 """
                 CREATE TEMP TABLE search_amp ON COMMIT DROP AS
@@ -28,6 +43,10 @@ struct SAMSearchIndex {
             try await connection.executeScript(Self.touchedSQL)
         }
         try await connection.executeScript(Self.rebuildSQL)
+        if !indexDefinitions.isEmpty {
+            try await connection.executeScript("SET LOCAL maintenance_work_mem = '256MB'")
+            for definition in indexDefinitions { try await connection.executeScript(definition) }
+        }
     }
 
     /// The AMPs and VMPs whose index rows must be rebuilt, from the run's `stage_change`.
@@ -119,28 +138,32 @@ struct SAMSearchIndex {
 
         INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
                                       codes, atc, ingredients, companies, vmp_groups, envs)
-        SELECT 'amp', a.entity_key, a.entity_key, min(n.name), n.norm,
-               coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}'),
-               range_agg(sam_slice_days(s.slice)),
-               ARRAY[a.entity_key], f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs
-        FROM sam_entity a JOIN search_amp_facts f ON a.entity_type = 'amp' AND a.entity_key = f.amp_code,
-             LATERAL jsonb_array_elements(a.document -> 'slices') s(slice),
-             LATERAL sam_slice_names(s.slice,
-                 ARRAY['Name', 'PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName', 'OfficialName']) n
-        GROUP BY a.entity_key, n.norm, f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs;
+        SELECT 'amp', g.entity_key, g.entity_key, g.name, g.norm, g.langs, g.valid,
+               ARRAY[g.entity_key], f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs
+        FROM (SELECT a.entity_key, n.norm, min(n.name) AS name,
+                     coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}') AS langs,
+                     range_agg(sam_slice_days(s.slice)) AS valid
+              FROM sam_entity a JOIN search_amp_facts f ON a.entity_type = 'amp' AND a.entity_key = f.amp_code,
+                   LATERAL jsonb_array_elements(a.document -> 'slices') s(slice),
+                   LATERAL sam_slice_names(s.slice,
+                       ARRAY['Name', 'PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName', 'OfficialName']) n
+              GROUP BY a.entity_key, n.norm) g
+        JOIN search_amp_facts f ON f.amp_code = g.entity_key;
 
         INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
                                       codes, atc, ingredients, companies, vmp_groups, envs)
-        SELECT 'ampp', p.entity_key, p.parent_key, min(n.name), n.norm,
-               coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}'),
-               range_agg(sam_slice_days(s.slice)),
-               ARRAY[p.entity_key] || pf.codes, f.atc, f.ingredients, f.companies, f.vmp_groups, pf.envs
-        FROM search_ampp_facts pf
-        JOIN sam_entity p ON p.entity_type = 'ampp' AND p.entity_key = pf.cti
-        JOIN search_amp_facts f ON f.amp_code = pf.amp_code,
-             LATERAL jsonb_array_elements(p.document -> 'slices') s(slice),
-             LATERAL sam_slice_names(s.slice, ARRAY['PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) n
-        GROUP BY p.entity_key, p.parent_key, n.norm, pf.codes, pf.envs, f.atc, f.ingredients, f.companies, f.vmp_groups;
+        SELECT 'ampp', g.entity_key, pf.amp_code, g.name, g.norm, g.langs, g.valid,
+               ARRAY[g.entity_key] || pf.codes, f.atc, f.ingredients, f.companies, f.vmp_groups, pf.envs
+        FROM (SELECT p.entity_key, n.norm, min(n.name) AS name,
+                     coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}') AS langs,
+                     range_agg(sam_slice_days(s.slice)) AS valid
+              FROM search_ampp_facts pf
+              JOIN sam_entity p ON p.entity_type = 'ampp' AND p.entity_key = pf.cti,
+                   LATERAL jsonb_array_elements(p.document -> 'slices') s(slice),
+                   LATERAL sam_slice_names(s.slice, ARRAY['PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) n
+              GROUP BY p.entity_key, n.norm) g
+        JOIN search_ampp_facts pf ON pf.cti = g.entity_key
+        JOIN search_amp_facts f ON f.amp_code = pf.amp_code;
 
         CREATE TEMP TABLE search_vmp_facts ON COMMIT DROP AS
         WITH v AS (
