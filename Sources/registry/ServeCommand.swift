@@ -41,7 +41,10 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = ServerSettings(host: host, port: port, logLevel: logger.logLevel, cacheBytes: cacheMb << 20)
         let poolSize = self.poolSize
         try await DatabaseContext.with(logger: logger) { url in
-            try await checkConnection(url, logger: logger)
+            let pending = try await withPostgresConnection(url, logger: logger) { connection in
+                try await MigrationRunner.bundled().pending(on: connection, logger: logger)
+            }
+            guard pending.isEmpty else { throw MigrationsPending(names: pending.map(\.name)) }
             var configuration = url.clientConfiguration
             configuration.options.maximumConnections = poolSize
             // Lookups are short indexed reads: JIT compilation only ever adds latency to them,
@@ -49,24 +52,13 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.options.additionalStartupParameters = [
                 ("jit", "off"), ("max_parallel_workers_per_gather", "0"),
             ]
+            // The client runs as a service of the application's service group: on SIGTERM/SIGINT the
+            // server stops accepting and finishes its requests, then the pool closes.
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                defer { group.cancelAll() }
-                // Let run() start before the first lease (PostgresClient warns otherwise).
-                try await Task.sleep(for: .milliseconds(20))
-                let pending = try await client.withConnection { connection in
-                    try await MigrationRunner.bundled().pending(on: connection, logger: logger)
-                }
-                guard pending.isEmpty else {
-                    throw MigrationsPending(names: pending.map(\.name))
-                }
-                let app = try RegistryApplication.make(
-                    client: client, settings: settings, logger: logger, runsClient: false)
-                logger.info(
-                    "serving", metadata: ["address": "http://\(settings.host):\(settings.port)", "database": "\(url)"])
-                try await app.runService()
-            }
+            let app = try RegistryApplication.make(client: client, settings: settings, logger: logger, runsClient: true)
+            logger.info(
+                "serving", metadata: ["address": "http://\(settings.host):\(settings.port)", "database": "\(url)"])
+            try await app.runService()
         }
     }
 }

@@ -29,16 +29,32 @@ public func withPostgresClient<Result: Sendable>(
 /// Opens and closes one connection, so a wrong URL fails at once with the server's reason
 /// instead of the pool retrying forever.
 public func checkConnection(_ url: DatabaseURL, logger: Logger) async throws {
+    try await withPostgresConnection(url, logger: logger) { _ in }
+}
+
+/// Runs `body` on one connection of its own (no pool), closing it afterwards.
+@discardableResult
+public func withPostgresConnection<Result: Sendable>(
+    _ url: DatabaseURL, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+) async throws -> Result {
     let configuration = PostgresConnection.Configuration(
         host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
         tls: .disable)
+    let connection: PostgresConnection
     do {
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-        try await connection.close()
+        connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     } catch let error as PSQLError {
         let reason = error.serverInfo?[.message] ?? "\(error.code)"
         throw DatabaseError.unreachable(url.description, reason)
     } catch {
         throw DatabaseError.unreachable(url.description, "\(error)")
+    }
+    do {
+        let result = try await body(connection)
+        try await connection.close()
+        return result
+    } catch {
+        try? await connection.close()
+        throw error
     }
 }
