@@ -30,7 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65536).contains(cacheMb) else { throw ValidationError("--cache-mb must be from 0 to 65536.") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
-        guard (1...500).contains(poolSize) else { throw ValidationError("--pool-size must be from 1 to 500.") }
+        guard (2...500).contains(poolSize) else {
+            throw ValidationError("--pool-size must be from 2 to 500 (one connection listens for data changes).")
+        }
     }
 
     func run() async throws {

@@ -42,6 +42,8 @@ struct SAMSearchIndex {
         } else {
             try await connection.executeScript(Self.touchedSQL)
         }
+        // The name rows are grouped in sorts and hashes that spill to disk with the default 4 MB.
+        try await connection.executeScript("SET LOCAL work_mem = '128MB'")
         try await connection.executeScript(Self.rebuildSQL)
         if !indexDefinitions.isEmpty {
             try await connection.executeScript("SET LOCAL maintenance_work_mem = '256MB'")
