@@ -27,7 +27,13 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var cacheMb = ProcessInfo.processInfo.environment["RESPONSE_CACHE_MB"].flatMap { Int($0) } ?? 256
 
+    @Option(help: "Days change events stay in the feed (env CHANGE_RETENTION_DAYS).")
+    var retentionDays = ProcessInfo.processInfo.environment["CHANGE_RETENTION_DAYS"].flatMap { Int($0) } ?? 90
+
     func validate() throws {
+        guard (1...36500).contains(retentionDays) else {
+            throw ValidationError("--retention-days must be from 1 to 36500.")
+        }
         guard (0...65536).contains(cacheMb) else { throw ValidationError("--cache-mb must be from 0 to 65536.") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
         guard (2...500).contains(poolSize) else {
@@ -40,7 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuredLogger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         let logger = configuredLogger
-        let settings = ServerSettings(host: host, port: port, logLevel: logger.logLevel, cacheBytes: cacheMb << 20)
+        var configured = ServerSettings(host: host, port: port, logLevel: logger.logLevel, cacheBytes: cacheMb << 20)
+        configured.retentionDays = retentionDays
+        let settings = configured
         let poolSize = self.poolSize
         try await DatabaseContext.with(logger: logger) { url in
             let pending = try await withPostgresConnection(url, logger: logger) { connection in

@@ -146,10 +146,37 @@ paths = {
         }}},
 }
 
+paths["/v1/changes"] = {"get": {
+    "summary": "The change feed",
+    "description": "Change events in sequence order, without gaps: follow `next` (or `nextHref`) and no event is "
+                   "missed. With `types`, events of other types are skipped and `next` still advances. With "
+                   "`wait`, the request waits up to that many seconds for an event. Events older than the "
+                   "retention (default 90 days) are removed; asking for a removed position is a 410 problem "
+                   "that gives `feedStart`.",
+    "parameters": [
+        param("after", "query", "Sequence number of the last event already processed (0 for the start).",
+              {"type": "integer", "minimum": 0, "default": 0}),
+        param("limit", "query", "Most events in the page.", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                                           "default": 100}),
+        param("types", "query", "Comma-separated event types or patterns with `*`, e.g. `sam.dmpp.*,sam.*.deleted`.",
+              {"type": "string", "pattern": "^[a-z0-9_.*]{1,100}(,[a-z0-9_.*]{1,100}){0,49}$"}),
+        param("wait", "query", "Seconds to wait for an event when there is none yet (long poll).",
+              {"type": "integer", "minimum": 0, "maximum": 30, "default": 0}),
+    ],
+    "responses": {
+        "200": {"description": "A page of events (possibly empty) and the cursor to continue from.",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["items", "next", "nextHref", "feedStart"],
+                    "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ChangeEvent"}},
+                                   "next": {"type": "integer"}, "nextHref": {"type": "string"},
+                                   "feedStart": {"type": "integer"}}}}}},
+        "400": PROBLEM, "405": PROBLEM, "410": PROBLEM, "414": PROBLEM, "500": PROBLEM,
+    }}}
+
 document = {
     "openapi": "3.1.0",
     "info": {"title": "Belgian reference-data registry", "version": "1.0.0",
-             "description": "Authentic-source lookups (SAM v2) valid on a date, search, health and metrics. "
+             "description": "Authentic-source lookups (SAM v2) valid on a date, search, the change feed, health and metrics. "
                             "Errors are RFC 9457 problems (application/problem+json)."},
     "servers": [{"url": "http://127.0.0.1:8080"}],
     "paths": paths,
@@ -168,7 +195,8 @@ document = {
                                        "status": {"type": "integer"}, "detail": {"type": "string"},
                                        "parameter": {"type": "string"},
                                        "nearestValidity": {"$ref": "#/components/schemas/Validity"},
-                                       "environments": {"type": "array", "items": {"type": "string"}}}},
+                                       "environments": {"type": "array", "items": {"type": "string"}},
+                                       "feedStart": {"type": "integer"}}},
             "Validity": {"type": "object", "required": ["from", "to"],
                          "properties": {"from": {"type": ["string", "null"], "format": "date"},
                                         "to": {"type": ["string", "null"], "format": "date"}}},
@@ -194,6 +222,15 @@ document = {
                                                                  "properties": {
                                                                      "validity": {"$ref": "#/components/schemas/Validity"},
                                                                      "fields": {"type": "object"}}}}}},
+            "ChangeEvent": {"type": "object", "required": ["id", "seq", "type", "timestamp", "data"],
+                            "properties": {"id": {"type": "string", "pattern": "^evt_[0-9]{12}$"},
+                                           "seq": {"type": "integer"}, "type": {"type": "string"},
+                                           "timestamp": {"type": "string", "format": "date-time"},
+                                           "data": {"type": "object", "required": ["key"], "properties": {
+                                               "key": {"type": "object"},
+                                               "effectiveFrom": {"type": "string", "format": "date"},
+                                               "changed": {"type": "array", "items": {"type": "string"}},
+                                               "href": {"type": "string"}}}}},
             "SearchHit": {"type": "object",
                           "required": ["type", "code", "href", "name", "match", "matchedName", "matchedLanguages"],
                           "properties": {"type": {"type": "string", "enum": ["amp", "ampp", "vmp"]},

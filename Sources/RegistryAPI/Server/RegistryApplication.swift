@@ -13,6 +13,8 @@ public struct ServerSettings: Sendable {
     public var logLevel: Logger.Level
     /// Memory for rendered answers (0 turns the cache off).
     public var cacheBytes: Int
+    /// Days change events stay in the feed.
+    public var retentionDays: Int = 90
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
@@ -28,7 +30,7 @@ public struct ServerSettings: Sendable {
 /// `runsClient`) the PostgreSQL client as a service of the same service group, so SIGTERM/SIGINT
 /// stop the server gracefully and then the pool.
 public enum RegistryApplication {
-    public static func router(client: PostgresClient, cache: ResponseCache, logger: Logger) throws
+    public static func router(client: PostgresClient, cache: ResponseCache, retentionDays: Int, logger: Logger) throws
         -> Router<BasicRequestContext>
     {
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -39,6 +41,8 @@ public enum RegistryApplication {
         HealthRoutes<BasicRequestContext>(client: client, migrations: try MigrationRunner.bundled(), logger: logger)
             .register(on: router)
         MetricsRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
+        ChangeRoutes<BasicRequestContext>(client: client, retentionDays: retentionDays, logger: logger)
+            .register(on: router)
         OpenAPIRoute<BasicRequestContext>(document: try OpenAPIDocument.bundled()).register(on: router)
         return router
     }
@@ -51,11 +55,13 @@ public enum RegistryApplication {
         appLogger.logLevel = settings.logLevel
         let cache = ResponseCache(budgetBytes: settings.cacheBytes)
         var services: [any Service] = runsClient ? [PostgresClientService(client: client)] : []
+        services.append(
+            ChangeRetentionService(client: client, retentionDays: settings.retentionDays, logger: appLogger))
         if settings.cacheBytes > 0 {
             services.append(DataChangeListener(client: client, cache: cache, logger: appLogger))
         }
         return Application(
-            router: try router(client: client, cache: cache, logger: appLogger),
+            router: try router(client: client, cache: cache, retentionDays: settings.retentionDays, logger: appLogger),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "registry"),
             services: services,
             logger: appLogger

@@ -1,0 +1,95 @@
+import Logging
+import PostgresNIO
+import RegistryCore
+
+/// One change event as the feed and webhooks carry it.
+public struct ChangeEventRecord: Sendable, Hashable {
+    public var seq: Int64
+    public var id: String
+    public var type: String
+    public var timestamp: String
+    /// `{"key","effectiveFrom","changed","href"}` as canonical JSON text.
+    public var data: String
+}
+
+/// Where the feed stands: the first sequence number still kept and the last one published.
+public struct ChangeFeedBounds: Sendable, Hashable {
+    public var firstKept: Int64
+    public var last: Int64
+}
+
+/// Reads and prunes the change feed (`change_event`).
+///
+/// Sequence numbers are handed out under the counter row's lock, held until the writing import
+/// commits, so events become visible in sequence order: a reader that asks for `seq > after`
+/// and follows the last seq it received never skips one.
+public struct ChangeFeed: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func bounds() async throws -> ChangeFeedBounds {
+        let rows = try await client.query(
+            """
+            SELECT coalesce((SELECT min(seq) FROM change_event), c.last_seq + 1), c.last_seq
+            FROM change_event_counter c WHERE c.id = 1
+            """, logger: logger)
+        for try await (first, last) in rows.decode((Int64, Int64).self) {
+            return ChangeFeedBounds(firstKept: first, last: last)
+        }
+        return ChangeFeedBounds(firstKept: 1, last: 0)
+    }
+
+    /// Up to `limit` events after `after`, in sequence order, of the given types (all when empty),
+    /// and the sequence number the reader may continue after: the last event returned when the
+    /// page is full, else the newest event visible to the same statement (events of other types
+    /// up to it were scanned and need not be read again).
+    public func events(after: Int64, limit: Int, types: [EventTypePattern]) async throws
+        -> (events: [ChangeEventRecord], next: Int64)
+    {
+        let patterns = types.map(\.likePattern)
+        let rows = try await client.query(
+            """
+            SELECT t.top, p.seq, p.id, p.type, p.ts, p.data
+            FROM (SELECT coalesce(max(seq), 0) AS top FROM change_event) t
+            LEFT JOIN LATERAL (
+                SELECT seq, id, type, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
+                       jsonb_strip_nulls(jsonb_build_object('key', key, 'effectiveFrom', effective_from,
+                                                            'changed', to_jsonb(changed), 'href', href))::text AS data
+                FROM change_event
+                WHERE seq > \(after) AND (cardinality(\(patterns)::text[]) = 0 OR type LIKE ANY (\(patterns)::text[]))
+                ORDER BY seq
+                LIMIT \(limit)) p ON true
+            ORDER BY p.seq
+            """, logger: logger)
+        var events: [ChangeEventRecord] = []
+        var top: Int64 = after
+        for try await (newest, seq, id, type, timestamp, data) in rows.decode(
+            (Int64, Int64?, String?, String?, String?, String?).self)
+        {
+            top = max(top, newest)
+            if let seq, let id, let type, let timestamp, let data {
+                events.append(ChangeEventRecord(seq: seq, id: id, type: type, timestamp: timestamp, data: data))
+            }
+        }
+        let next = events.count == limit ? events.last!.seq : max(top, events.last?.seq ?? after)
+        return (events, next)
+    }
+
+    /// Removes events older than `days` days; returns how many went.
+    @discardableResult
+    public func prune(olderThanDays days: Int) async throws -> Int64 {
+        let rows = try await client.query(
+            """
+            WITH gone AS (DELETE FROM change_event WHERE occurred_at < now() - make_interval(days => \(days)::int)
+                          RETURNING 1)
+            SELECT count(*) FROM gone
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return count }
+        return 0
+    }
+}
