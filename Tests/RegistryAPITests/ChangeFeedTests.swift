@@ -87,6 +87,7 @@ struct ChangeFeedTests {
             #expect(try await api.get("/v1/changes?after=10").status == .ok)
             #expect(try await api.get("/v1/changes?after=-1").status == .badRequest)
             #expect(try await api.get("/v1/changes?after=99999999").status == .badRequest)
+            #expect(try await api.get("/v1/changes?after=9223372036854775807").status == .badRequest)
             #expect(try await api.get("/v1/changes?wait=31").status == .badRequest)
             #expect(try await api.get("/v1/changes?types=sam.dmpp.%25").status == .badRequest)
             #expect(try await api.get("/v1/changes?limit=1001").status == .badRequest)

@@ -166,6 +166,8 @@ struct HTTPBehaviourTests {
         ("/v1/medicines?limit=0", 400, "limit must be an integer from 1 to 100"),
         ("/v1/medicines?limit=101", 400, "limit must be an integer from 1 to 100"),
         ("/v1/medicines?cursor=bm90LWEtY3Vyc29y", 400, "cursor is not one this API issued"),
+        // [1,"\u0000","amp","x"]: a NUL byte PostgreSQL cannot take; and a lone surrogate.
+        ("/v1/medicines?cursor=WzEsIlx1MDAwMCIsImFtcCIsIngiXQ", 400, "cursor is not one this API issued"),
         ("/v1/medicines?atc=n05", 400, "atc must be an ATC code"),
         ("/v1/medicines?company=ACME", 400, "company must be 5 digits"),
         ("/v1/nothing-here", 404, "No route matches"),
@@ -190,6 +192,9 @@ struct HTTPBehaviourTests {
             #expect(long.status == .uriTooLong)
             let longQuery = try await api.get("/v1/medicines?q=" + String(repeating: "a", count: 300))
             #expect(longQuery.status == .badRequest)
+            // A forged cursor with a lone surrogate ([1,"\ud800\u0041","amp","x"]) is read, not a crash.
+            let surrogate = try await api.get("/v1/medicines?cursor=WzEsIlx1ZDgwMFx1MDA0MSIsImFtcCIsIngiXQ")
+            #expect(surrogate.status == .ok)
         }
     }
 

@@ -23,3 +23,13 @@ struct EventTypePatternTests {
         #expect(EventTypePattern("sam dmpp") == nil)
     }
 }
+
+/// Hostile JSON text (a search cursor is client input) never traps the parser.
+struct JSONSurrogateTests {
+    @Test func loneHighSurrogateBecomesReplacementCharacter() throws {
+        let value = try JSONValue.parse("\"\\ud800\\u0041\"")
+        #expect(value == .string("\u{FFFD}"))
+        let pair = try JSONValue.parse("\"\\ud83d\\ude00\"")
+        #expect(pair == .string("😀"))
+    }
+}

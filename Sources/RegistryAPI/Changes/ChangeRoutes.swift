@@ -54,8 +54,8 @@ struct ChangeRoutes<Context: RequestContext>: Sendable {
             }
         }
 
-        let bounds = try await feed.bounds()
-        if after + 1 < bounds.firstKept {
+        var (events, next, bounds) = try await feed.events(after: after, limit: limit, types: types)
+        if after < bounds.firstKept - 1 {
             throw Problem(
                 .gone, type: Problem.typeBase + "feed-position-pruned", title: "Position no longer in the feed",
                 detail:
@@ -67,12 +67,11 @@ struct ChangeRoutes<Context: RequestContext>: Sendable {
                 "after",
                 "after=\(after) is beyond the newest event (seq \(bounds.last)); no event has been published there.")
         }
-        var (events, next) = try await feed.events(after: after, limit: limit, types: types)
         // Long-poll: look again every 200 ms until something arrives or the wait is over.
         let deadline = ContinuousClock.now + .seconds(wait)
         while events.isEmpty, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            (events, next) = try await feed.events(after: after, limit: limit, types: types)
+            (events, next, bounds) = try await feed.events(after: after, limit: limit, types: types)
         }
         var query = "after=\(next)&limit=\(limit)"
         if let text = parameters["types"] { query += "&types=" + text }

@@ -98,24 +98,53 @@ struct DataChangeListener: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await client.withConnection { connection in
-                        try await connection.listen(on: Self.channel) { notifications in
-                            cache.setEnabled(true)
-                            for try await _ in notifications { cache.invalidate() }
-                        }
-                    }
-                } catch {
-                    if !Task.isCancelled {
-                        logger.warning(
-                            "data change listener lost its connection; answers are uncached until it is back",
-                            metadata: ["error": "\(String(reflecting: error))"])
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await listen() }
+                group.addTask { await watchImportRuns() }
+                await group.waitForAll()
+            }
+        }
+    }
+
+    func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.channel) { notifications in
+                        cache.setEnabled(true)
+                        for try await _ in notifications { cache.invalidate() }
                     }
                 }
-                cache.setEnabled(false)
-                try? await Task.sleep(for: .seconds(1))
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning(
+                        "data change listener lost its connection; answers are uncached until it is back",
+                        metadata: ["error": "\(String(reflecting: error))"])
+                }
             }
+            cache.setEnabled(false)
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Belt and braces: a listening connection that dies without an error (a silent network drop)
+    /// would never deliver the next NOTIFY. Every 5 s the newest applied import run is read from the
+    /// pool; a new one clears the cache, so a lost notification costs at most 5 s of staleness.
+    func watchImportRuns() async {
+        var seen: Int64?
+        while !Task.isCancelled {
+            do {
+                let rows = try await client.query(
+                    "SELECT coalesce(max(id), 0) FROM import_run WHERE outcome = 'applied'", logger: logger)
+                for try await newest in rows.decode(Int64.self) {
+                    if let seen, seen != newest { cache.invalidate() }
+                    seen = newest
+                }
+            } catch {
+                cache.invalidate()
+                seen = nil
+            }
+            try? await Task.sleep(for: .seconds(5))
         }
     }
 }

@@ -100,9 +100,12 @@ extension MedicineRoutes {
             body["next"] = .string(cursor)
             var components = URLComponents()
             components.path = "/v1/medicines"
+            // The next page must be read at the same date (the cursor is a position in that day's data).
+            var items = parameters.values.filter { $0.key != "cursor" && $0.key != "at" }
+            items["at"] = query.at.description
             components.queryItems =
-                parameters.values.filter { $0.key != "cursor" }.sorted { $0.key < $1.key }
-                .map { URLQueryItem(name: $0.key, value: $0.value) } + [URLQueryItem(name: "cursor", value: cursor)]
+                items.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+                + [URLQueryItem(name: "cursor", value: cursor)]
             body["nextHref"] = .string(components.string ?? "")
         } else {
             body["next"] = .null
@@ -142,7 +145,11 @@ extension MedicineRoutes {
             let json = try? JSONValue.parse(String(decoding: data, as: UTF8.self)),
             case .array(let parts) = json, parts.count == 4, let tier = parts[0].stringValue.flatMap({ Int($0) }),
             (0...2).contains(tier), case .string(let sortKey) = parts[1], case .string(let type) = parts[2],
-            ["amp", "ampp", "vmp"].contains(type), case .string(let key) = parts[3]
+            ["amp", "ampp", "vmp"].contains(type), case .string(let key) = parts[3],
+            // Text PostgreSQL cannot take (NUL) or that no page ever ends with.
+            [sortKey, key].allSatisfy({ text in
+                text.utf8.count <= 600 && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            })
         else { return nil }
         return SAMSearchPosition(tier: tier, sortKey: sortKey, entityType: type, entityKey: key)
     }

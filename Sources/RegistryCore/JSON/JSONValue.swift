@@ -227,7 +227,10 @@ struct JSONTextParser {
                     {
                         index += 2
                         let low = try parseHex4()
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        // A high surrogate must be followed by a low one; anything else is U+FFFD.
+                        code =
+                            (0xDC00...0xDFFF).contains(low)
+                            ? 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00) : 0xFFFD
                     }
                     let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                     buffer.append(contentsOf: Array(String(Character(scalar)).utf8))

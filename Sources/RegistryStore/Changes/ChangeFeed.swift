@@ -32,30 +32,23 @@ public struct ChangeFeed: Sendable {
         self.logger = logger
     }
 
-    public func bounds() async throws -> ChangeFeedBounds {
-        let rows = try await client.query(
-            """
-            SELECT coalesce((SELECT min(seq) FROM change_event), c.last_seq + 1), c.last_seq
-            FROM change_event_counter c WHERE c.id = 1
-            """, logger: logger)
-        for try await (first, last) in rows.decode((Int64, Int64).self) {
-            return ChangeFeedBounds(firstKept: first, last: last)
-        }
-        return ChangeFeedBounds(firstKept: 1, last: 0)
-    }
-
     /// Up to `limit` events after `after`, in sequence order, of the given types (all when empty),
     /// and the sequence number the reader may continue after: the last event returned when the
     /// page is full, else the newest event visible to the same statement (events of other types
     /// up to it were scanned and need not be read again).
+    /// The feed's bounds come from the same statement, so pruning between two statements cannot
+    /// hide a hole from the caller.
     public func events(after: Int64, limit: Int, types: [EventTypePattern]) async throws
-        -> (events: [ChangeEventRecord], next: Int64)
+        -> (events: [ChangeEventRecord], next: Int64, bounds: ChangeFeedBounds)
     {
         let patterns = types.map(\.likePattern)
         let rows = try await client.query(
             """
-            SELECT t.top, p.seq, p.id, p.type, p.ts, p.data
-            FROM (SELECT coalesce(max(seq), 0) AS top FROM change_event) t
+            SELECT t.top, t.first_kept, t.last_seq, p.seq, p.id, p.type, p.ts, p.data
+            FROM (SELECT coalesce(max(e.seq), 0) AS top,
+                         coalesce(min(e.seq), (SELECT last_seq + 1 FROM change_event_counter WHERE id = 1)) AS first_kept,
+                         (SELECT last_seq FROM change_event_counter WHERE id = 1) AS last_seq
+                  FROM change_event e) t
             LEFT JOIN LATERAL (
                 SELECT seq, id, type, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
                        jsonb_strip_nulls(jsonb_build_object('key', key, 'effectiveFrom', effective_from,
@@ -68,16 +61,18 @@ public struct ChangeFeed: Sendable {
             """, logger: logger)
         var events: [ChangeEventRecord] = []
         var top: Int64 = after
-        for try await (newest, seq, id, type, timestamp, data) in rows.decode(
-            (Int64, Int64?, String?, String?, String?, String?).self)
+        var bounds = ChangeFeedBounds(firstKept: 1, last: 0)
+        for try await (newest, firstKept, last, seq, id, type, timestamp, data) in rows.decode(
+            (Int64, Int64, Int64, Int64?, String?, String?, String?, String?).self)
         {
             top = max(top, newest)
+            bounds = ChangeFeedBounds(firstKept: firstKept, last: last)
             if let seq, let id, let type, let timestamp, let data {
                 events.append(ChangeEventRecord(seq: seq, id: id, type: type, timestamp: timestamp, data: data))
             }
         }
         let next = events.count == limit ? events.last!.seq : max(top, events.last?.seq ?? after)
-        return (events, next)
+        return (events, next, bounds)
     }
 
     /// Removes events older than `days` days; returns how many went.

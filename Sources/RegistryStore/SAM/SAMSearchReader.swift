@@ -163,7 +163,13 @@ public struct SAMSearchReader: Sendable {
                         AND (to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
                              e.entity_key COLLATE "C")
                             > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
-                 ORDER BY $13::text <<-> e.name_norm, e.entity_type, e.entity_key
+                   -- Entities that a code or a prefix already ranks higher would only fill the window.
+                   AND NOT EXISTS (SELECT 1 FROM eligible o
+                                   WHERE o.entity_type = e.entity_type AND o.entity_key = e.entity_key
+                                     AND (($7::text <> '' AND o.codes @> ARRAY[$7::text])
+                                          OR (o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C")))
+                 ORDER BY to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
+                          e.entity_key COLLATE "C"
                  LIMIT $12)
             """
 
@@ -180,6 +186,7 @@ public struct SAMSearchReader: Sendable {
                 (SELECT 0 AS tier, ''::text COLLATE "C" AS sk, e.entity_type, e.entity_key, e.name, e.langs
                  FROM eligible e
                  WHERE $7::text <> '' AND e.codes @> ARRAY[$7::text] AND $8::int < 1
+                 ORDER BY e.entity_type COLLATE "C", e.entity_key COLLATE "C"
                  LIMIT $12)
                 UNION ALL
                 (SELECT 1, e.name_norm, e.entity_type, e.entity_key, e.name, e.langs
@@ -188,7 +195,7 @@ public struct SAMSearchReader: Sendable {
                    AND ($8::int < 1 OR ($8::int = 1
                         AND (e.name_norm, e.entity_type COLLATE "C", e.entity_key COLLATE "C")
                             > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
-                 ORDER BY e.name_norm, e.entity_type, e.entity_key
+                 ORDER BY e.name_norm, e.entity_type COLLATE "C", e.entity_key COLLATE "C"
                  LIMIT $12)
                 UNION ALL
                 (SELECT 2, to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type, e.entity_key,
@@ -199,7 +206,13 @@ public struct SAMSearchReader: Sendable {
                         AND (to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
                              e.entity_key COLLATE "C")
                             > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
-                 ORDER BY $13::text <<-> e.name_norm, e.entity_type, e.entity_key
+                   -- Entities that a code or a prefix already ranks higher would only fill the window.
+                   AND NOT EXISTS (SELECT 1 FROM eligible o
+                                   WHERE o.entity_type = e.entity_type AND o.entity_key = e.entity_key
+                                     AND (($7::text <> '' AND o.codes @> ARRAY[$7::text])
+                                          OR (o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C")))
+                 ORDER BY to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
+                          e.entity_key COLLATE "C"
                  LIMIT $12)),
             best AS (
                 SELECT DISTINCT ON (entity_type, entity_key) * FROM cand
