@@ -64,6 +64,18 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
             ])
         }
 
+        /// The shown entities of `type`, each with its shown children of `childType` under `name`.
+        func withChildren(_ result: SAMReadResult, _ type: String, _ name: String, _ childType: String) -> JSONValue {
+            let children = result.all(childType)
+            return .array(
+                shown(result.all(type)).map { parent in
+                    guard case .object(var out) = renderer.render(parent) else { return .null }
+                    out[name] = .array(
+                        shown(children.filter { $0.parentKey == parent.key }).map(renderer.render))
+                    return .object(out)
+                })
+        }
+
         /// 404 when the entity exists but has no slice at `at` (lookups without history).
         func requireValid(_ entity: StoredSAMEntity, label: String) throws {
             guard !history, entity.slice(at: at) == nil else { return }
@@ -101,13 +113,6 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
             let renderer = lookup.renderer
             let ampp = result.first("ampp")
             let amp = result.first("amp")
-            let copayments = result.all("copayment")
-            let contexts = lookup.shown(result.all("reimbursement_context")).map { context -> JSONValue in
-                guard case .object(var out) = renderer.render(context) else { return .null }
-                out["copayments"] = .array(
-                    lookup.shown(copayments.filter { $0.parentKey == context.key }).map(renderer.render))
-                return .object(out)
-            }
             let fields = dmpp.slice(at: lookup.at)?.fields ?? .null
             var members: [String: JSONValue] = [
                 "cnk": .string(code), "codeType": .string("CNK"), "deliveryEnvironment": .string(environment),
@@ -116,7 +121,8 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
                 "dmpp": renderer.render(dmpp),
                 "ampp": ampp.map(renderer.render) ?? .null,
                 "amp": amp.map(renderer.render) ?? .null,
-                "reimbursementContexts": .array(contexts),
+                "reimbursementContexts": lookup.withChildren(
+                    result, "reimbursement_context", "copayments", "copayment"),
             ]
             members["validity"] = dmpp.slice(at: lookup.at).map { EntityRenderer.validity($0.from, $0.to) } ?? .null
             members["display"] =
@@ -160,21 +166,14 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
             }
             try lookup.requireValid(amp, label: "AMP \(code)")
             let renderer = lookup.renderer
-            let ampps = lookup.shown(result.all("ampp")).map { ampp in
-                withChildren(
-                    renderer.render(ampp), "dmpps",
-                    lookup.shown(result.all("dmpp").filter { $0.parentKey == ampp.key }),
-                    renderer)
-            }
-            let components = lookup.shown(result.all("amp_component")).map { component in
-                withChildren(
-                    renderer.render(component), "ingredients",
-                    lookup.shown(result.all("real_actual_ingredient").filter { $0.parentKey == component.key }),
-                    renderer)
-            }
             return
                 lookup.envelope(
-                    ["amp": renderer.render(amp), "ampps": .array(ampps), "components": .array(components)],
+                    [
+                        "amp": renderer.render(amp),
+                        "ampps": lookup.withChildren(result, "ampp", "dmpps", "dmpp"),
+                        "components": lookup.withChildren(
+                            result, "amp_component", "ingredients", "real_actual_ingredient"),
+                    ],
                     source: result.source)
         }
     }
@@ -192,19 +191,13 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
             }
             try lookup.requireValid(ampp, label: "AMPP \(cti)")
             let renderer = lookup.renderer
-            let components = lookup.shown(result.all("ampp_component")).map { component in
-                withChildren(
-                    renderer.render(component), "equivalents",
-                    lookup.shown(result.all("ampp_component_equivalent").filter { $0.parentKey == component.key }),
-                    renderer
-                )
-            }
             return
                 lookup.envelope(
                     [
                         "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
                         "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
-                        "components": .array(components),
+                        "components": lookup.withChildren(
+                            result, "ampp_component", "equivalents", "ampp_component_equivalent"),
                     ], source: result.source)
         }
     }
@@ -219,18 +212,12 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
                 throw Problem.notFound("No VMP with code \(code) exists in SAM.")
             }
             try lookup.requireValid(vmp, label: "VMP \(code)")
-            let parts = try await reader.entity(
-                type: "vmp", key: code, childTypes: ["vmp_component"], grandchildTypes: ["virtual_ingredient"])
             let renderer = lookup.renderer
-            let components = lookup.shown(parts.all("vmp_component")).map { component in
-                withChildren(
-                    renderer.render(component), "ingredients",
-                    lookup.shown(parts.all("virtual_ingredient").filter { $0.parentKey == component.key }), renderer)
-            }
             return
                 lookup.envelope(
                     [
-                        "vmp": renderer.render(vmp), "components": .array(components),
+                        "vmp": renderer.render(vmp),
+                        "components": lookup.withChildren(result, "vmp_component", "ingredients", "virtual_ingredient"),
                         "amps": .array(lookup.shown(result.all("amp")).map(renderer.render)),
                     ], source: result.source)
         }
@@ -335,11 +322,4 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         return response
     }
 
-    func withChildren(_ view: JSONValue, _ name: String, _ children: [StoredSAMEntity], _ renderer: EntityRenderer)
-        -> JSONValue
-    {
-        guard case .object(var out) = view else { return view }
-        out[name] = .array(children.map(renderer.render))
-        return .object(out)
-    }
 }

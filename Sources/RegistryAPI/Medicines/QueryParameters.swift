@@ -42,10 +42,15 @@ struct QueryParameters {
         return date
     }
 
-    static func todayInBrussels(_ now: Date) -> LocalDate {
+    /// Built once rather than per request (every lookup without `at` needs today's date).
+    static let brusselsCalendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Europe/Brussels") ?? TimeZone(secondsFromGMT: 3600)!
-        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        return calendar
+    }()
+
+    static func todayInBrussels(_ now: Date) -> LocalDate {
+        let parts = brusselsCalendar.dateComponents([.year, .month, .day], from: now)
         return LocalDate(year: parts.year!, month: parts.month!, day: parts.day!)!
     }
 

@@ -22,8 +22,10 @@ struct OpenAPIRoute<Context: RequestContext>: Sendable {
     let document: OpenAPIDocument
 
     func register(on router: Router<Context>) {
+        // Rendered (and its ETag computed) once: the document never changes while the server runs.
+        let rendered = JSONResponse.render(document.json)
         router.get("/openapi.json") { request, _ in
-            JSONResponse.make(document.json, request: request, cacheControl: "public, max-age=300")
+            JSONResponse.make(rendered, request: request, cacheControl: "public, max-age=300")
         }
     }
 }

@@ -4,8 +4,11 @@ public struct StoredSAMEntity: Sendable {
     public var key: String
     public var parentType: String?
     public var parentKey: String?
-    public var document: JSONValue
+    public let document: JSONValue
     public var changedRunId: Int64?
+    /// Slices as (period, fields), oldest first; a slice without `from` counts as valid since ever.
+    /// Parsed once: a lookup asks for the slice at a date several times per entity.
+    public let slices: [(from: LocalDate?, to: LocalDate?, fields: JSONValue)]
 
     public init(
         type: String, key: String, parentType: String?, parentKey: String?, document: JSONValue, changedRunId: Int64?
@@ -16,17 +19,16 @@ public struct StoredSAMEntity: Sendable {
         self.parentKey = parentKey
         self.document = document
         self.changedRunId = changedRunId
-    }
-
-    /// Slices as (period, fields); a slice without `from` counts as valid since ever.
-    public var slices: [(from: LocalDate?, to: LocalDate?, fields: JSONValue)] {
-        guard case .array(let items) = document["slices"] ?? .null else { return [] }
-        return items.map { slice in
-            (
-                slice["from"]?.stringValue.flatMap { LocalDate(iso: $0) },
-                slice["to"]?.stringValue.flatMap { LocalDate(iso: $0) }, slice["fields"] ?? .object([:])
-            )
-        }.sorted { ($0.from?.dayNumber ?? Int.min) < ($1.from?.dayNumber ?? Int.min) }
+        if case .array(let items) = document["slices"] ?? .null {
+            slices = items.map { slice in
+                (
+                    slice["from"]?.stringValue.flatMap { LocalDate(iso: $0) },
+                    slice["to"]?.stringValue.flatMap { LocalDate(iso: $0) }, slice["fields"] ?? .object([:])
+                )
+            }.sorted { ($0.from?.dayNumber ?? Int.min) < ($1.from?.dayNumber ?? Int.min) }
+        } else {
+            slices = []
+        }
     }
 
     /// The slice valid on `day` (`to` inclusive). SAM slices of one entity do not overlap; if bad

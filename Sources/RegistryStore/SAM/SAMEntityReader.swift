@@ -151,15 +151,21 @@ public struct SAMEntityReader: Sendable {
             """)
     }
 
-    /// A VMP with its group, and the AMPs that implement it.
+    /// A VMP with its components and their ingredients, and the AMPs that implement it.
     public func vmp(code: String) async throws -> SAMReadResult {
         try await read(
             """
             WITH v AS (SELECT * FROM sam_entity WHERE entity_type = 'vmp' AND entity_key = \(code)),
                  a AS (SELECT s.* FROM sam_entity s WHERE s.entity_type = 'amp'
-                         AND s.document #>> '{attributes,vmpCode}' = \(code) AND EXISTS (SELECT 1 FROM v))
+                         AND s.document #>> '{attributes,vmpCode}' = \(code) AND EXISTS (SELECT 1 FROM v)),
+                 c AS (SELECT s.* FROM sam_entity s JOIN v ON s.parent_type = 'vmp' AND s.parent_key = v.entity_key
+                       WHERE s.entity_type = 'vmp_component'),
+                 i AS (SELECT s.* FROM sam_entity s JOIN c ON s.parent_type = 'vmp_component' AND s.parent_key = c.entity_key
+                       WHERE s.entity_type = 'virtual_ingredient')
             SELECT \(unescaped: Self.columns), \(unescaped: Self.sourceRun) FROM v
             UNION ALL SELECT \(unescaped: Self.columns), NULL FROM a
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM c
+            UNION ALL SELECT \(unescaped: Self.columns), NULL FROM i
             UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, \(unescaped: Self.sourceRun)
             """)
     }

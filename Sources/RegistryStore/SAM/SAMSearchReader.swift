@@ -125,7 +125,7 @@ public struct SAMSearchReader: Sendable {
 
         func makeBindings() throws -> PostgresBindings {
             let after = query.after ?? SAMSearchPosition(tier: -1, sortKey: "", entityType: "", entityKey: "")
-            var bindings = PostgresBindings(capacity: 17)
+            var bindings = PostgresBindings(capacity: 16)
             bindings.append(query.at.description)  // $1
             for value in [query.atcPrefix, query.ingredient, query.company, query.vmpGroup, query.environment] {
                 if let value { bindings.append(value) } else { bindings.appendNull() }  // $2...$6
@@ -138,42 +138,14 @@ public struct SAMSearchReader: Sendable {
             bindings.append(min((query.limit + 1) * 20, 2000))  // $12
             bindings.append(normalised)  // $13
             bindings.append(normalised + "\u{10FFFF}")  // $14
-            bindings.append(similar)  // $15
-            bindings.append(query.limit + 1)  // $16
-            bindings.append(query.language)  // $17
+            bindings.append(query.limit + 1)  // $15
+            bindings.append(query.language)  // $16
             return bindings
         }
 
+        /// The statement, with the similar-names branch only when asked for.
         static func sql(similar: Bool) -> String {
-            similar ? sqlWithSimilar : sqlWithoutSimilar
-        }
-
-        static let sqlWithoutSimilar =
-            sqlWithSimilar
-            .replacingOccurrences(of: similarBranch, with: "")
-            .replacingOccurrences(of: "WHEN $15::boolean AND $13::text <% o.name_norm THEN 2 END,", with: "END,")
-
-        static let similarBranch = """
-                UNION ALL
-                (SELECT 2, to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type, e.entity_key,
-                        e.name, e.langs
-                 FROM eligible e
-                 WHERE $15::boolean AND $13::text <% e.name_norm
-                   AND ($8::int < 2 OR ($8::int = 2
-                        AND (to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
-                             e.entity_key COLLATE "C")
-                            > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
-                   -- Entities that a code or a prefix already ranks higher would only fill the window.
-                   AND NOT EXISTS (SELECT 1 FROM eligible o
-                                   WHERE o.entity_type = e.entity_type AND o.entity_key = e.entity_key
-                                     AND (($7::text <> '' AND o.codes @> ARRAY[$7::text])
-                                          OR (o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C")))
-                 ORDER BY to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
-                          e.entity_key COLLATE "C"
-                 LIMIT $12)
             """
-
-        static let sqlWithSimilar = """
             WITH eligible AS NOT MATERIALIZED (
                 SELECT e.* FROM sam_search_entry e
                 WHERE e.valid @> $1::date
@@ -197,23 +169,7 @@ public struct SAMSearchReader: Sendable {
                             > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
                  ORDER BY e.name_norm, e.entity_type COLLATE "C", e.entity_key COLLATE "C"
                  LIMIT $12)
-                UNION ALL
-                (SELECT 2, to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type, e.entity_key,
-                        e.name, e.langs
-                 FROM eligible e
-                 WHERE $15::boolean AND $13::text <% e.name_norm
-                   AND ($8::int < 2 OR ($8::int = 2
-                        AND (to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
-                             e.entity_key COLLATE "C")
-                            > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
-                   -- Entities that a code or a prefix already ranks higher would only fill the window.
-                   AND NOT EXISTS (SELECT 1 FROM eligible o
-                                   WHERE o.entity_type = e.entity_type AND o.entity_key = e.entity_key
-                                     AND (($7::text <> '' AND o.codes @> ARRAY[$7::text])
-                                          OR (o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C")))
-                 ORDER BY to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
-                          e.entity_key COLLATE "C"
-                 LIMIT $12)),
+            \(similar ? similarBranch : "")),
             best AS (
                 SELECT DISTINCT ON (entity_type, entity_key) * FROM cand
                 ORDER BY entity_type, entity_key, tier, sk),
@@ -226,20 +182,41 @@ public struct SAMSearchReader: Sendable {
                     WHERE o.entity_type = b.entity_type AND o.entity_key = b.entity_key
                       AND (CASE WHEN $7::text <> '' AND o.codes @> ARRAY[$7::text] THEN 0
                                 WHEN o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C" THEN 1
-                                WHEN $15::boolean AND $13::text <% o.name_norm THEN 2 END,
+                                \(similar ? "WHEN $13::text <% o.name_norm THEN 2" : "") END,
                            CASE WHEN $7::text <> '' AND o.codes @> ARRAY[$7::text] THEN ''
                                 WHEN o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C"
                                 THEN o.name_norm
                                 ELSE to_char($13::text <<-> o.name_norm, 'FM0.000000') END COLLATE "C")
                           < (b.tier, b.sk))
                 ORDER BY b.tier, b.sk, b.entity_type COLLATE "C", b.entity_key COLLATE "C"
-                LIMIT $16)
+                LIMIT $15)
             SELECT pg.tier, pg.sk, pg.entity_type, pg.entity_key, pg.name, array_to_string(pg.langs, ','),
                    (SELECT x.name FROM sam_search_entry x
                     WHERE x.entity_type = pg.entity_type AND x.entity_key = pg.entity_key
-                      AND x.langs @> ARRAY[$17::text] AND x.valid @> $1::date ORDER BY x.name LIMIT 1)
+                      AND x.langs @> ARRAY[$16::text] AND x.valid @> $1::date ORDER BY x.name LIMIT 1)
             FROM page pg
             ORDER BY pg.tier, pg.sk, pg.entity_type COLLATE "C", pg.entity_key COLLATE "C"
+            """
+        }
+
+        static let similarBranch = """
+                UNION ALL
+                (SELECT 2, to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type, e.entity_key,
+                        e.name, e.langs
+                 FROM eligible e
+                 WHERE $13::text <% e.name_norm
+                   AND ($8::int < 2 OR ($8::int = 2
+                        AND (to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
+                             e.entity_key COLLATE "C")
+                            > ($9::text COLLATE "C", $10::text COLLATE "C", $11::text COLLATE "C")))
+                   -- Entities that a code or a prefix already ranks higher would only fill the window.
+                   AND NOT EXISTS (SELECT 1 FROM eligible o
+                                   WHERE o.entity_type = e.entity_type AND o.entity_key = e.entity_key
+                                     AND (($7::text <> '' AND o.codes @> ARRAY[$7::text])
+                                          OR (o.name_norm >= $13::text COLLATE "C" AND o.name_norm < $14::text COLLATE "C")))
+                 ORDER BY to_char($13::text <<-> e.name_norm, 'FM0.000000') COLLATE "C", e.entity_type COLLATE "C",
+                          e.entity_key COLLATE "C"
+                 LIMIT $12)
             """
     }
 }
