@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "RegistryAPI",
             dependencies: [
-                "RegistryCore", "RegistryStore",
+                "RegistryCore", "RegistryStore", "RegistryDispatch",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,10 +67,24 @@ let package = Package(
             resources: [.copy("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "RegistryDispatch",
+            dependencies: [
+                "RegistryCore", "RegistryStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "registry",
             dependencies: [
-                "RegistryCore", "SAMImporter", "RegistryStore", "RegistryAPI",
+                "RegistryCore", "SAMImporter", "RegistryStore", "RegistryAPI", "RegistryDispatch",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,12 +115,26 @@ let package = Package(
         .testTarget(
             name: "RegistryAPITests",
             dependencies: [
-                "RegistryAPI", "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
+                "RegistryAPI", "RegistryStore", "RegistryDispatch", "SAMImporter", "RegistryCore", "SharedSamples",
+                "DatabaseTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistryDispatchTests",
+            dependencies: [
+                "RegistryDispatch", "RegistryStore", "RegistryCore", "SAMImporter", "DatabaseTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 ops/install-prerequisites.sh
+# The independent Standard Webhooks implementation the webhook tests verify our signatures with.
+python3 -c "import standardwebhooks" 2>/dev/null \
+  || python3 -m pip install -q --root-user-action=ignore "standardwebhooks==1.1.0"
 swift build --build-tests
 status=0
 swift test --skip-build "$@" || status=$?

@@ -75,12 +75,7 @@ struct ChangeRoutes<Context: RequestContext>: Sendable {
         }
         var query = "after=\(next)&limit=\(limit)"
         if let text = parameters["types"] { query += "&types=" + text }
-        let items: [JSONValue] = try events.map { event in
-            .object([
-                "id": .string(event.id), "seq": .number(String(event.seq)), "type": .string(event.type),
-                "timestamp": .string(event.timestamp), "data": try JSONValue.parse(event.data),
-            ])
-        }
+        let items: [JSONValue] = try events.map { try $0.envelope() }
         let body: JSONValue = .object([
             "items": .array(items), "next": .number(String(next)), "nextHref": .string("/v1/changes?" + query),
             "feedStart": .number(String(bounds.firstKept)),

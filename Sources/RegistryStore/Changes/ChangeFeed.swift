@@ -10,6 +10,32 @@ public struct ChangeEventRecord: Sendable, Hashable {
     public var timestamp: String
     /// `{"key","effectiveFrom","changed","href"}` as canonical JSON text.
     public var data: String
+
+    public init(seq: Int64, id: String, type: String, timestamp: String, data: String) {
+        self.seq = seq
+        self.id = id
+        self.type = type
+        self.timestamp = timestamp
+        self.data = data
+    }
+
+    /// The envelope of DESIGN.md, as the feed lists it and a webhook carries it.
+    public func envelope() throws -> JSONValue {
+        .object([
+            "id": .string(id), "seq": .number(String(seq)), "type": .string(type), "timestamp": .string(timestamp),
+            "data": try JSONValue.parse(data),
+        ])
+    }
+
+    /// `seq, id, type, timestamp, data` of `change_event` row `alias`, in the order the initialiser takes them.
+    public static func columns(_ alias: String) -> String {
+        """
+        \(alias).seq, \(alias).id, \(alias).type,
+        to_char(\(alias).occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        jsonb_strip_nulls(jsonb_build_object('key', \(alias).key, 'effectiveFrom', \(alias).effective_from,
+                                             'changed', to_jsonb(\(alias).changed), 'href', \(alias).href))::text
+        """
+    }
 }
 
 /// Where the feed stands: the first sequence number still kept and the last one published.
@@ -44,16 +70,14 @@ public struct ChangeFeed: Sendable {
         let patterns = types.map(\.likePattern)
         let rows = try await client.query(
             """
-            SELECT t.top, t.first_kept, t.last_seq, p.seq, p.id, p.type, p.ts, p.data
+            SELECT t.top, t.first_kept, t.last_seq, p.*
             FROM (SELECT coalesce(max(e.seq), 0) AS top,
                          coalesce(min(e.seq), (SELECT last_seq + 1 FROM change_event_counter WHERE id = 1)) AS first_kept,
                          (SELECT last_seq FROM change_event_counter WHERE id = 1) AS last_seq
                   FROM change_event e) t
             LEFT JOIN LATERAL (
-                SELECT seq, id, type, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
-                       jsonb_strip_nulls(jsonb_build_object('key', key, 'effectiveFrom', effective_from,
-                                                            'changed', to_jsonb(changed), 'href', href))::text AS data
-                FROM change_event
+                SELECT \(unescaped: ChangeEventRecord.columns("c"))
+                FROM change_event c
                 WHERE seq > \(after) AND (cardinality(\(patterns)::text[]) = 0 OR type LIKE ANY (\(patterns)::text[]))
                 ORDER BY seq
                 LIMIT \(limit)) p ON true

@@ -60,6 +60,8 @@ public enum DatabaseError: Error, CustomStringConvertible {
     case embedded(String)
     case migrationsDiverged(String)
     case unreachable(String, String)
+    /// A statement did not return what it always returns (a bug, not bad input).
+    case unexpected(String)
 
     public var description: String {
         switch self {
@@ -67,6 +69,7 @@ public enum DatabaseError: Error, CustomStringConvertible {
         case .embedded(let why): return "embedded PostgreSQL: \(why)"
         case .migrationsDiverged(let why): return "migration history and code disagree: \(why)"
         case .unreachable(let url, let why): return "cannot connect to \(url): \(why)"
+        case .unexpected(let what): return "unexpected database answer: \(what)"
         }
     }
 }

@@ -1,0 +1,80 @@
+/// Which events of the chosen types a subscription receives, by the event's key fields.
+///
+/// `{"code": {"in": ["0123456", "0765432"]}, "deliveryEnvironment": {"in": ["H"]}, "atc": {"prefix": ["N05"]}}`:
+/// every field must match (AND); a field matches when one of its values is in `in` or starts with
+/// one of `prefix`. Fields are the event key's members (`code`, `ctiExtended`, `actorNr`, …) and
+/// `atc`, the medicine's current ATC codes (AMP, AMPP and DMPP events).
+public struct SubscriptionFilter: Sendable, Hashable {
+    public enum Condition: Sendable, Hashable {
+        case oneOf([String])
+        case prefix([String])
+    }
+
+    public var fields: [String: Condition]
+
+    public init(fields: [String: Condition] = [:]) { self.fields = fields }
+
+    /// Fields derived by the registry rather than read from the key.
+    public static let derivedFields: Set<String> = ["atc"]
+
+    /// Reads the filter a client sent; the error says which member is wrong and what was expected.
+    public init(json: JSONValue) throws(FilterError) {
+        guard case .object(let members) = json else { throw FilterError("filter must be a JSON object") }
+        guard members.count <= 20 else { throw FilterError("filter has more than 20 fields") }
+        var fields: [String: Condition] = [:]
+        for (field, value) in members {
+            guard (1...64).contains(field.utf8.count), field.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+            else { throw FilterError("filter field \"\(field)\" must be 1-64 ASCII letters or digits") }
+            guard case .object(let condition) = value, condition.count == 1, let (operation, operand) = condition.first
+            else { throw FilterError("filter.\(field) must be {\"in\": [...]} or {\"prefix\": [...]}") }
+            var values: [String]
+            switch operand {
+            case .string(let one): values = [one]
+            case .array(let many):
+                values = many.compactMap { if case .string(let text) = $0 { text } else { nil } }
+                guard values.count == many.count else {
+                    throw FilterError("filter.\(field).\(operation) must contain strings")
+                }
+            default: throw FilterError("filter.\(field).\(operation) must be a string or an array of strings")
+            }
+            guard (1...10_000).contains(values.count), values.allSatisfy({ (1...200).contains($0.utf8.count) }) else {
+                throw FilterError("filter.\(field).\(operation) needs 1 to 10000 non-empty values of at most 200 bytes")
+            }
+            values = Array(Set(values)).sorted()
+            switch operation {
+            case "in": fields[field] = .oneOf(values)
+            case "prefix": fields[field] = .prefix(values)
+            default: throw FilterError("filter.\(field) has operator \"\(operation)\"; expected \"in\" or \"prefix\"")
+            }
+        }
+        self.fields = fields
+    }
+
+    /// The normalised JSON stored with the subscription (and evaluated by SQL in the dispatcher).
+    public var json: JSONValue {
+        .object(
+            fields.mapValues { condition in
+                switch condition {
+                case .oneOf(let values): .object(["in": .array(values.map(JSONValue.string))])
+                case .prefix(let values): .object(["prefix": .array(values.map(JSONValue.string))])
+                }
+            })
+    }
+
+    /// Whether an event with these field values passes (values: a field's values; absent = none).
+    public func matches(_ values: (String) -> [String]) -> Bool {
+        fields.allSatisfy { field, condition in
+            let candidates = values(field)
+            switch condition {
+            case .oneOf(let allowed): return candidates.contains { allowed.contains($0) }
+            case .prefix(let prefixes):
+                return candidates.contains { value in prefixes.contains { value.hasPrefix($0) } }
+            }
+        }
+    }
+}
+
+public struct FilterError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryCore
+import RegistryStore
+import ServiceLifecycle
+import Synchronization
+
+/// How a dispatcher works; tests shorten the schedule, the lease and the timeouts.
+public struct DispatcherSettings: Sendable {
+    /// Names this process in leases and attempt records.
+    public var workerId: String
+    /// Subscriptions served at once (one HTTP call in flight each).
+    public var concurrency: Int = 32
+    /// Deliveries read and recorded per round trip.
+    public var batchSize: Int = 100
+    /// A claimed subscription is this process's for this long, renewed every round.
+    public var leaseSeconds: Int = 60
+    /// Looks for work at least this often even without a notification.
+    public var pollInterval: Duration = .seconds(1)
+    public var retryPolicy: RetryPolicy = .standard
+    public var addressPolicy: TargetAddressPolicy = TargetAddressPolicy()
+    public var timeouts: SendTimeouts = SendTimeouts()
+
+    public init(workerId: String = DispatcherSettings.defaultWorkerId()) {
+        self.workerId = workerId
+    }
+
+    public static func defaultWorkerId() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):"
+            + RandomText.identifier("").prefix(6)
+    }
+}
+
+/// Delivers change events to subscriptions: claims subscriptions with work under a lease
+/// (`FOR UPDATE SKIP LOCKED`, no transaction held during HTTP), sends each one's messages in
+/// order, records every attempt, and retries or dead-letters failures. Any number of dispatchers
+/// may run against one database. Woken by NOTIFY (new events, retries, replays) with a poll as
+/// backstop.
+public struct Dispatcher: Service {
+    let client: PostgresClient
+    let settings: DispatcherSettings
+    let sender: WebhookSender
+    let store: DeliveryStore
+    let logger: Logger
+
+    public init(client: PostgresClient, settings: DispatcherSettings, logger: Logger) {
+        self.client = client
+        self.settings = settings
+        self.logger = logger
+        self.sender = WebhookSender(
+            policy: settings.addressPolicy, timeouts: settings.timeouts, connectionsPerHost: settings.concurrency)
+        self.store = DeliveryStore(
+            client: client, owner: settings.workerId, leaseSeconds: settings.leaseSeconds, logger: logger)
+    }
+
+    public static let channels = ["registry_data", SubscriptionRepository.wakeChannel]
+
+    public func run() async throws {
+        logger.info(
+            "dispatcher started",
+            metadata: ["worker": "\(settings.workerId)", "concurrency": "\(settings.concurrency)"])
+        let (signals, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let stopping = StopFlag()
+        // On SIGTERM/SIGINT no new subscription is claimed and the rounds in flight finish and are
+        // recorded, so a restart does not send their messages again.
+        await withGracefulShutdownHandler {
+            await dispatch(signals: signals, wake: wake, stopping: stopping)
+        } onGracefulShutdown: {
+            stopping.stop()
+            wake.finish()
+        }
+        await sender.shutdown()
+        logger.info("dispatcher stopped", metadata: ["worker": "\(settings.workerId)"])
+    }
+
+    func dispatch(signals: AsyncStream<Void>, wake: AsyncStream<Void>.Continuation, stopping: StopFlag) async {
+        let running = InFlight()
+        await withTaskGroup(of: Void.self) { background in
+            for channel in Self.channels {
+                background.addTask { await listen(on: channel, wake: wake) }
+            }
+            background.addTask {
+                while !Task.isCancelled {
+                    wake.yield()
+                    try? await Task.sleep(for: settings.pollInterval)
+                }
+            }
+            await withDiscardingTaskGroup { workers in
+                for await _ in signals {
+                    if Task.isCancelled || stopping.isStopping { break }
+                    let free = settings.concurrency - running.count.withLock { $0 }
+                    guard free > 0 else { continue }
+                    let claimed: [ClaimedSubscription]
+                    do {
+                        claimed = try await store.claim(limit: free)
+                    } catch {
+                        if !Task.isCancelled {
+                            logger.warning(
+                                "claiming subscriptions failed", metadata: ["error": "\(String(reflecting: error))"])
+                        }
+                        continue
+                    }
+                    for subscription in claimed {
+                        running.count.withLock { $0 += 1 }
+                        workers.addTask {
+                            await serve(subscription, stopping: stopping)
+                            running.count.withLock { $0 -= 1 }
+                            wake.yield()
+                        }
+                    }
+                }
+            }
+            background.cancelAll()
+        }
+    }
+
+    func listen(on channel: String, wake: AsyncStream<Void>.Continuation) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        for try await _ in notifications { wake.yield() }
+                    }
+                }
+            } catch {
+                if !Task.isCancelled {
+                    logger.debug("dispatcher listener reconnecting", metadata: ["error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Works through one claimed subscription for up to half its lease, then lets it go.
+    func serve(_ claimed: ClaimedSubscription, stopping: StopFlag) async {
+        var subscription = claimed
+        let deadline = ContinuousClock.now + .seconds(max(1, settings.leaseSeconds / 2))
+        do {
+            while !Task.isCancelled, !stopping.isStopping, ContinuousClock.now < deadline {
+                guard try await round(&subscription, until: deadline) else { break }
+            }
+            try await store.release(subscription.id)
+        } catch is LeaseLost {
+            logger.warning("lease lost; another dispatcher sends again", metadata: ["subscription": "\(claimed.id)"])
+        } catch {
+            if !Task.isCancelled {
+                logger.warning(
+                    "delivery round failed",
+                    metadata: ["subscription": "\(claimed.id)", "error": "\(String(reflecting: error))"])
+            }
+            try? await store.release(subscription.id)
+        }
+    }
+
+    /// One round: the queue's due head(s), or else new matching events. True when there may be more to do now.
+    func round(_ subscription: inout ClaimedSubscription, until deadline: ContinuousClock.Instant) async throws -> Bool
+    {
+        let queue = try await store.queued(subscription.id, limit: settings.batchSize)
+        var recorded: [RecordedAttempt] = []
+        var verdict = SubscriptionVerdict.healthy
+        var blocked = false
+        if !queue.isEmpty {
+            for delivery in queue {
+                guard delivery.due, ContinuousClock.now < deadline else {
+                    blocked = true
+                    break
+                }
+                let body: String
+                if let stored = delivery.body {
+                    body = stored
+                } else if let event = delivery.event {
+                    body = try await message(for: event, subscription: subscription)
+                } else {
+                    recorded.append(
+                        deadLetter(delivery, reason: "the event was pruned from the feed before it could be sent"))
+                    continue
+                }
+                let result = await sender.send(
+                    url: subscription.url, messageId: delivery.messageId, body: Array(body.utf8),
+                    secrets: subscription.secrets)
+                let attempt = delivery.attempts + 1
+                let outcome = judge(result, attempt: attempt - delivery.retryBase)
+                recorded.append(
+                    RecordedAttempt(
+                        deliveryId: delivery.id, eventSeq: nil, messageId: delivery.messageId,
+                        eventType: delivery.eventType, body: body, status: outcome.status,
+                        nextAttemptIn: outcome.nextIn, attempt: attempt, result: result))
+                verdict = outcome.verdict
+                if outcome.status == "retrying" {
+                    blocked = true
+                    break
+                }
+            }
+            try await store.record(
+                subscriptionId: subscription.id, attempts: recorded, cursor: nil, verdict: verdict,
+                disableAfterSeconds: settings.retryPolicy.disableAfterSeconds)
+            if case .disable = verdict { return false }
+            return !blocked && !recorded.isEmpty
+        }
+        let (events, scannedTo) = try await store.events(
+            for: subscription, after: subscription.cursor, limit: settings.batchSize)
+        var cursor = scannedTo
+        for event in events {
+            guard ContinuousClock.now < deadline else {
+                cursor = recorded.last?.eventSeq ?? subscription.cursor
+                blocked = true
+                break
+            }
+            let body = try await message(for: event, subscription: subscription)
+            let result = await sender.send(
+                url: subscription.url, messageId: event.id, body: Array(body.utf8), secrets: subscription.secrets)
+            let outcome = judge(result, attempt: 1)
+            recorded.append(
+                RecordedAttempt(
+                    deliveryId: nil, eventSeq: event.seq, messageId: event.id, eventType: event.type, body: body,
+                    status: outcome.status, nextAttemptIn: outcome.nextIn, attempt: 1, result: result))
+            verdict = outcome.verdict
+            if outcome.status == "retrying" {
+                // Queued now: the events after it wait behind it (the cursor stops here).
+                cursor = event.seq
+                blocked = true
+                break
+            }
+        }
+        try await store.record(
+            subscriptionId: subscription.id, attempts: recorded, cursor: cursor, verdict: verdict,
+            disableAfterSeconds: settings.retryPolicy.disableAfterSeconds)
+        subscription.cursor = max(subscription.cursor, cursor)
+        if case .disable = verdict { return false }
+        return !blocked && events.count == settings.batchSize
+    }
+
+    struct Outcome {
+        var status: String
+        var nextIn: Double
+        var verdict: SubscriptionVerdict
+    }
+
+    /// The delivery's next state after an attempt (`attempt` counts from the last manual retry).
+    func judge(_ result: AttemptResult, attempt: Int) -> Outcome {
+        switch result.verdict {
+        case .accepted:
+            return Outcome(status: "succeeded", nextIn: 0, verdict: .healthy)
+        case .gone:
+            // Stays queued: if the subscription is re-activated it resumes here.
+            return Outcome(
+                status: "retrying", nextIn: 0, verdict: .disable(reason: "the receiver answered 410 Gone"))
+        case .failed(_, let notBefore):
+            if let delay = settings.retryPolicy.afterFailure(
+                attempts: attempt, retryAfter: notBefore, random: Double.random(in: 0...1))
+            {
+                return Outcome(status: "retrying", nextIn: delay, verdict: .failing)
+            }
+            return Outcome(status: "dead", nextIn: 0, verdict: .failing)
+        }
+    }
+
+    func deadLetter(_ delivery: QueuedDelivery, reason: String) -> RecordedAttempt {
+        RecordedAttempt(
+            deliveryId: delivery.id, eventSeq: nil, messageId: delivery.messageId, eventType: delivery.eventType,
+            body: "", status: "dead", nextAttemptIn: 0, attempt: delivery.attempts + 1,
+            result: AttemptResult(
+                verdict: .failed(reason: reason, notBefore: nil), at: Date(), targetAddress: nil, statusCode: nil,
+                latencyMs: 0, responseBody: nil, error: reason))
+    }
+
+    /// The exact bytes sent for an event: its feed envelope (thin).
+    func message(for event: ChangeEventRecord, subscription: ClaimedSubscription) async throws -> String {
+        try event.envelope().canonicalText
+    }
+}
+
+/// Subscriptions being served right now (shared by the claiming loop and the workers).
+final class InFlight: Sendable {
+    let count = Mutex(0)
+}
+
+/// Set once on graceful shutdown.
+final class StopFlag: Sendable {
+    let flag = Mutex(false)
+    var isStopping: Bool { flag.withLock { $0 } }
+    func stop() { flag.withLock { $0 = true } }
+}

@@ -1,0 +1,208 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RegistryCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What one HTTP attempt produced.
+public struct AttemptResult: Sendable {
+    public var verdict: DeliveryVerdict
+    public var at: Date
+    public var targetAddress: String?
+    public var statusCode: Int?
+    public var latencyMs: Double
+    /// The first 4 KB of the response body.
+    public var responseBody: String?
+    public var error: String?
+}
+
+/// Timeouts of one webhook POST.
+public struct SendTimeouts: Sendable {
+    public var connect: Duration
+    public var response: Duration
+
+    public init(connect: Duration = .seconds(5), response: Duration = .seconds(15)) {
+        self.connect = connect
+        self.response = response
+    }
+}
+
+/// Signs and POSTs webhook messages, after checking where the target resolves (the SSRF guard).
+///
+/// The address checked is the address connected to: each (host, address) pair gets an HTTP client
+/// whose DNS is pinned to that address, so a name that resolves to a public address for the
+/// check and to 127.0.0.1 a moment later (DNS rebinding) cannot slip through. TLS still verifies
+/// the certificate against the host name.
+public final class WebhookSender: Sendable {
+    let policy: TargetAddressPolicy
+    let timeouts: SendTimeouts
+    let connectionsPerHost: Int
+    let clients = Mutex<[String: HTTPClient]>([:])
+    public static let responseExcerptBytes = 4096
+
+    public init(policy: TargetAddressPolicy, timeouts: SendTimeouts = SendTimeouts(), connectionsPerHost: Int = 64) {
+        self.policy = policy
+        self.timeouts = timeouts
+        self.connectionsPerHost = connectionsPerHost
+    }
+
+    /// Closes every pooled connection; call once when done.
+    public func shutdown() async {
+        let all = clients.withLock { clients in
+            defer { clients.removeAll() }
+            return Array(clients.values)
+        }
+        for client in all { try? await client.shutdown() }
+    }
+
+    func client(host: String, address: IPAddress) -> HTTPClient {
+        let key = "\(host)|\(address)"
+        return clients.withLock { clients in
+            if let existing = clients[key] { return existing }
+            var configuration = HTTPClient.Configuration(
+                redirectConfiguration: .disallow,
+                timeout: .init(
+                    connect: .nanoseconds(
+                        Int64(timeouts.connect.components.seconds) * 1_000_000_000
+                            + timeouts.connect.components.attoseconds / 1_000_000_000),
+                    read: .nanoseconds(
+                        Int64(timeouts.response.components.seconds) * 1_000_000_000
+                            + timeouts.response.components.attoseconds / 1_000_000_000)),
+                connectionPool: .init(
+                    idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost))
+            if IPAddress(host) == nil { configuration.dnsOverride = [host: address.description] }
+            configuration.decompression = .disabled
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[key] = client
+            return client
+        }
+    }
+
+    /// One signed POST of `body` to `url`; never throws: every failure is a verdict.
+    public func send(url: String, messageId: String, body: [UInt8], secrets: [WebhookSecret]) async -> AttemptResult {
+        let started = Date()
+        let clock = ContinuousClock.now
+        func failed(_ reason: String, address: String? = nil) -> AttemptResult {
+            AttemptResult(
+                verdict: .failed(reason: reason, notBefore: nil), at: started, targetAddress: address,
+                statusCode: nil, latencyMs: Self.milliseconds(since: clock), responseBody: nil, error: reason)
+        }
+        let target: WebhookTarget
+        switch WebhookTarget.parse(url) {
+        case .success(let parsed): target = parsed
+        case .failure(let refusal): return failed(refusal.description)
+        }
+        let addresses: [IPAddress]
+        do {
+            addresses = try await Self.resolve(host: target.host)
+        } catch {
+            return failed("\(error)")
+        }
+        if let refusal = policy.check(scheme: target.scheme, host: target.host, addresses: addresses) {
+            return failed(refusal.description)
+        }
+        let address = addresses[0]
+        let timestamp = Int64(started.timeIntervalSince1970)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "user-agent", value: "registry-webhooks/1")
+        request.headers.add(name: "webhook-id", value: messageId)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(
+            name: "webhook-signature",
+            value: WebhookSigner.header(id: messageId, timestamp: timestamp, body: body, secrets: secrets))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client(host: target.host, address: address).execute(
+                request, timeout: .nanoseconds(Self.nanoseconds(timeouts.connect + timeouts.response)))
+            var excerpt: [UInt8] = []
+            for try await chunk in response.body {
+                let room = Self.responseExcerptBytes - excerpt.count
+                if room > 0 { excerpt.append(contentsOf: chunk.readableBytesView.prefix(room)) }
+            }
+            let verdict = DeliveryVerdict.classify(
+                status: Int(response.status.code), retryAfter: response.headers.first(name: "retry-after"))
+            let error: String? = if case .failed(let reason, _) = verdict { reason } else { nil }
+            return AttemptResult(
+                verdict: verdict, at: started, targetAddress: address.description,
+                statusCode: Int(response.status.code),
+                latencyMs: Self.milliseconds(since: clock), responseBody: String(decoding: excerpt, as: UTF8.self),
+                error: error)
+        } catch {
+            return failed(Self.describe(error), address: address.description)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout: return "timed out"
+            case .connectTimeout: return "connect timed out"
+            default: return "\(error)"
+            }
+        }
+        if error is CancellationError { return "cancelled" }
+        return String(describing: error)
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(nanoseconds(elapsed)) / 1_000_000
+    }
+
+    /// The addresses of `host` (getaddrinfo on NIO's blocking-I/O pool, off the cooperative threads).
+    static func resolve(host: String) async throws -> [IPAddress] {
+        if let literal = IPAddress(host) { return [literal] }
+        return try await NIOThreadPool.singleton.runIfActive {
+            var hints = addrinfo()
+            hints.ai_family = AF_UNSPEC
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var list: UnsafeMutablePointer<addrinfo>?
+            let status = getaddrinfo(host, nil, &hints, &list)
+            guard status == 0 else {
+                throw ResolutionFailed(host: host, reason: String(cString: gai_strerror(status)))
+            }
+            defer { freeaddrinfo(list) }
+            var addresses: [IPAddress] = []
+            var next = list
+            while let info = next {
+                if let socketAddress = info.pointee.ai_addr {
+                    switch info.pointee.ai_family {
+                    case AF_INET:
+                        let bytes = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                            withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) }
+                        }
+                        if let address = IPAddress(bytes: bytes) { addresses.append(address) }
+                    case AF_INET6:
+                        let bytes = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                            withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+                        }
+                        if let address = IPAddress(bytes: bytes) { addresses.append(address) }
+                    default: break
+                    }
+                }
+                next = info.pointee.ai_next
+            }
+            var seen = Set<IPAddress>()
+            return addresses.filter { seen.insert($0).inserted }
+        }
+    }
+}
+
+struct ResolutionFailed: Error, CustomStringConvertible {
+    var host: String
+    var reason: String
+    var description: String { "cannot resolve \(host): \(reason)" }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryCore
+
+/// An API client as stored (never with its token).
+public struct APIClientRecord: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var scopes: [Scope]
+    public var createdAt: String
+    public var revokedAt: String?
+
+    public func has(_ scope: Scope) -> Bool { scopes.contains(scope) || scopes.contains(.admin) }
+}
+
+/// Creates, lists, revokes and authenticates API clients (`api_client`).
+public struct ClientRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// A new client and its bearer token, which exists nowhere else after this call returns.
+    public func create(name: String, scopes: [Scope]) async throws -> (APIClientRecord, AccessToken) {
+        let token = AccessToken.generate()
+        let id = RandomText.identifier("cli_")
+        let rows = try await client.query(
+            """
+            INSERT INTO api_client (id, name, token_hash, scopes) VALUES (\(id), \(name), \(token.hash), \(scopes.map(\.rawValue)))
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)
+        for try await row in rows.decode(Self.Row.self) { return (Self.record(row), token) }
+        throw DatabaseError.unexpected("INSERT INTO api_client returned no row")
+    }
+
+    public func list() async throws -> [APIClientRecord] {
+        let rows = try await client.query(
+            "SELECT \(unescaped: Self.columns) FROM api_client ORDER BY created_at, id", logger: logger)
+        var records: [APIClientRecord] = []
+        for try await row in rows.decode(Self.Row.self) { records.append(Self.record(row)) }
+        return records
+    }
+
+    /// Revokes the client (its token stops working at once); nil when there is no such client.
+    public func revoke(id: String) async throws -> APIClientRecord? {
+        let rows = try await client.query(
+            """
+            UPDATE api_client SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(id)
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)
+        for try await row in rows.decode(Self.Row.self) { return Self.record(row) }
+        return nil
+    }
+
+    /// The active client holding `token`, or nil (unknown or revoked).
+    public func authenticate(_ token: AccessToken) async throws -> APIClientRecord? {
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM api_client WHERE token_hash = \(token.hash) AND revoked_at IS NULL
+            """, logger: logger)
+        for try await row in rows.decode(Self.Row.self) { return Self.record(row) }
+        return nil
+    }
+
+    typealias Row = (String, String, [String], String, String?)
+    static let columns = """
+        id, name, scopes, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        """
+
+    static func record(_ row: Row) -> APIClientRecord {
+        APIClientRecord(
+            id: row.0, name: row.1, scopes: row.2.compactMap(Scope.init(rawValue:)), createdAt: row.3,
+            revokedAt: row.4)
+    }
+}
+
+/// One line of the audit log.
+public struct AuditEntry: Sendable, Hashable {
+    public enum Outcome: String, Sendable { case succeeded, refused, failed }
+    public var id: Int64 = 0
+    public var at: String = ""
+    public var clientId: String?
+    public var action: String
+    public var target: String?
+    public var outcome: Outcome
+    public var status: Int?
+    /// Canonical JSON object text.
+    public var detail: String = "{}"
+
+    public init(
+        clientId: String?, action: String, target: String?, outcome: Outcome, status: Int?,
+        detail: JSONValue = .object([:])
+    ) {
+        self.clientId = clientId
+        self.action = action
+        self.target = target
+        self.outcome = outcome
+        self.status = status
+        self.detail = detail.canonicalText
+    }
+}
+
+/// Who did what, when, with which outcome (`audit_entry`): every management action and every
+/// read that needed a sensitive scope.
+public struct AuditLog: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func record(_ entry: AuditEntry) async throws {
+        try await client.query(
+            """
+            INSERT INTO audit_entry (client_id, action, target, outcome, status, detail)
+            VALUES (\(entry.clientId), \(entry.action), \(entry.target), \(entry.outcome.rawValue), \(entry.status),
+                    \(entry.detail)::jsonb)
+            """, logger: logger)
+    }
+
+    /// Newest first, before `before` (an entry id) when given; optionally one client's or one action's.
+    public func list(before: Int64?, limit: Int, clientId: String?, action: String?) async throws -> [AuditEntry] {
+        let rows = try await client.query(
+            """
+            SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), client_id, action, target,
+                   outcome, status, detail::text
+            FROM audit_entry
+            WHERE (\(before)::bigint IS NULL OR id < \(before)) AND (\(clientId)::text IS NULL OR client_id = \(clientId))
+              AND (\(action)::text IS NULL OR action = \(action))
+            ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger)
+        var entries: [AuditEntry] = []
+        for try await (id, at, clientId, action, target, outcome, status, detail) in rows.decode(
+            (Int64, String, String?, String, String?, String, Int?, String).self)
+        {
+            var entry = AuditEntry(
+                clientId: clientId, action: action, target: target,
+                outcome: AuditEntry.Outcome(rawValue: outcome) ?? .failed, status: status)
+            entry.id = id
+            entry.at = at
+            entry.detail = detail
+            entries.append(entry)
+        }
+        return entries
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryCore
+
+/// The delivery history of subscriptions, manual retries and replays (the API side of `delivery`).
+public struct DeliveryRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public static let statuses = ["pending", "retrying", "succeeded", "dead"]
+
+    /// Newest first, before delivery `before` when given, optionally of one status; with every attempt.
+    public func list(subscriptionId: String, status: String?, before: Int64?, limit: Int) async throws
+        -> [DeliveryRecord]
+    {
+        let ts = SubscriptionRepository.timestamp
+        let rows = try await client.query(
+            """
+            SELECT d.id, d.kind, d.event_seq, d.message_id, d.event_type, d.status, d.attempts,
+                   CASE WHEN d.status IN ('pending', 'retrying') THEN \(unescaped: ts("d.next_attempt_at")) END,
+                   \(unescaped: ts("d.created_at")), \(unescaped: ts("d.finished_at")), d.last_error,
+                   coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                 'attempt', a.attempt, 'at', \(unescaped: ts("a.at")), 'targetAddress', a.target_address,
+                                 'statusCode', a.status_code, 'latencyMs', a.latency_ms, 'responseBody', a.response_body,
+                                 'error', a.error) ORDER BY a.attempt)
+                             FROM delivery_attempt a WHERE a.delivery_id = d.id), '[]')::text
+            FROM delivery d
+            WHERE d.subscription_id = \(subscriptionId) AND (\(status)::text IS NULL OR d.status = \(status))
+              AND (\(before)::bigint IS NULL OR d.id < \(before))
+            ORDER BY d.id DESC LIMIT \(limit)
+            """, logger: logger)
+        var records: [DeliveryRecord] = []
+        for try await row in rows.decode(
+            (Int64, String, Int64?, String, String, String, Int, String?, String, String?, String?, String).self)
+        {
+            let attempts = try JSONValue.parse(row.11)
+            var log: [DeliveryRecord.Attempt] = []
+            if case .array(let items) = attempts {
+                for item in items {
+                    log.append(
+                        DeliveryRecord.Attempt(
+                            attempt: Int(item["attempt"]?.stringValue ?? "") ?? 0, at: item["at"]?.stringValue ?? "",
+                            targetAddress: item["targetAddress"]?.nonNullString,
+                            statusCode: item["statusCode"]?.nonNullString.flatMap { Int($0) },
+                            latencyMs: item["latencyMs"]?.nonNullString.flatMap { Double($0) },
+                            responseBody: item["responseBody"]?.nonNullString, error: item["error"]?.nonNullString))
+                }
+            }
+            records.append(
+                DeliveryRecord(
+                    id: row.0, kind: row.1, eventSeq: row.2, messageId: row.3, eventType: row.4, status: row.5,
+                    attempts: row.6, nextAttemptAt: row.7, createdAt: row.8, finishedAt: row.9, lastError: row.10,
+                    attemptLog: log))
+        }
+        return records
+    }
+
+    public enum RetryOutcome: Sendable, Equatable {
+        case queued
+        case notFound
+        /// Only dead letters can be retried by hand; the others are delivered or on their way.
+        case notDead(status: String)
+    }
+
+    /// Puts a dead letter back at the head of its subscription's queue, with a fresh retry schedule.
+    public func retry(subscriptionId: String, deliveryId: Int64) async throws -> RetryOutcome {
+        let rows = try await client.query(
+            """
+            WITH target AS (SELECT id, status FROM delivery WHERE id = \(deliveryId) AND subscription_id = \(subscriptionId)),
+                 queued AS (UPDATE delivery d SET status = 'pending', next_attempt_at = now(), retry_base = d.attempts,
+                                                  finished_at = NULL
+                            FROM target t WHERE d.id = t.id AND t.status = 'dead' RETURNING d.id)
+            SELECT t.status, (SELECT count(*) FROM queued) FROM target t
+            """, logger: logger)
+        for try await (status, queued) in rows.decode((String, Int64).self) {
+            if queued == 1 {
+                try await client.query("NOTIFY \(unescaped: SubscriptionRepository.wakeChannel)", logger: logger)
+                return .queued
+            }
+            return .notDead(status: status)
+        }
+        return .notFound
+    }
+
+    /// Queues the subscription's events in a sequence range (inclusive) or an occurrence time range
+    /// again, in order, as replay deliveries with their original ids. Types and filter of the
+    /// subscription apply; at most `limit` events. Returns how many were queued.
+    public func replay(
+        subscriptionId: String, fromSeq: Int64?, toSeq: Int64?, since: String?, until: String?, limit: Int
+    ) async throws -> Int64 {
+        let rows = try await client.query(
+            """
+            WITH s AS (SELECT id, types, filter FROM subscription WHERE id = \(subscriptionId)),
+                 picked AS (
+                    SELECT e.seq, e.id, e.type FROM s, change_event e
+                    WHERE e.seq >= coalesce(\(fromSeq), 0) AND e.seq <= coalesce(\(toSeq), 9223372036854775807)
+                      AND (\(since)::timestamptz IS NULL OR e.occurred_at >= \(since)::timestamptz)
+                      AND (\(until)::timestamptz IS NULL OR e.occurred_at < \(until)::timestamptz)
+                      AND e.type LIKE ANY (SELECT replace(replace(t, '_', '\\_'), '*', '%') FROM unnest(s.types) t)
+                      AND subscription_filter_matches(s.filter, e.entity_type, e.key)
+                    ORDER BY e.seq LIMIT \(limit)),
+                 inserted AS (
+                    INSERT INTO delivery (subscription_id, kind, event_seq, message_id, event_type, status)
+                    SELECT \(subscriptionId), 'replay', seq, id, type, 'pending' FROM picked ORDER BY seq
+                    RETURNING 1)
+            SELECT count(*) FROM inserted
+            """, logger: logger)
+        var count: Int64 = 0
+        for try await n in rows.decode(Int64.self) { count = n }
+        if count > 0 {
+            try await client.query("NOTIFY \(unescaped: SubscriptionRepository.wakeChannel)", logger: logger)
+        }
+        return count
+    }
+}
+
+extension JSONValue {
+    /// The text of a string/number/bool; nil for JSON null or absent.
+    fileprivate var nonNullString: String? { self == .null ? nil : stringValue }
+}
