@@ -129,8 +129,9 @@ let package = Package(
         .testTarget(
             name: "RegistryDispatchTests",
             dependencies: [
-                "RegistryDispatch", "RegistryStore", "RegistryCore", "SAMImporter", "DatabaseTestSupport",
+                "RegistryDispatch", "RegistryAPI", "RegistryStore", "RegistryCore", "SAMImporter", "DatabaseTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -54,7 +54,8 @@ public struct Dispatcher: Service {
             client: client, owner: settings.workerId, leaseSeconds: settings.leaseSeconds, logger: logger)
     }
 
-    public static let channels = ["registry_data", SubscriptionRepository.wakeChannel]
+    /// Imports, replays, manual retries and re-activations notify this channel.
+    public static let channels = [SubscriptionRepository.wakeChannel]
 
     public func run() async throws {
         logger.info(

@@ -45,12 +45,19 @@ public final class WebhookSender: Sendable {
     let timeouts: SendTimeouts
     let connectionsPerHost: Int
     let clients = Mutex<[String: HTTPClient]>([:])
+    /// One client per send, shut down after it (for occasional sends such as pings from the API,
+    /// where no one would shut a pool down).
+    let ephemeral: Bool
     public static let responseExcerptBytes = 4096
 
-    public init(policy: TargetAddressPolicy, timeouts: SendTimeouts = SendTimeouts(), connectionsPerHost: Int = 64) {
+    public init(
+        policy: TargetAddressPolicy, timeouts: SendTimeouts = SendTimeouts(), connectionsPerHost: Int = 64,
+        ephemeral: Bool = false
+    ) {
         self.policy = policy
         self.timeouts = timeouts
         self.connectionsPerHost = connectionsPerHost
+        self.ephemeral = ephemeral
     }
 
     /// Closes every pooled connection; call once when done.
@@ -63,26 +70,31 @@ public final class WebhookSender: Sendable {
     }
 
     func client(host: String, address: IPAddress) -> HTTPClient {
+        if ephemeral { return makeClient(host: host, address: address) }
         let key = "\(host)|\(address)"
         return clients.withLock { clients in
             if let existing = clients[key] { return existing }
-            var configuration = HTTPClient.Configuration(
-                redirectConfiguration: .disallow,
-                timeout: .init(
-                    connect: .nanoseconds(
-                        Int64(timeouts.connect.components.seconds) * 1_000_000_000
-                            + timeouts.connect.components.attoseconds / 1_000_000_000),
-                    read: .nanoseconds(
-                        Int64(timeouts.response.components.seconds) * 1_000_000_000
-                            + timeouts.response.components.attoseconds / 1_000_000_000)),
-                connectionPool: .init(
-                    idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost))
-            if IPAddress(host) == nil { configuration.dnsOverride = [host: address.description] }
-            configuration.decompression = .disabled
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let client = makeClient(host: host, address: address)
             clients[key] = client
             return client
         }
+    }
+
+    func makeClient(host: String, address: IPAddress) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(
+                connect: .nanoseconds(
+                    Int64(timeouts.connect.components.seconds) * 1_000_000_000
+                        + timeouts.connect.components.attoseconds / 1_000_000_000),
+                read: .nanoseconds(
+                    Int64(timeouts.response.components.seconds) * 1_000_000_000
+                        + timeouts.response.components.attoseconds / 1_000_000_000)),
+            connectionPool: .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost))
+        if IPAddress(host) == nil { configuration.dnsOverride = [host: address.description] }
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// One signed POST of `body` to `url`; never throws: every failure is a verdict.
@@ -120,8 +132,12 @@ public final class WebhookSender: Sendable {
             name: "webhook-signature",
             value: WebhookSigner.header(id: messageId, timestamp: timestamp, body: body, secrets: secrets))
         request.body = .bytes(ByteBuffer(bytes: body))
+        let client = client(host: target.host, address: address)
+        defer {
+            if ephemeral { Task { try? await client.shutdown() } }
+        }
         do {
-            let response = try await client(host: target.host, address: address).execute(
+            let response = try await client.execute(
                 request, timeout: .nanoseconds(Self.nanoseconds(timeouts.connect + timeouts.response)))
             var excerpt: [UInt8] = []
             for try await chunk in response.body {
@@ -163,7 +179,7 @@ public final class WebhookSender: Sendable {
     }
 
     /// The addresses of `host` (getaddrinfo on NIO's blocking-I/O pool, off the cooperative threads).
-    static func resolve(host: String) async throws -> [IPAddress] {
+    public static func resolve(host: String) async throws -> [IPAddress] {
         if let literal = IPAddress(host) { return [literal] }
         return try await NIOThreadPool.singleton.runIfActive {
             var hints = addrinfo()

@@ -15,8 +15,8 @@ struct Registry: AsyncParsableCommand {
         commandName: "registry",
         abstract: "Belgian healthcare reference-data registry: SAM v2 imports, change events, embedded PostgreSQL.",
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, ImportCommand.self, ImportsCommand.self, GenerateCommand.self,
-            DatabaseCommand.self,
+            ServeCommand.self, DispatchCommand.self, MigrateCommand.self, ImportCommand.self, ImportsCommand.self,
+            GenerateCommand.self, ClientsCommand.self, DatabaseCommand.self,
         ]
     )
 

@@ -30,14 +30,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days change events stay in the feed (env CHANGE_RETENTION_DAYS).")
     var retentionDays = ProcessInfo.processInfo.environment["CHANGE_RETENTION_DAYS"].flatMap { Int($0) } ?? 90
 
+    @OptionGroup var webhooks: WebhookOptions
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Run the webhook dispatcher in this process (--no-dispatch when `registry dispatch` runs elsewhere).")
+    var dispatch = true
+
     func validate() throws {
         guard (1...36500).contains(retentionDays) else {
             throw ValidationError("--retention-days must be from 1 to 36500.")
         }
         guard (0...65536).contains(cacheMb) else { throw ValidationError("--cache-mb must be from 0 to 65536.") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
-        guard (2...500).contains(poolSize) else {
-            throw ValidationError("--pool-size must be from 2 to 500 (one connection listens for data changes).")
+        guard (3...500).contains(poolSize) else {
+            throw ValidationError(
+                "--pool-size must be from 3 to 500 (one connection listens for data changes, one wakes the dispatcher)."
+            )
         }
     }
 
@@ -48,6 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = configuredLogger
         var configured = ServerSettings(host: host, port: port, logLevel: logger.logLevel, cacheBytes: cacheMb << 20)
         configured.retentionDays = retentionDays
+        configured.webhooks = webhooks.webhookSettings
+        configured.dispatcher = dispatch ? webhooks.dispatcherSettings : nil
         let settings = configured
         let poolSize = self.poolSize
         try await DatabaseContext.with(logger: logger) { url in

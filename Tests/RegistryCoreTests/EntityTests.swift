@@ -86,3 +86,15 @@ import Testing
         #expect(EntityDiff.compare(old: doc, new: doc) == nil)
     }
 }
+
+@Suite struct JSONDepthTests {
+    @Test func deeplyNestedInputIsRefusedNotACrash() {
+        let hostile = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: (any Error).self) { try JSONValue.parse(hostile) }
+        let deepButFine = String(repeating: "[", count: 200) + "1" + String(repeating: "]", count: 200)
+        #expect((try? JSONValue.parse(deepButFine)) != nil)
+        // Depth is counted per open container, not per container seen: long flat lists are fine.
+        let wide = "[" + Array(repeating: "[1]", count: 5000).joined(separator: ",") + "]"
+        #expect((try? JSONValue.parse(wide)) != nil)
+    }
+}

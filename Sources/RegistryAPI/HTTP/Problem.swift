@@ -11,6 +11,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public var detail: String
     /// Extra members (e.g. `parameter`, `nearestValidity`).
     public var extensions: [String: JSONValue]
+    /// Extra response headers (e.g. `WWW-Authenticate` on a 401).
+    public var headers: HTTPFields = [:]
 
     public init(
         _ status: HTTPResponse.Status, type: String, title: String, detail: String,
@@ -52,7 +54,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = HTTPFields()
+        var headers = self.headers
         headers[.contentType] = "application/problem+json"
         headers[.cacheControl] = "no-store"
         var body = json.canonicalBytes

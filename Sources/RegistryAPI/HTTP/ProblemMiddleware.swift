@@ -28,11 +28,15 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                         "The request target has \(request.uri.description.utf8.count) bytes; at most \(maxTargetLength) are accepted."
                 )
             }
-            // Every route is read-only for now: other methods get 405 with the methods that work.
-            if request.method != .get, request.method != .head {
+            // Only subscription management writes; everything else is read-only. A method a path
+            // does not take gets 405 with the methods that work.
+            let allowed = Self.allowedMethods(path: request.uri.path)
+            if !allowed.contains(request.method) {
                 throw Problem(
                     .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
-                    detail: "\(request.method) is not allowed on \(request.uri.path); this API is read-only: use GET.")
+                    detail:
+                        "\(request.method) is not allowed on \(request.uri.path); use \(allowed.map(\.rawValue).joined(separator: ", ")).",
+                    extensions: ["allow": .string(allowed.map(\.rawValue).joined(separator: ", "))])
             }
             response = try await next(request, context)
         } catch let problem as Problem {
@@ -65,9 +69,18 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 detail: "The registry could not answer this request; quote request id \(context.id) when reporting it.")
             response = try problem.response(from: request, context: context)
         }
-        if response.status == .methodNotAllowed { response.headers[.allow] = "GET, HEAD" }
+        if response.status == .methodNotAllowed {
+            response.headers[.allow] = Self.allowedMethods(path: request.uri.path).map(\.rawValue).joined(
+                separator: ", ")
+        }
         response.headers[.requestID] = context.id
         return response
+    }
+}
+
+extension ProblemMiddleware {
+    static func allowedMethods(path: String) -> [HTTPRequest.Method] {
+        SubscriptionRoutes<Context>.allowedMethods(path: path) ?? [.get, .head]
     }
 }
 

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import RegistryCore
+import RegistryDispatch
 import RegistryStore
 import ServiceLifecycle
 
@@ -15,6 +16,10 @@ public struct ServerSettings: Sendable {
     public var cacheBytes: Int
     /// Days change events stay in the feed.
     public var retentionDays: Int = 90
+    /// Target policy and secret overlap for subscription management and pings.
+    public var webhooks = WebhookSettings()
+    /// The in-process dispatcher; nil runs none (another process dispatches).
+    public var dispatcher: DispatcherSettings?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
@@ -30,9 +35,10 @@ public struct ServerSettings: Sendable {
 /// `runsClient`) the PostgreSQL client as a service of the same service group, so SIGTERM/SIGINT
 /// stop the server gracefully and then the pool.
 public enum RegistryApplication {
-    public static func router(client: PostgresClient, cache: ResponseCache, retentionDays: Int, logger: Logger) throws
-        -> Router<BasicRequestContext>
-    {
+    public static func router(
+        client: PostgresClient, cache: ResponseCache, retentionDays: Int, webhooks: WebhookSettings = WebhookSettings(),
+        logger: Logger
+    ) throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
@@ -43,6 +49,11 @@ public enum RegistryApplication {
         MetricsRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
         ChangeRoutes<BasicRequestContext>(client: client, retentionDays: retentionDays, logger: logger)
             .register(on: router)
+        SubscriptionRoutes<BasicRequestContext>(
+            client: client,
+            sender: WebhookSender(policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true),
+            settings: webhooks, logger: logger
+        ).register(on: router)
         OpenAPIRoute<BasicRequestContext>(document: try OpenAPIDocument.bundled()).register(on: router)
         return router
     }
@@ -60,8 +71,13 @@ public enum RegistryApplication {
         if settings.cacheBytes > 0 {
             services.append(DataChangeListener(client: client, cache: cache, logger: appLogger))
         }
+        if let dispatcher = settings.dispatcher {
+            services.append(Dispatcher(client: client, settings: dispatcher, logger: appLogger))
+        }
         return Application(
-            router: try router(client: client, cache: cache, retentionDays: settings.retentionDays, logger: appLogger),
+            router: try router(
+                client: client, cache: cache, retentionDays: settings.retentionDays, webhooks: settings.webhooks,
+                logger: appLogger),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "registry"),
             services: services,
             logger: appLogger

@@ -123,6 +123,10 @@ struct JSONTextParser {
     }
     let bytes: [UInt8]
     var index = 0
+    /// Arrays and objects open right now: bounded, so hostile input like 60,000 `[` cannot
+    /// exhaust the stack of this recursive parser.
+    var depth = 0
+    static let maximumDepth = 256
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -137,12 +141,18 @@ struct JSONTextParser {
     mutating func parseValue() throws -> JSONValue {
         skipWhitespace()
         guard index < bytes.count else { throw ParseError(offset: index) }
+        if bytes[index] == UInt8(ascii: "{") || bytes[index] == UInt8(ascii: "[") {
+            depth += 1
+            guard depth <= Self.maximumDepth else { throw ParseError(offset: index) }
+        }
         switch bytes[index] {
         case UInt8(ascii: "{"):
             index += 1
             var members: [String: JSONValue] = [:]
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1; depth -= 1; return .object(members)
+            }
             while true {
                 skipWhitespace()
                 let key = try parseString()
@@ -153,20 +163,20 @@ struct JSONTextParser {
                 skipWhitespace()
                 guard index < bytes.count else { throw ParseError(offset: index) }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(members) }
                 throw ParseError(offset: index)
             }
         case UInt8(ascii: "["):
             index += 1
             var items: [JSONValue] = []
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; depth -= 1; return .array(items) }
             while true {
                 items.append(try parseValue())
                 skipWhitespace()
                 guard index < bytes.count else { throw ParseError(offset: index) }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if bytes[index] == UInt8(ascii: "]") { index += 1; depth -= 1; return .array(items) }
                 throw ParseError(offset: index)
             }
         case UInt8(ascii: "\""):

@@ -156,8 +156,9 @@ public struct SAMImportPipeline: Sendable {
                 // The run record commits with the data it describes: an applied run is never left "running".
                 finish(&state)
                 try await recordRun(connection: connection, state: state)
-                // Delivered at commit: API servers drop their cached answers (ResponseCache).
-                try await connection.executeScript("NOTIFY registry_data, 'sam'")
+                // Delivered at commit: API servers drop their cached answers (registry_data) and
+                // dispatchers look for new events to deliver (registry_deliveries).
+                try await connection.executeScript("NOTIFY registry_data, 'sam'; NOTIFY registry_deliveries, 'sam'")
                 try await connection.executeScript("COMMIT")
             } else {
                 try await connection.executeScript("ROLLBACK")

@@ -120,6 +120,73 @@ public struct DeliveryRepository: Sendable {
     }
 }
 
+extension DeliveryRepository {
+    /// A `webhook.ping` message for the subscription and the secrets that sign it; nil secrets
+    /// never happen for an existing subscription.
+    public func pingMessage(subscriptionId: String) async throws -> (id: String, body: String, secrets: [WebhookSecret])
+    {
+        let rows = try await client.query(
+            """
+            SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   ARRAY(SELECT secret FROM subscription_secret
+                         WHERE subscription_id = \(subscriptionId) AND (expires_at IS NULL OR expires_at > now())
+                         ORDER BY expires_at DESC NULLS FIRST, created_at DESC)
+            """, logger: logger)
+        for try await (timestamp, secrets) in rows.decode((String, [String]).self) {
+            let id = RandomText.identifier("msg_ping_")
+            let body: JSONValue = .object([
+                "id": .string(id), "type": .string("webhook.ping"), "timestamp": .string(timestamp),
+                "data": .object(["subscriptionId": .string(subscriptionId)]),
+            ])
+            return (id, body.canonicalText, secrets.compactMap(WebhookSecret.init))
+        }
+        throw DatabaseError.unexpected("no row for the ping message")
+    }
+
+    public struct PingAttempt: Sendable {
+        public var at: Double
+        public var targetAddress: String?
+        public var statusCode: Int?
+        public var latencyMs: Double
+        public var responseBody: String?
+        public var error: String?
+
+        public init(
+            at: Double, targetAddress: String?, statusCode: Int?, latencyMs: Double, responseBody: String?,
+            error: String?
+        ) {
+            self.at = at
+            self.targetAddress = targetAddress
+            self.statusCode = statusCode
+            self.latencyMs = latencyMs
+            self.responseBody = responseBody
+            self.error = error
+        }
+    }
+
+    /// Records a ping (outside the queue: it never waits for nor blocks the events). Returns its delivery id.
+    public func recordPing(
+        subscriptionId: String, messageId: String, body: String, delivered: Bool, attempt: PingAttempt
+    ) async throws -> Int64 {
+        let rows = try await client.query(
+            """
+            WITH d AS (
+                INSERT INTO delivery (subscription_id, kind, message_id, event_type, body, status, attempts, finished_at,
+                                      last_error)
+                VALUES (\(subscriptionId), 'ping', \(messageId), 'webhook.ping', \(body),
+                        CASE WHEN \(delivered) THEN 'succeeded' ELSE 'dead' END, 1, now(), \(attempt.error))
+                RETURNING id)
+            INSERT INTO delivery_attempt (delivery_id, attempt, at, target_address, status_code, latency_ms, response_body,
+                                          error, dispatcher)
+            SELECT d.id, 1, to_timestamp(\(attempt.at)), \(attempt.targetAddress), \(attempt.statusCode),
+                   \(attempt.latencyMs), \(attempt.responseBody), \(attempt.error), 'api'
+            FROM d RETURNING delivery_id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        throw DatabaseError.unexpected("ping delivery not recorded")
+    }
+}
+
 extension JSONValue {
     /// The text of a string/number/bool; nil for JSON null or absent.
     fileprivate var nonNullString: String? { self == .null ? nil : stringValue }

@@ -1,0 +1,226 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryAPI
+import RegistryCore
+import RegistryDispatch
+import RegistryStore
+import ServiceLifecycle
+
+/// How webhooks are sent, shared by `serve` and `dispatch` (each option also from the environment).
+struct WebhookOptions: ParsableArguments {
+    static let environment = ProcessInfo.processInfo.environment
+
+    @Option(
+        help: ArgumentHelp(
+            "Addresses or CIDR blocks webhooks may reach although private/loopback, comma-separated; plain http is allowed only to these (env WEBHOOK_ALLOW_TARGETS).",
+            valueName: "list"))
+    var allowTargets = environment["WEBHOOK_ALLOW_TARGETS"] ?? ""
+
+    @Option(
+        help: ArgumentHelp(
+            "Delays before each retry, e.g. 5s,1m,5m,30m,2h,6h,12h,24h,24h; after the last one a delivery is a dead letter (env WEBHOOK_RETRY_SCHEDULE).",
+            valueName: "delays"))
+    var retrySchedule = environment["WEBHOOK_RETRY_SCHEDULE"] ?? "5s,1m,5m,30m,2h,6h,12h,24h,24h"
+
+    @Option(
+        help:
+            "Hours of failures without a success after which a subscription is disabled (env WEBHOOK_DISABLE_AFTER_HOURS)."
+    )
+    var disableAfterHours = environment["WEBHOOK_DISABLE_AFTER_HOURS"].flatMap { Double($0) } ?? 120
+
+    @Option(help: "Seconds a rotated-out secret keeps signing (env WEBHOOK_SECRET_OVERLAP_SECONDS).")
+    var secretOverlapSeconds = environment["WEBHOOK_SECRET_OVERLAP_SECONDS"].flatMap { Int($0) } ?? 86400
+
+    @Option(help: "Subscriptions served at once by this process (env DISPATCH_CONCURRENCY).")
+    var dispatchConcurrency = environment["DISPATCH_CONCURRENCY"].flatMap { Int($0) } ?? 32
+
+    @Option(help: "Seconds a claimed subscription stays this process's (env DISPATCH_LEASE_SECONDS).")
+    var leaseSeconds = environment["DISPATCH_LEASE_SECONDS"].flatMap { Int($0) } ?? 60
+
+    @Option(help: "Seconds to connect to a receiver (env WEBHOOK_CONNECT_TIMEOUT).")
+    var connectTimeout = environment["WEBHOOK_CONNECT_TIMEOUT"].flatMap { Double($0) } ?? 5
+
+    @Option(help: "Seconds to wait for a receiver's answer (env WEBHOOK_RESPONSE_TIMEOUT).")
+    var responseTimeout = environment["WEBHOOK_RESPONSE_TIMEOUT"].flatMap { Double($0) } ?? 15
+
+    func validate() throws {
+        if case .failure(let refusal) = TargetAddressPolicy.parse(allowList: allowTargets) {
+            throw ValidationError("--allow-targets: \(refusal)")
+        }
+        guard RetryPolicy(schedule: retrySchedule) != nil else {
+            throw ValidationError("--retry-schedule must be delays such as 5s,1m,2h,1d separated by commas.")
+        }
+        guard disableAfterHours > 0 else { throw ValidationError("--disable-after-hours must be positive.") }
+        guard (0...604_800).contains(secretOverlapSeconds) else {
+            throw ValidationError("--secret-overlap-seconds must be from 0 to 604800.")
+        }
+        guard (1...1024).contains(dispatchConcurrency) else {
+            throw ValidationError("--dispatch-concurrency must be from 1 to 1024.")
+        }
+        guard (2...3600).contains(leaseSeconds) else {
+            throw ValidationError("--lease-seconds must be from 2 to 3600.")
+        }
+        guard connectTimeout > 0, connectTimeout <= 60, responseTimeout > 0, responseTimeout <= 300 else {
+            throw ValidationError("timeouts must be positive (connect ≤ 60 s, response ≤ 300 s).")
+        }
+    }
+
+    var policy: TargetAddressPolicy { (try? TargetAddressPolicy.parse(allowList: allowTargets).get()) ?? .init() }
+    var timeouts: SendTimeouts {
+        SendTimeouts(
+            connect: .milliseconds(Int(connectTimeout * 1000)), response: .milliseconds(Int(responseTimeout * 1000)))
+    }
+
+    var webhookSettings: WebhookSettings {
+        WebhookSettings(addressPolicy: policy, secretOverlapSeconds: secretOverlapSeconds, timeouts: timeouts)
+    }
+
+    var dispatcherSettings: DispatcherSettings {
+        var settings = DispatcherSettings()
+        settings.concurrency = dispatchConcurrency
+        settings.leaseSeconds = leaseSeconds
+        settings.retryPolicy =
+            RetryPolicy(
+                schedule: retrySchedule, disableAfterSeconds: disableAfterHours * 3600) ?? .standard
+        settings.addressPolicy = policy
+        settings.timeouts = timeouts
+        return settings
+    }
+}
+
+/// `registry dispatch`: the webhook dispatcher alone (any number may run against one database).
+struct DispatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatch",
+        abstract: "Deliver change events to webhook subscriptions until SIGTERM or SIGINT (also runs inside serve).")
+
+    @OptionGroup var webhooks: WebhookOptions
+
+    func run() async throws {
+        var configured = Logger(label: "registry.dispatch")
+        configured.logLevel =
+            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let logger = configured
+        let settings = webhooks.dispatcherSettings
+        try await DatabaseContext.with(logger: logger) { url in
+            var configuration = url.clientConfiguration
+            configuration.options.maximumConnections = max(4, settings.concurrency / 2 + 3)
+            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [
+                        .init(service: PostgresService(client: client)),
+                        .init(
+                            service: Dispatcher(client: client, settings: settings, logger: logger),
+                            successTerminationBehavior: .gracefullyShutdownGroup),
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}
+
+/// `PostgresClient.run()` as a service that ends on graceful shutdown.
+struct PostgresService: Service {
+    let client: PostgresClient
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await client.run() }
+    }
+}
+
+/// `registry clients create|list|revoke`: API clients and their bearer tokens.
+struct ClientsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clients", abstract: "Create, list and revoke API clients (bearer tokens with scopes).",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a client and print its bearer token (shown once; only its hash is stored).")
+
+        @Option(help: "A name that says who the client is.") var name: String
+        @Option(
+            help: ArgumentHelp(
+                "Comma-separated scopes: \(Scope.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "list")
+        )
+        var scopes: String
+
+        func validate() throws {
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.utf8.count <= 200 else {
+                throw ValidationError("--name must be 1 to 200 bytes.")
+            }
+            if case .failure(let unknown) = Scope.parseList(scopes) { throw ValidationError("--scopes: \(unknown)") }
+            if case .success(let list) = Scope.parseList(scopes), list.isEmpty {
+                throw ValidationError("--scopes needs at least one scope.")
+            }
+        }
+
+        func run() async throws {
+            let scopes = try Scope.parseList(self.scopes).get()
+            let logger = Logger(label: "registry.clients")
+            let (record, token) = try await DatabaseContext.with(logger: logger) { url in
+                try await withPostgresClient(url, logger: logger) { client in
+                    let created = try await ClientRepository(client: client, logger: logger).create(
+                        name: name, scopes: scopes)
+                    try await AuditLog(client: client, logger: logger).record(
+                        AuditEntry(
+                            clientId: nil, action: "client.create", target: created.0.id, outcome: .succeeded,
+                            status: nil,
+                            detail: .object([
+                                "via": .string("cli"), "scopes": .array(scopes.map { .string($0.rawValue) }),
+                            ])))
+                    return created
+                }
+            }
+            print("client: \(record.id)")
+            print("scopes: \(record.scopes.map(\.rawValue).joined(separator: ","))")
+            print("token:  \(token.text)")
+            FileHandle.standardError.write(Data("The token is shown once; store it now.\n".utf8))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List clients (never their tokens).")
+
+        func run() async throws {
+            let logger = Logger(label: "registry.clients")
+            let records = try await DatabaseContext.with(logger: logger) { url in
+                try await withPostgresClient(url, logger: logger) { client in
+                    try await ClientRepository(client: client, logger: logger).list()
+                }
+            }
+            for record in records {
+                let state = record.revokedAt.map { "revoked \($0)" } ?? "active"
+                print(
+                    "\(record.id)\t\(record.name)\t\(record.scopes.map(\.rawValue).joined(separator: ","))\tcreated \(record.createdAt)\t\(state)"
+                )
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a client: its token stops working at once.")
+
+        @Argument(help: "The client id (cli_…).") var id: String
+
+        func run() async throws {
+            let logger = Logger(label: "registry.clients")
+            let id = self.id
+            let record = try await DatabaseContext.with(logger: logger) { url in
+                try await withPostgresClient(url, logger: logger) { client in
+                    let revoked = try await ClientRepository(client: client, logger: logger).revoke(id: id)
+                    try await AuditLog(client: client, logger: logger).record(
+                        AuditEntry(
+                            clientId: nil, action: "client.revoke", target: id,
+                            outcome: revoked == nil ? .refused : .succeeded, status: nil,
+                            detail: .object(["via": .string("cli")])))
+                    return revoked
+                }
+            }
+            guard let record else { throw CommandError(description: "no client \(id)") }
+            print("revoked \(record.id) (\(record.name)) at \(record.revokedAt ?? "")")
+        }
+    }
+}
