@@ -21,11 +21,16 @@ if [ ! -f "$REGISTRY_HOME/demo/generator.json" ]; then
   "$REGISTRY" generate sam --scale 0.004 --seed 1 --out "$REGISTRY_HOME/demo" >/dev/null 2>&1
 fi
 "$REGISTRY" import sam "$REGISTRY_HOME/demo" >/dev/null
-LOG_LEVEL=warning "$REGISTRY" serve --port "$PORT" &
+# An admin token, so the subscription routes are exercised past authentication.
+TOKEN=$("$REGISTRY" clients create --name api-check --scopes admin 2>/dev/null | awk '/^token:/ {print $2}')
+# Loopback is allow-listed so the documented example URL creates subscriptions the stateful phase
+# then reads, changes, pings and deletes (deliveries to port 9 are refused and retried).
+LOG_LEVEL=warning "$REGISTRY" serve --port "$PORT" --allow-targets 127.0.0.0/8 &
 SERVER_PID=$!
 for _ in $(seq 1 50); do
   curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
   sleep 0.2
 done
 python3 -m schemathesis.cli --config-file ops/openapi/schemathesis.toml run "http://127.0.0.1:$PORT/openapi.json" \
+  --header "Authorization: Bearer $TOKEN" \
   --max-examples "${API_CHECK_EXAMPLES:-40}" --workers 2 --seed 20261127 --no-color

@@ -42,11 +42,15 @@ public struct Dispatcher: Service {
     let settings: DispatcherSettings
     let sender: WebhookSender
     let store: DeliveryStore
+    let entities: any EventEntitySource
     let logger: Logger
 
-    public init(client: PostgresClient, settings: DispatcherSettings, logger: Logger) {
+    public init(
+        client: PostgresClient, settings: DispatcherSettings, entities: any EventEntitySource, logger: Logger
+    ) {
         self.client = client
         self.settings = settings
+        self.entities = entities
         self.logger = logger
         self.sender = WebhookSender(
             policy: settings.addressPolicy, timeouts: settings.timeouts, connectionsPerHost: settings.concurrency)
@@ -266,9 +270,16 @@ public struct Dispatcher: Service {
                 latencyMs: 0, responseBody: nil, error: reason))
     }
 
-    /// The exact bytes sent for an event: its feed envelope (thin).
+    /// The exact bytes sent for an event: its feed envelope (thin), plus `data.entity` (full): the
+    /// lookup answer for its href with every slice, null when the entity is gone.
     func message(for event: ChangeEventRecord, subscription: ClaimedSubscription) async throws -> String {
-        try event.envelope().canonicalText
+        let envelope = try event.envelope()
+        guard subscription.payload == .full, case .object(var members) = envelope,
+            case .object(var data)? = members["data"]
+        else { return envelope.canonicalText }
+        data["entity"] = try await data["href"]?.stringValue.asyncMap { try await entities.entity(href: $0) } ?? .null
+        members["data"] = .object(data)
+        return JSONValue.object(members).canonicalText
     }
 }
 
@@ -282,4 +293,11 @@ final class StopFlag: Sendable {
     let flag = Mutex(false)
     var isStopping: Bool { flag.withLock { $0 } }
     func stop() { flag.withLock { $0 = true } }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
 }

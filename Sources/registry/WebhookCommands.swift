@@ -113,7 +113,9 @@ struct DispatchCommand: AsyncParsableCommand {
                     services: [
                         .init(service: PostgresService(client: client)),
                         .init(
-                            service: Dispatcher(client: client, settings: settings, logger: logger),
+                            service: Dispatcher(
+                                client: client, settings: settings,
+                                entities: LookupEntitySource(client: client, logger: logger), logger: logger),
                             successTerminationBehavior: .gracefullyShutdownGroup),
                     ],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -2,6 +2,7 @@ import DatabaseTestSupport
 import Foundation
 import Logging
 import PostgresNIO
+import RegistryAPI
 import RegistryCore
 import RegistryDispatch
 import RegistryStore
@@ -54,7 +55,12 @@ struct DispatchFixture: Sendable {
     ) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for setting in settings {
-                group.addTask { try await Dispatcher(client: postgres, settings: setting, logger: logger).run() }
+                group.addTask {
+                    try await Dispatcher(
+                        client: postgres, settings: setting,
+                        entities: LookupEntitySource(client: postgres, logger: logger), logger: logger
+                    ).run()
+                }
             }
             do {
                 let result = try await body()

@@ -296,3 +296,42 @@ struct SubscriptionAPITests {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(3)))
+struct FullPayloadTests {
+    @Test func fullPayloadsCarryTheEntityExactlyAsTheLookupAnswersItWithHistory() async throws {
+        try await DispatchFixture.with(seed: 72) { fixture in
+            let owner = try await fixture.client()
+            let first = try await fixture.postgres.strings(
+                "SELECT key ->> 'code' FROM change_event WHERE type = 'sam.amp.created' ORDER BY seq LIMIT 3")
+            let filter = try SubscriptionFilter(
+                json: .object(["code": .object(["in": .array(first.map(JSONValue.string))])]))
+            _ = try await SubscriptionRepository(client: fixture.postgres, logger: fixture.logger).create(
+                clientId: owner.id,
+                spec: SubscriptionSpec(
+                    url: fixture.base + "/full",
+                    types: [EventTypePattern("sam.amp.*")!, EventTypePattern("sam.dmpp.*")!],
+                    filter: filter, payload: .full, description: nil, after: 0))
+            try await fixture.dispatching {
+                #expect(await eventually { fixture.receiver.all.count >= 3 })
+            }
+            let received = fixture.receiver.all
+            #expect(received.count == 3)
+            try await fixture.api { api in
+                for webhook in received {
+                    let data = try #require(webhook.json?["data"] as? [String: Any])
+                    let href = try #require(data["href"] as? String)
+                    let entity = try #require(data["entity"] as? [String: Any])
+                    let lookup = try await api.call(.get, href + "?history=true")
+                    #expect(lookup.status == .ok)
+                    // Same members and values: compared as sorted-key JSON written by Foundation from both sides.
+                    let sent = try JSONSerialization.data(withJSONObject: entity, options: [.sortedKeys])
+                    let answered = try JSONSerialization.data(withJSONObject: lookup.json, options: [.sortedKeys])
+                    #expect(sent == answered, "\(href)")
+                    #expect(entity["history"] as? Bool == true)
+                    #expect(((entity["amp"] as? [String: Any])?["slices"] as? [Any])?.isEmpty == false)
+                }
+            }
+        }
+    }
+}

@@ -173,10 +173,202 @@ paths["/v1/changes"] = {"get": {
         "400": PROBLEM, "405": PROBLEM, "410": PROBLEM, "414": PROBLEM, "500": PROBLEM,
     }}}
 
+# Subscription management: bearer token with scope subscriptions:manage (admin sees every client's).
+SECURED = [{"bearerAuth": []}]
+SUB_ID = param("id", "path", "Subscription id.", {"type": "string", "pattern": "^sub_[0-9a-f]{20}$"},
+               example="sub_0123456789abcdef0123")
+AUTH_ERRORS = {"401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM}
+BODY_ERRORS = {"400": PROBLEM, "413": PROBLEM, "415": PROBLEM, "422": PROBLEM}
+
+
+def json_body(schema, required=True):
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def ok(description, schema, status="200"):
+    return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+SUBSCRIPTION = {"$ref": "#/components/schemas/Subscription"}
+paths["/v1/subscriptions"] = {
+    "post": {
+        "summary": "Create a webhook subscription",
+        "description": "Events of `types` (with `*` wildcards) that pass `filter` are POSTed to `url` as Standard "
+                       "Webhooks, in sequence order, from now or from feed position `after`. The answer carries the "
+                       "signing secret (`whsec_…`) once. The URL's host must resolve to public addresses (or "
+                       "allow-listed ones) and use https unless allow-listed; this is checked again at every delivery.",
+        "security": SECURED,
+        "requestBody": json_body({"$ref": "#/components/schemas/SubscriptionCreate"}),
+        "operationId": "createSubscription",
+        "responses": {"201": {**ok("Created; `secret` is shown only now.",
+                                   {"allOf": [SUBSCRIPTION, {"type": "object", "required": ["secret"], "properties": {
+                                       "secret": {"type": "string", "pattern": "^whsec_"}}}]}, "201")["201"],
+                              "links": {name: {"operationId": op, "parameters": {"id": "$response.body#/id"}}
+                                        for name, op in [("GetSubscription", "getSubscription"),
+                                                         ("UpdateSubscription", "updateSubscription"),
+                                                         ("DeleteSubscription", "deleteSubscription"),
+                                                         ("RotateSecret", "rotateSecret"),
+                                                         ("ListDeliveries", "listDeliveries"),
+                                                         ("Replay", "replay"), ("Ping", "ping")]}},
+                      **AUTH_ERRORS, **BODY_ERRORS, "410": PROBLEM}},
+    "get": {
+        "summary": "List subscriptions",
+        "description": "The calling client's subscriptions (every client's for admin).",
+        "security": SECURED,
+        "responses": {**ok("The subscriptions.", {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": SUBSCRIPTION}}}), **AUTH_ERRORS, "400": PROBLEM}},
+}
+paths["/v1/subscriptions/{id}"] = {
+    "get": {"summary": "A subscription", "operationId": "getSubscription", "security": SECURED, "parameters": [SUB_ID],
+            "responses": {**ok("The subscription.", SUBSCRIPTION), **AUTH_ERRORS, "400": PROBLEM}},
+    "patch": {"summary": "Change a subscription", "operationId": "updateSubscription",
+              "description": "Members given replace the stored ones; `status` active re-enables a disabled one.",
+              "security": SECURED, "parameters": [SUB_ID],
+              "requestBody": json_body({"$ref": "#/components/schemas/SubscriptionPatch"}),
+              "responses": {**ok("The changed subscription.", SUBSCRIPTION), **AUTH_ERRORS, **BODY_ERRORS}},
+    "delete": {"summary": "Delete a subscription with its secrets and delivery history", "operationId": "deleteSubscription", "security": SECURED,
+               "parameters": [SUB_ID],
+               "responses": {"204": {"description": "Deleted."}, **AUTH_ERRORS}},
+}
+paths["/v1/subscriptions/{id}/secret/rotate"] = {"post": {
+    "summary": "Rotate the signing secret", "operationId": "rotateSecret",
+    "description": "A new secret signs from now; the previous one keeps signing for `overlapSeconds` (default "
+                   "24 h), during which both signatures are sent.",
+    "security": SECURED, "parameters": [SUB_ID],
+    "requestBody": json_body({"type": "object", "additionalProperties": False, "properties": {
+        "overlapSeconds": {"type": "integer", "minimum": 0, "maximum": 604800}}}, required=False),
+    "responses": {**ok("The new secret, shown once.", {"type": "object",
+                                                      "required": ["secret", "previousSecretExpiresAt"],
+                                                      "properties": {"secret": {"type": "string"},
+                                                                     "previousSecretExpiresAt": {"type": "string"}}}),
+                  **AUTH_ERRORS, **BODY_ERRORS}}}
+paths["/v1/subscriptions/{id}/deliveries"] = {"get": {
+    "summary": "Deliveries of a subscription, newest first, with every attempt", "operationId": "listDeliveries",
+    "security": SECURED,
+    "parameters": [SUB_ID,
+                   param("status", "query", "Only deliveries in this state.",
+                         {"type": "string", "enum": ["pending", "retrying", "succeeded", "dead"]}),
+                   param("before", "query", "Delivery id to continue before (from `nextHref`).",
+                         {"type": "integer", "minimum": 1}),
+                   param("limit", "query", "Most deliveries in the page.",
+                         {"type": "integer", "minimum": 1, "maximum": 500, "default": 50})],
+    "responses": {**ok("A page of deliveries.", {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}},
+        "nextHref": {"type": "string"}}}), **AUTH_ERRORS, "400": PROBLEM}}}
+paths["/v1/subscriptions/{id}/deliveries/{delivery}/retry"] = {"post": {
+    "summary": "Send a dead letter again",
+    "description": "Puts the dead delivery back at the head of the queue with a fresh retry schedule.",
+    "security": SECURED,
+    "parameters": [SUB_ID, param("delivery", "path", "Delivery id.", {"type": "integer", "minimum": 1}, example=1)],
+    "responses": {**ok("Queued.", {"type": "object", "required": ["id", "status"], "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string"}}}, "202"),
+        **AUTH_ERRORS, "400": PROBLEM, "409": PROBLEM}}}
+paths["/v1/subscriptions/{id}/replay"] = {"post": {
+    "summary": "Send a range of past events again", "operationId": "replay",
+    "description": "Queues the subscription's events (its types and filter apply) from `fromSeq` or `since` up to "
+                   "`toSeq`/`until`, in order, with their original webhook ids.",
+    "security": SECURED, "parameters": [SUB_ID],
+    "requestBody": json_body({"$ref": "#/components/schemas/Replay"}),
+    "responses": {**ok("How many deliveries were queued.", {"type": "object", "required": ["queued"],
+                                                            "properties": {"queued": {"type": "integer"}}}, "202"),
+                  **AUTH_ERRORS, **BODY_ERRORS, "410": PROBLEM}}}
+paths["/v1/subscriptions/{id}/ping"] = {"post": {
+    "summary": "Send a signed webhook.ping now and report the receiver's answer", "operationId": "ping",
+    "security": SECURED, "parameters": [SUB_ID],
+    "responses": {**ok("The attempt.", {"type": "object", "required": ["deliveryId", "messageId", "delivered"],
+                                        "properties": {"deliveryId": {"type": "integer"},
+                                                       "messageId": {"type": "string"},
+                                                       "delivered": {"type": "boolean"},
+                                                       "statusCode": {"type": "integer"},
+                                                       "latencyMs": {"type": "number"},
+                                                       "targetAddress": {"type": "string"},
+                                                       "error": {"type": "string"}}}),
+                  **AUTH_ERRORS}}}
+paths["/v1/audit"] = {"get": {
+    "summary": "The audit log (admin)",
+    "description": "Every management action and every read that needed a sensitive scope, newest first: who "
+                   "(client), what (action, target), when, and the outcome.",
+    "security": SECURED,
+    "parameters": [param("before", "query", "Entry id to continue before.", {"type": "integer", "minimum": 1}),
+                   param("limit", "query", "Most entries.", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                                             "default": 100}),
+                   param("client", "query", "Only this client's entries.", {"type": "string", "maxLength": 100}),
+                   param("action", "query", "Only this action, e.g. subscription.create.",
+                         {"type": "string", "maxLength": 100})],
+    "responses": {**ok("A page of entries.", {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+        "nextHref": {"type": "string"}}}), **AUTH_ERRORS, "400": PROBLEM}}}
+
+FILTER = {"type": "object", "maxProperties": 20,
+          "description": "Per event-key field (or `atc`): `{\"in\": [...]}` or `{\"prefix\": [...]}`; all must match.",
+          "additionalProperties": {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
+              "in": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+              "prefix": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}}}
+TYPES = {"type": "array", "minItems": 1, "maxItems": 50,
+         "items": {"type": "string", "pattern": "^[a-z0-9_.*]{1,100}$"}}
+SUBSCRIPTION_SCHEMAS = {
+    "Subscription": {"type": "object",
+                     "required": ["id", "clientId", "url", "types", "filter", "payload", "status", "createdAt",
+                                  "updatedAt", "position", "queued", "deliveriesHref"],
+                     "properties": {"id": {"type": "string"}, "clientId": {"type": "string"},
+                                    "url": {"type": "string"}, "types": {"type": "array", "items": {"type": "string"}},
+                                    "filter": {"type": "object"}, "payload": {"type": "string", "enum": ["thin", "full"]},
+                                    "status": {"type": "string", "enum": ["active", "paused", "disabled"]},
+                                    "statusReason": {"type": "string"}, "description": {"type": "string"},
+                                    "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},
+                                    "position": {"type": "integer", "description": "Last feed position examined."},
+                                    "queued": {"type": "integer"}, "failingSince": {"type": "string"},
+                                    "previousSecretExpiresAt": {"type": "string"},
+                                    "deliveriesHref": {"type": "string"}}},
+    "SubscriptionCreate": {"type": "object", "required": ["url", "types"], "additionalProperties": False,
+                           "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000,
+                                                  "example": "http://127.0.0.1:9/hook"},
+                                          "types": TYPES, "filter": FILTER,
+                                          "payload": {"type": "string", "enum": ["thin", "full"], "default": "thin"},
+                                          "description": {"type": ["string", "null"], "maxLength": 500},
+                                          "after": {"type": ["integer", "null"], "minimum": 0}}},
+    "SubscriptionPatch": {"type": "object", "additionalProperties": False,
+                          "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000},
+                                         "types": TYPES, "filter": FILTER,
+                                         "payload": {"type": "string", "enum": ["thin", "full"]},
+                                         "status": {"type": "string", "enum": ["active", "paused"]},
+                                         "description": {"type": ["string", "null"], "maxLength": 500}}},
+    "Replay": {"type": "object", "additionalProperties": False,
+               "anyOf": [{"required": ["fromSeq"]}, {"required": ["since"]}],
+               "properties": {"fromSeq": {"type": ["integer", "null"], "minimum": 0},
+                              "toSeq": {"type": ["integer", "null"], "minimum": 0},
+                              "since": {"type": ["string", "null"], "format": "date-time"},
+                              "until": {"type": ["string", "null"], "format": "date-time"},
+                              "limit": {"type": "integer", "minimum": 1, "maximum": 100000}}},
+    "Delivery": {"type": "object", "required": ["id", "kind", "messageId", "eventType", "status", "attempts",
+                                                "createdAt", "attemptLog"],
+                 "properties": {"id": {"type": "integer"}, "kind": {"type": "string", "enum": ["event", "replay", "ping"]},
+                                "eventSeq": {"type": "integer"}, "messageId": {"type": "string"},
+                                "eventType": {"type": "string"},
+                                "status": {"type": "string", "enum": ["pending", "retrying", "succeeded", "dead"]},
+                                "attempts": {"type": "integer"}, "nextAttemptAt": {"type": "string"},
+                                "createdAt": {"type": "string"}, "finishedAt": {"type": "string"},
+                                "lastError": {"type": "string"},
+                                "attemptLog": {"type": "array", "items": {"type": "object", "required": ["attempt", "at"],
+                                               "properties": {"attempt": {"type": "integer"}, "at": {"type": "string"},
+                                                              "targetAddress": {"type": "string"},
+                                                              "statusCode": {"type": "integer"},
+                                                              "latencyMs": {"type": "number"},
+                                                              "responseBody": {"type": "string",
+                                                                               "description": "First 4 KB."},
+                                                              "error": {"type": "string"}}}}}},
+    "AuditEntry": {"type": "object", "required": ["id", "at", "action", "outcome", "detail"],
+                   "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "clientId": {"type": "string"},
+                                  "action": {"type": "string"}, "target": {"type": "string"},
+                                  "outcome": {"type": "string", "enum": ["succeeded", "refused", "failed"]},
+                                  "status": {"type": "integer"}, "detail": {"type": "object"}}},
+}
+
 document = {
     "openapi": "3.1.0",
     "info": {"title": "Belgian reference-data registry", "version": "1.0.0",
-             "description": "Authentic-source lookups (SAM v2) valid on a date, search, the change feed, health and metrics. "
+             "description": "Authentic-source lookups (SAM v2) valid on a date, search, the change feed, webhook "
+                            "subscriptions (Standard Webhooks), the audit log, health and metrics. "
                             "Errors are RFC 9457 problems (application/problem+json)."},
     "servers": [{"url": "http://127.0.0.1:8080"}],
     "paths": paths,
@@ -186,6 +378,8 @@ document = {
                      "schema": {"type": "string"}},
             "CacheControl": {"description": "How long the answer may be reused.", "schema": {"type": "string"}},
         },
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                           "description": "A token from `registry clients create` (rgt_…)."}},
         "responses": {"Problem": {"description": "An RFC 9457 problem.",
                                   "content": {"application/problem+json": {
                                       "schema": {"$ref": "#/components/schemas/Problem"}}}}},
@@ -196,7 +390,8 @@ document = {
                                        "parameter": {"type": "string"},
                                        "nearestValidity": {"$ref": "#/components/schemas/Validity"},
                                        "environments": {"type": "array", "items": {"type": "string"}},
-                                       "feedStart": {"type": "integer"}}},
+                                       "feedStart": {"type": "integer"}, "pointer": {"type": "string"},
+                                       "requiredScope": {"type": "string"}, "allow": {"type": "string"}}},
             "Validity": {"type": "object", "required": ["from", "to"],
                          "properties": {"from": {"type": ["string", "null"], "format": "date"},
                                         "to": {"type": ["string", "null"], "format": "date"}}},
@@ -222,6 +417,7 @@ document = {
                                                                  "properties": {
                                                                      "validity": {"$ref": "#/components/schemas/Validity"},
                                                                      "fields": {"type": "object"}}}}}},
+            **SUBSCRIPTION_SCHEMAS,
             "ChangeEvent": {"type": "object", "required": ["id", "seq", "type", "timestamp", "data"],
                             "properties": {"id": {"type": "string", "pattern": "^evt_[0-9]{12}$"},
                                            "seq": {"type": "integer"}, "type": {"type": "string"},

@@ -39,6 +39,8 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
                 at: try parameters.date(), history: try parameters.history(), language: try parameters.language())
         }
 
+        init(renderer: EntityRenderer) { self.renderer = renderer }
+
         /// Entities to show: all with history, else those valid at `at`.
         func shown(_ entities: [StoredSAMEntity]) -> [StoredSAMEntity] {
             history ? entities : entities.filter { $0.slice(at: at) != nil }
@@ -99,39 +101,43 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let environment = try parameters.environment(default: "P")!
         let lookup = try Lookup(parameters)
         return try await answer(request, key: "cnk|\(code)|\(environment)|\(lookup.key)") {
-            let result = try await reader.dmppWithContext(environment: environment, codeType: "CNK", code: code)
-            guard let dmpp = result.first("dmpp") else {
-                let elsewhere = try await reader.dmppEnvironments(codeType: "CNK", code: code)
-                if elsewhere.isEmpty {
-                    throw Problem.notFound("No medicine pack (DMPP) with CNK \(code) exists in SAM.")
-                }
-                throw Problem.notFound(
-                    "CNK \(code) has no DMPP in delivery environment \(environment); it exists in: \(elsewhere.joined(separator: ", ")).",
-                    extensions: ["environments": .array(elsewhere.map(JSONValue.string))])
-            }
-            try lookup.requireValid(dmpp, label: "CNK \(code) in delivery environment \(environment)")
-            let renderer = lookup.renderer
-            let ampp = result.first("ampp")
-            let amp = result.first("amp")
-            let fields = dmpp.slice(at: lookup.at)?.fields ?? .null
-            var members: [String: JSONValue] = [
-                "cnk": .string(code), "codeType": .string("CNK"), "deliveryEnvironment": .string(environment),
-                "price": Self.decimal(fields["Price"]), "cheap": Self.flag(fields["Cheap"]),
-                "cheapest": Self.flag(fields["Cheapest"]), "reimbursable": Self.flag(fields["Reimbursable"]),
-                "dmpp": renderer.render(dmpp),
-                "ampp": ampp.map(renderer.render) ?? .null,
-                "amp": amp.map(renderer.render) ?? .null,
-                "reimbursementContexts": lookup.withChildren(
-                    result, "reimbursement_context", "copayments", "copayment"),
-            ]
-            members["validity"] = dmpp.slice(at: lookup.at).map { EntityRenderer.validity($0.from, $0.to) } ?? .null
-            members["display"] =
-                ampp.flatMap { ampp in
-                    ampp.slice(at: lookup.at).flatMap { renderer.display(type: "ampp", fields: $0.fields) }
-                }
-                ?? .null
-            return lookup.envelope(members, source: result.source)
+            try await cnkAnswer(code: code, environment: environment, lookup: lookup)
         }
+    }
+
+    func cnkAnswer(code: String, environment: String, lookup: Lookup) async throws -> JSONValue {
+        let result = try await reader.dmppWithContext(environment: environment, codeType: "CNK", code: code)
+        guard let dmpp = result.first("dmpp") else {
+            let elsewhere = try await reader.dmppEnvironments(codeType: "CNK", code: code)
+            if elsewhere.isEmpty {
+                throw Problem.notFound("No medicine pack (DMPP) with CNK \(code) exists in SAM.")
+            }
+            throw Problem.notFound(
+                "CNK \(code) has no DMPP in delivery environment \(environment); it exists in: \(elsewhere.joined(separator: ", ")).",
+                extensions: ["environments": .array(elsewhere.map(JSONValue.string))])
+        }
+        try lookup.requireValid(dmpp, label: "CNK \(code) in delivery environment \(environment)")
+        let renderer = lookup.renderer
+        let ampp = result.first("ampp")
+        let amp = result.first("amp")
+        let fields = dmpp.slice(at: lookup.at)?.fields ?? .null
+        var members: [String: JSONValue] = [
+            "cnk": .string(code), "codeType": .string("CNK"), "deliveryEnvironment": .string(environment),
+            "price": Self.decimal(fields["Price"]), "cheap": Self.flag(fields["Cheap"]),
+            "cheapest": Self.flag(fields["Cheapest"]), "reimbursable": Self.flag(fields["Reimbursable"]),
+            "dmpp": renderer.render(dmpp),
+            "ampp": ampp.map(renderer.render) ?? .null,
+            "amp": amp.map(renderer.render) ?? .null,
+            "reimbursementContexts": lookup.withChildren(
+                result, "reimbursement_context", "copayments", "copayment"),
+        ]
+        members["validity"] = dmpp.slice(at: lookup.at).map { EntityRenderer.validity($0.from, $0.to) } ?? .null
+        members["display"] =
+            ampp.flatMap { ampp in
+                ampp.slice(at: lookup.at).flatMap { renderer.display(type: "ampp", fields: $0.fields) }
+            }
+            ?? .null
+        return lookup.envelope(members, source: result.source)
     }
 
     /// A SAM decimal text as a JSON number (exact digits kept), or null.
@@ -158,24 +164,28 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let code = try PathIdentifier.checked(context, "code", kind: .ampCode)
         let lookup = try Lookup(parameters)
         return try await answer(request, key: "amp|\(code)|\(lookup.key)") {
-            let result = try await reader.entity(
-                type: "amp", key: code, childTypes: ["ampp", "amp_component"],
-                grandchildTypes: ["dmpp", "real_actual_ingredient"])
-            guard let amp = result.first("amp") else {
-                throw Problem.notFound("No AMP with code \(code) exists in SAM.")
-            }
-            try lookup.requireValid(amp, label: "AMP \(code)")
-            let renderer = lookup.renderer
-            return
-                lookup.envelope(
-                    [
-                        "amp": renderer.render(amp),
-                        "ampps": lookup.withChildren(result, "ampp", "dmpps", "dmpp"),
-                        "components": lookup.withChildren(
-                            result, "amp_component", "ingredients", "real_actual_ingredient"),
-                    ],
-                    source: result.source)
+            try await ampAnswer(code: code, lookup: lookup)
         }
+    }
+
+    func ampAnswer(code: String, lookup: Lookup) async throws -> JSONValue {
+        let result = try await reader.entity(
+            type: "amp", key: code, childTypes: ["ampp", "amp_component"],
+            grandchildTypes: ["dmpp", "real_actual_ingredient"])
+        guard let amp = result.first("amp") else {
+            throw Problem.notFound("No AMP with code \(code) exists in SAM.")
+        }
+        try lookup.requireValid(amp, label: "AMP \(code)")
+        let renderer = lookup.renderer
+        return
+            lookup.envelope(
+                [
+                    "amp": renderer.render(amp),
+                    "ampps": lookup.withChildren(result, "ampp", "dmpps", "dmpp"),
+                    "components": lookup.withChildren(
+                        result, "amp_component", "ingredients", "real_actual_ingredient"),
+                ],
+                source: result.source)
     }
 
     func ampp(_ request: Request, _ context: Context) async throws -> Response {
@@ -183,23 +193,27 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let cti = try PathIdentifier.checked(context, "ctiExtended", kind: .ctiExtended)
         let lookup = try Lookup(parameters)
         return try await answer(request, key: "ampp|\(cti)|\(lookup.key)") {
-            let result = try await reader.entity(
-                type: "ampp", key: cti, childTypes: ["dmpp", "ampp_component"],
-                grandchildTypes: ["ampp_component_equivalent"], parentOfType: "amp")
-            guard let ampp = result.first("ampp") else {
-                throw Problem.notFound("No AMPP with CTI-extended \(cti) exists in SAM.")
-            }
-            try lookup.requireValid(ampp, label: "AMPP \(cti)")
-            let renderer = lookup.renderer
-            return
-                lookup.envelope(
-                    [
-                        "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
-                        "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
-                        "components": lookup.withChildren(
-                            result, "ampp_component", "equivalents", "ampp_component_equivalent"),
-                    ], source: result.source)
+            try await amppAnswer(cti: cti, lookup: lookup)
         }
+    }
+
+    func amppAnswer(cti: String, lookup: Lookup) async throws -> JSONValue {
+        let result = try await reader.entity(
+            type: "ampp", key: cti, childTypes: ["dmpp", "ampp_component"],
+            grandchildTypes: ["ampp_component_equivalent"], parentOfType: "amp")
+        guard let ampp = result.first("ampp") else {
+            throw Problem.notFound("No AMPP with CTI-extended \(cti) exists in SAM.")
+        }
+        try lookup.requireValid(ampp, label: "AMPP \(cti)")
+        let renderer = lookup.renderer
+        return
+            lookup.envelope(
+                [
+                    "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
+                    "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
+                    "components": lookup.withChildren(
+                        result, "ampp_component", "equivalents", "ampp_component_equivalent"),
+                ], source: result.source)
     }
 
     func vmp(_ request: Request, _ context: Context) async throws -> Response {
@@ -207,20 +221,24 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let code = try PathIdentifier.number(context, "code")
         let lookup = try Lookup(parameters)
         return try await answer(request, key: "vmp|\(code)|\(lookup.key)") {
-            let result = try await reader.vmp(code: code)
-            guard let vmp = result.first("vmp") else {
-                throw Problem.notFound("No VMP with code \(code) exists in SAM.")
-            }
-            try lookup.requireValid(vmp, label: "VMP \(code)")
-            let renderer = lookup.renderer
-            return
-                lookup.envelope(
-                    [
-                        "vmp": renderer.render(vmp),
-                        "components": lookup.withChildren(result, "vmp_component", "ingredients", "virtual_ingredient"),
-                        "amps": .array(lookup.shown(result.all("amp")).map(renderer.render)),
-                    ], source: result.source)
+            try await vmpAnswer(code: code, lookup: lookup)
         }
+    }
+
+    func vmpAnswer(code: String, lookup: Lookup) async throws -> JSONValue {
+        let result = try await reader.vmp(code: code)
+        guard let vmp = result.first("vmp") else {
+            throw Problem.notFound("No VMP with code \(code) exists in SAM.")
+        }
+        try lookup.requireValid(vmp, label: "VMP \(code)")
+        let renderer = lookup.renderer
+        return
+            lookup.envelope(
+                [
+                    "vmp": renderer.render(vmp),
+                    "components": lookup.withChildren(result, "vmp_component", "ingredients", "virtual_ingredient"),
+                    "amps": .array(lookup.shown(result.all("amp")).map(renderer.render)),
+                ], source: result.source)
     }
 
     /// The group with its VMPs and the AMPPs that belong to it at `at` (VMP in the group, AMP and
@@ -230,29 +248,33 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let code = try PathIdentifier.number(context, "code")
         let lookup = try Lookup(parameters)
         return try await answer(request, key: "vmp-group|\(code)|\(lookup.key)") {
-            let result = try await reader.vmpGroup(code: code)
-            guard let group = result.first("vmp_group") else {
-                throw Problem.notFound("No VMP group with code \(code) exists in SAM.")
-            }
-            try lookup.requireValid(group, label: "VMP group \(code)")
-            let renderer = lookup.renderer
-            let inGroup = result.all("vmp").filter { vmp in
-                if lookup.history { return true }
-                return vmp.slice(at: lookup.at)?.fields["VmpGroup"]?["@code"]?.stringValue == code
-            }
-            let vmpCodes = Set(inGroup.map(\.key))
-            let amps = lookup.shown(result.all("amp")).filter {
-                vmpCodes.contains($0.document["attributes"]?["vmpCode"]?.stringValue ?? "")
-            }
-            let ampCodes = Set(amps.map(\.key))
-            let ampps = lookup.shown(result.all("ampp")).filter { ampCodes.contains($0.parentKey ?? "") }
-            return
-                lookup.envelope(
-                    [
-                        "vmpGroup": renderer.render(group), "vmps": .array(inGroup.map(renderer.render)),
-                        "ampps": .array(ampps.map(renderer.render)),
-                    ], source: result.source)
+            try await vmpGroupAnswer(code: code, lookup: lookup)
         }
+    }
+
+    func vmpGroupAnswer(code: String, lookup: Lookup) async throws -> JSONValue {
+        let result = try await reader.vmpGroup(code: code)
+        guard let group = result.first("vmp_group") else {
+            throw Problem.notFound("No VMP group with code \(code) exists in SAM.")
+        }
+        try lookup.requireValid(group, label: "VMP group \(code)")
+        let renderer = lookup.renderer
+        let inGroup = result.all("vmp").filter { vmp in
+            if lookup.history { return true }
+            return vmp.slice(at: lookup.at)?.fields["VmpGroup"]?["@code"]?.stringValue == code
+        }
+        let vmpCodes = Set(inGroup.map(\.key))
+        let amps = lookup.shown(result.all("amp")).filter {
+            vmpCodes.contains($0.document["attributes"]?["vmpCode"]?.stringValue ?? "")
+        }
+        let ampCodes = Set(amps.map(\.key))
+        let ampps = lookup.shown(result.all("ampp")).filter { ampCodes.contains($0.parentKey ?? "") }
+        return
+            lookup.envelope(
+                [
+                    "vmpGroup": renderer.render(group), "vmps": .array(inGroup.map(renderer.render)),
+                    "ampps": .array(ampps.map(renderer.render)),
+                ], source: result.source)
     }
 
     func company(_ request: Request, _ context: Context) async throws -> Response {
@@ -260,14 +282,18 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let actorNr = try PathIdentifier.checked(context, "actorNr", kind: .actorNr)
         let lookup = try Lookup(parameters)
         return try await answer(request, key: "company|\(actorNr)|\(lookup.key)") {
-            let result = try await reader.entity(type: "company", key: actorNr)
-            guard let company = result.first("company") else {
-                throw Problem.notFound("No company with actor number \(actorNr) exists in SAM.")
-            }
-            try lookup.requireValid(company, label: "Company \(actorNr)")
-            return
-                lookup.envelope(["company": lookup.renderer.render(company)], source: result.source)
+            try await companyAnswer(actorNr: actorNr, lookup: lookup)
         }
+    }
+
+    func companyAnswer(actorNr: String, lookup: Lookup) async throws -> JSONValue {
+        let result = try await reader.entity(type: "company", key: actorNr)
+        guard let company = result.first("company") else {
+            throw Problem.notFound("No company with actor number \(actorNr) exists in SAM.")
+        }
+        try lookup.requireValid(company, label: "Company \(actorNr)")
+        return
+            lookup.envelope(["company": lookup.renderer.render(company)], source: result.source)
     }
 
     func chapterIV(_ request: Request, _ context: Context) async throws -> Response {

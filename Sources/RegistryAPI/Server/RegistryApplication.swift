@@ -72,7 +72,10 @@ public enum RegistryApplication {
             services.append(DataChangeListener(client: client, cache: cache, logger: appLogger))
         }
         if let dispatcher = settings.dispatcher {
-            services.append(Dispatcher(client: client, settings: dispatcher, logger: appLogger))
+            services.append(
+                Dispatcher(
+                    client: client, settings: dispatcher,
+                    entities: LookupEntitySource(client: client, logger: appLogger), logger: appLogger))
         }
         return Application(
             router: try router(

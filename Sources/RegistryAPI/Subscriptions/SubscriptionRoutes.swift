@@ -250,11 +250,11 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
             }
             func instant(_ name: String) throws -> String? {
                 guard let value = body[name], value != .null else { return nil }
-                guard case .string(let text) = value, Self.isTimestamp(text) else {
+                guard case .string(let text) = value, let utc = Self.utcTimestamp(text) else {
                     throw Problem.invalidBody(
                         "\(name) must be an RFC 3339 timestamp such as 2026-11-27T10:00:00Z.", pointer: "/\(name)")
                 }
-                return text
+                return utc
             }
             let fromSeq = try position("fromSeq")
             let toSeq = try position("toSeq")
@@ -328,6 +328,11 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
             before = value
         }
         let limit = try parameters.limit(default: 100, maximum: 1000)
+        for name in ["client", "action"] {
+            if let value = parameters[name], value.utf8.count > 100 {
+                throw Problem.invalidParameter(name, "\(name) may have at most 100 characters.")
+            }
+        }
         let entries = try await audit.list(
             before: before, limit: limit, clientId: parameters["client"], action: parameters["action"])
         try await audit.record(
@@ -389,16 +394,22 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
                     clientId: caller.id, action: action, target: resolvedTarget ?? target, outcome: .succeeded,
                     status: Int(response.status.code)))
             return response
-        } catch let problem as Problem {
+        } catch {
+            // A foreign key to a subscription deleted while this request ran is a 404 too.
+            let problem =
+                (error as? Problem)
+                ?? ((error as? PSQLError)?.serverInfo?[.sqlState] == "23503"
+                    ? Self.noSuchSubscription(target ?? "") : nil)
+            guard let problem else {
+                try? await audit.record(
+                    AuditEntry(clientId: caller.id, action: action, target: target, outcome: .failed, status: 500))
+                throw error
+            }
             try await audit.record(
                 AuditEntry(
                     clientId: caller.id, action: action, target: target, outcome: .refused,
                     status: Int(problem.status.code), detail: .object(["detail": .string(problem.detail)])))
             throw problem
-        } catch {
-            try? await audit.record(
-                AuditEntry(clientId: caller.id, action: action, target: target, outcome: .failed, status: 500))
-            throw error
         }
     }
 
@@ -471,12 +482,21 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    static func isTimestamp(_ text: String) -> Bool {
+    /// An RFC 3339 timestamp rewritten in UTC (any offset the text carries is applied here, so the
+    /// database never sees an offset it would refuse), or nil when the text is not one.
+    static func utcTimestamp(_ text: String) -> String? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
-        if formatter.date(from: text) != nil { return true }
+        var date = formatter.date(from: text)
+        if date == nil {
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            date = formatter.date(from: text)
+        }
+        guard let date, date.timeIntervalSince1970 > -62_135_596_800, date.timeIntervalSince1970 < 253_402_300_800
+        else { return nil }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) != nil
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
     }
 
     static func json(_ record: SubscriptionRecord) -> JSONValue {

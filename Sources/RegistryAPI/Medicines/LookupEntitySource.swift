@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import RegistryCore
+import RegistryDispatch
+
+/// Full webhook payloads: the lookup answer for an event's `href`, rendered by the lookup code
+/// itself, with every validity slice (`history=true`), so a subscriber also learns future-dated
+/// prices and closures, and names in French for `display` (all four languages are in the body).
+public struct LookupEntitySource: EventEntitySource {
+    let routes: MedicineRoutes<BasicRequestContext>
+
+    public init(client: PostgresClient, logger: Logger) {
+        routes = MedicineRoutes(client: client, cache: ResponseCache(budgetBytes: 0), logger: logger)
+    }
+
+    public func entity(href: String) async throws -> JSONValue? {
+        let pieces = href.split(separator: "?", maxSplits: 1)
+        let parts = pieces[0].split(separator: "/").map(String.init)
+        let query = pieces.count > 1 ? String(pieces[1]) : ""
+        let lookup = MedicineRoutes<BasicRequestContext>.Lookup(
+            renderer: EntityRenderer(at: QueryParameters.todayInBrussels(Date()), history: true, language: .fr))
+        do {
+            switch parts.count == 4 || parts.count == 3 ? (parts[1], parts[2]) : ("", "") {
+            case ("medicines", "cnk"):
+                let environment =
+                    query.split(separator: "&").first { $0.hasPrefix("env=") }.map { String($0.dropFirst(4)) } ?? "P"
+                return try await routes.cnkAnswer(code: parts[3], environment: environment, lookup: lookup)
+            case ("medicines", "amp"): return try await routes.ampAnswer(code: parts[3], lookup: lookup)
+            case ("medicines", "ampp"): return try await routes.amppAnswer(cti: parts[3], lookup: lookup)
+            case ("medicines", "vmp"): return try await routes.vmpAnswer(code: parts[3], lookup: lookup)
+            case ("medicines", "vmp-groups"): return try await routes.vmpGroupAnswer(code: parts[3], lookup: lookup)
+            case ("companies", _) where parts.count == 3:
+                return try await routes.companyAnswer(actorNr: parts[2], lookup: lookup)
+            default: return nil
+            }
+        } catch let problem as Problem where problem.status == .notFound {
+            return nil
+        }
+    }
+}
