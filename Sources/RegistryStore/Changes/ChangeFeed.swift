@@ -99,9 +99,15 @@ public struct ChangeFeed: Sendable {
         return (events, next, bounds)
     }
 
-    /// Removes events older than `days` days; returns how many went.
+    /// Removes events older than `days` days, and finished deliveries (with their attempts) as
+    /// old; returns how many events went. Queued deliveries stay whatever their age.
     @discardableResult
     public func prune(olderThanDays days: Int) async throws -> Int64 {
+        try await client.query(
+            """
+            DELETE FROM delivery WHERE status IN ('succeeded', 'dead')
+              AND created_at < now() - make_interval(days => \(days)::int)
+            """, logger: logger)
         let rows = try await client.query(
             """
             WITH gone AS (DELETE FROM change_event WHERE occurred_at < now() - make_interval(days => \(days)::int)
