@@ -93,6 +93,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The receiver of the webhook benchmark (ops/bench/webhooks.sh); never part of the product.
+        .executableTarget(
+            name: "webhook-sink",
+            dependencies: [
+                "RegistryCore", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "ops/bench/WebhookSink",
+            swiftSettings: swiftSettings
+        ),
         // The real fragments of ../shared for tests; never part of the product.
         .target(name: "SharedSamples", path: "Tests/SharedSamples", swiftSettings: swiftSettings),
         // A fresh migrated database per test on a real PostgreSQL (embedded or TEST_DATABASE_URL).

@@ -72,6 +72,10 @@ struct LeaseLost: Error {}
 
 /// The dispatcher's statements: claim, read the queue and the feed, record outcomes, release.
 struct DeliveryStore: Sendable {
+    /// A retry is due its delay after the receiver answered (or the attempt gave up), however
+    /// long recording took.
+    static let nextAttempt = "to_timestamp(r.at + r.latency_ms / 1000 + r.next_in)"
+
     let client: PostgresClient
     let owner: String
     let leaseSeconds: Int
@@ -114,7 +118,7 @@ struct DeliveryStore: Sendable {
     }
 
     func release(_ id: String) async throws {
-        try await client.query(
+        try await client.execute(
             """
             UPDATE subscription SET lease_owner = NULL, lease_until = NULL WHERE id = \(id) AND lease_owner = \(owner)
             """, logger: logger)
@@ -210,7 +214,7 @@ struct DeliveryStore: Sendable {
                             latency_ms double precision, response_body text, error text)),
                     updated AS (
                         UPDATE delivery d SET status = r.status, attempts = r.attempt, body = r.body,
-                            next_attempt_at = CASE WHEN r.status = 'retrying' THEN now() + make_interval(secs => r.next_in)
+                            next_attempt_at = CASE WHEN r.status = 'retrying' THEN \(unescaped: Self.nextAttempt)
                                                    ELSE d.next_attempt_at END,
                             finished_at = CASE WHEN r.status IN ('succeeded', 'dead') THEN now() END,
                             last_error = r.error
@@ -220,7 +224,7 @@ struct DeliveryStore: Sendable {
                         INSERT INTO delivery (subscription_id, kind, event_seq, message_id, event_type, body, status, attempts,
                                               next_attempt_at, finished_at, last_error)
                         SELECT \(subscriptionId), 'event', r.event_seq, r.message_id, r.event_type, r.body, r.status, 1,
-                               now() + make_interval(secs => r.next_in),
+                               \(unescaped: Self.nextAttempt),
                                CASE WHEN r.status IN ('succeeded', 'dead') THEN now() END, r.error
                         FROM r WHERE r.delivery_id IS NULL ORDER BY r.event_seq
                         RETURNING id, event_seq)

@@ -21,6 +21,9 @@ public struct DispatcherSettings: Sendable {
     public var retryPolicy: RetryPolicy = .standard
     public var addressPolicy: TargetAddressPolicy = TargetAddressPolicy()
     public var timeouts: SendTimeouts = SendTimeouts()
+    /// How often the process checks whether a new day began (for `sam.*.effective` events); nil
+    /// leaves that to other processes.
+    public var effectiveDateCheck: Duration? = .seconds(60)
 
     public init(workerId: String = DispatcherSettings.defaultWorkerId()) {
         self.workerId = workerId
@@ -91,6 +94,9 @@ public struct Dispatcher: Service {
                     try? await Task.sleep(for: settings.pollInterval)
                 }
             }
+            if let interval = settings.effectiveDateCheck {
+                background.addTask { await emitEffectiveDateEvents(every: interval) }
+            }
             await withDiscardingTaskGroup { workers in
                 for await _ in signals {
                     if Task.isCancelled || stopping.isStopping { break }
@@ -120,6 +126,22 @@ public struct Dispatcher: Service {
         }
     }
 
+    /// At 00:00 Europe/Brussels (within `interval`), the day's effective-date events; after
+    /// downtime, every missed day in order.
+    func emitEffectiveDateEvents(every interval: Duration) async {
+        let emitter = EffectiveDateEmitter(client: client, logger: logger)
+        while !Task.isCancelled {
+            do {
+                try await emitter.catchUp()
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("effective-date events failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
     func listen(on channel: String, wake: AsyncStream<Void>.Continuation) async {
         while !Task.isCancelled {
             do {
@@ -137,13 +159,14 @@ public struct Dispatcher: Service {
         }
     }
 
-    /// Works through one claimed subscription for up to half its lease, then lets it go.
+    /// Works through one claimed subscription for up to half its lease (then others get a turn),
+    /// round by round; each round renews the lease when it records.
     func serve(_ claimed: ClaimedSubscription, stopping: StopFlag) async {
         var subscription = claimed
-        let deadline = ContinuousClock.now + .seconds(max(1, settings.leaseSeconds / 2))
+        let turnEnds = ContinuousClock.now + .seconds(max(1, settings.leaseSeconds / 2))
         do {
-            while !Task.isCancelled, !stopping.isStopping, ContinuousClock.now < deadline {
-                guard try await round(&subscription, until: deadline) else { break }
+            while !Task.isCancelled, !stopping.isStopping, ContinuousClock.now < turnEnds {
+                guard try await round(&subscription, until: roundDeadline()) else { break }
             }
             try await store.release(subscription.id)
         } catch is LeaseLost {
@@ -156,6 +179,14 @@ public struct Dispatcher: Service {
             }
             try? await store.release(subscription.id)
         }
+    }
+
+    /// The last moment a round may start a send: the slowest send (connect + response timeouts)
+    /// and its recording must still end inside the lease, or another dispatcher could take the
+    /// subscription over and send the same messages concurrently.
+    func roundDeadline() -> ContinuousClock.Instant {
+        ContinuousClock.now + .seconds(settings.leaseSeconds) - settings.timeouts.connect - settings.timeouts.response
+            - .seconds(2)
     }
 
     /// One round: the queue's due head(s), or else new matching events. True when there may be more to do now.

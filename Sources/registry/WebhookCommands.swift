@@ -45,6 +45,13 @@ struct WebhookOptions: ParsableArguments {
     @Option(help: "Seconds to wait for a receiver's answer (env WEBHOOK_RESPONSE_TIMEOUT).")
     var responseTimeout = environment["WEBHOOK_RESPONSE_TIMEOUT"].flatMap { Double($0) } ?? 15
 
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Emit sam.*.effective events when a day begins in Belgium (any number of processes may; each day is emitted once)."
+    )
+    var effectiveEvents = true
+
     func validate() throws {
         if case .failure(let refusal) = TargetAddressPolicy.parse(allowList: allowTargets) {
             throw ValidationError("--allow-targets: \(refusal)")
@@ -64,6 +71,12 @@ struct WebhookOptions: ParsableArguments {
         }
         guard connectTimeout > 0, connectTimeout <= 60, responseTimeout > 0, responseTimeout <= 300 else {
             throw ValidationError("timeouts must be positive (connect ≤ 60 s, response ≤ 300 s).")
+        }
+        // A send that takes both timeouts, and its recording, must end inside the lease.
+        guard Double(leaseSeconds) >= connectTimeout + responseTimeout + 5 else {
+            throw ValidationError(
+                "--lease-seconds must be at least the connect and response timeouts plus 5 s (here \(Int(connectTimeout + responseTimeout + 5)))."
+            )
         }
     }
 
@@ -86,6 +99,7 @@ struct WebhookOptions: ParsableArguments {
                 schedule: retrySchedule, disableAfterSeconds: disableAfterHours * 3600) ?? .standard
         settings.addressPolicy = policy
         settings.timeouts = timeouts
+        settings.effectiveDateCheck = effectiveEvents ? .seconds(60) : nil
         return settings
     }
 }

@@ -75,11 +75,17 @@ struct ChangeFeedTests {
     @Test func prunedPositionsAre410AndBadParametersAre400() async throws {
         let base = try generatedExport(seed: 54, scale: 0.002)
         try await APITest.with(importing: [base]) { api, postgres in
-            try await postgres.query(
+            try await postgres.execute(
                 "UPDATE change_event SET occurred_at = now() - interval '100 days' WHERE seq <= 10",
                 logger: TestDatabase.logger)
-            let removed = try await ChangeFeed(client: postgres, logger: TestDatabase.logger).prune(olderThanDays: 90)
-            #expect(removed == 10)
+            // The application's own hourly pruning (a service the test router also runs) may get
+            // there first; what counts is that exactly the ten old events are gone (the count
+            // prune returns is checked in FeedOrderingTests, on a database without the server).
+            try await ChangeFeed(client: postgres, logger: TestDatabase.logger).prune(olderThanDays: 90)
+            let old: Int64 = try await postgres.scalar("SELECT count(*) FROM change_event WHERE seq <= 10")
+            #expect(old == 0)
+            let kept: Int64 = try await postgres.scalar("SELECT min(seq) FROM change_event")
+            #expect(kept == 11)
             let gone = try await api.get("/v1/changes?after=3")
             #expect(gone.status == .gone)
             #expect(gone.json["feedStart"].number == 11)

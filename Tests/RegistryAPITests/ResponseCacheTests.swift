@@ -30,7 +30,7 @@ struct ResponseCacheTests {
             #expect(cached.body == first.body)
 
             // A write that no import announced is not seen: the answer comes from the cache.
-            try await postgres.query(
+            try await postgres.execute(
                 "UPDATE sam_entity SET document = jsonb_set(document, '{attributes,ProductId}', '\"unannounced\"') WHERE entity_type = 'dmpp' AND entity_key = \(priceChange.entityKey)",
                 logger: TestDatabase.logger)
             #expect(try await api.get(uri).headers[.eTag] == first.headers[.eTag])

@@ -118,10 +118,10 @@ struct HTTPBehaviourTests {
             let dutch = try await api.get(uri + "&lang=nl")
             #expect(dutch.headers[.eTag] != tag)
             // A change to the stored entity, announced as imports announce theirs, changes the tag.
-            try await postgres.query(
+            try await postgres.execute(
                 "UPDATE sam_entity SET document = jsonb_set(document, '{attributes,ProductId}', '\"changed\"') WHERE entity_type = 'dmpp' AND entity_key = \("P|CNK|" + cnk)",
                 logger: TestDatabase.logger)
-            try await postgres.query("NOTIFY registry_data, 'test'", logger: TestDatabase.logger)
+            try await postgres.execute("NOTIFY registry_data, 'test'", logger: TestDatabase.logger)
             var changed = try await api.get(uri, headers: [.ifNoneMatch: tag])
             for _ in 0..<50 where changed.status == .notModified {
                 try await Task.sleep(for: .milliseconds(100))
@@ -217,7 +217,7 @@ struct HTTPBehaviourTests {
 
     @Test func readinessFailsWhileMigrationsArePending() async throws {
         try await APITest.with(importing: []) { api, postgres in
-            try await postgres.query(
+            try await postgres.execute(
                 "DELETE FROM schema_migration WHERE version = (SELECT max(version) FROM schema_migration)",
                 logger: TestDatabase.logger)
             let ready = try await api.get("/health/ready")

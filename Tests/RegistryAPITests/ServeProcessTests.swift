@@ -38,7 +38,7 @@ struct ServeProcessTests {
 
     @Test func refusesToStartWhileMigrationsArePending() async throws {
         try await TestDatabase.with { postgres, url in
-            try await postgres.query(
+            try await postgres.execute(
                 "DELETE FROM schema_migration WHERE version = (SELECT max(version) FROM schema_migration)",
                 logger: TestDatabase.logger)
             let server = try Self.start(port: Self.freePort(), databaseURL: url)

@@ -84,6 +84,7 @@ struct DeliveryTests {
             #expect(expected.count == 3)
             try await fixture.dispatching {
                 #expect(await eventually { fixture.receiver.all.count >= 9 })
+                #expect(await fixture.succeeded(3))
             }
             // Three tries each, same webhook-id, and the next event only after the previous one was accepted.
             #expect(fixture.receiver.all.map(\.id) == expected.flatMap { [$0, $0, $0] })
@@ -224,6 +225,7 @@ struct DeliveryTests {
                     limit: 1000)
                 #expect(queued == 4)
                 #expect(await eventually { fixture.receiver.all.count >= ids.count + 4 })
+                #expect(await fixture.succeeded(4, kind: "replay"))
             }
             #expect(fixture.receiver.all.map(\.id) == ids + ids[2...5])
             let kinds = try await fixture.postgres.strings(
@@ -276,7 +278,7 @@ struct DeliveryTests {
             two.concurrency = 3
             try await fixture.dispatching([one, two]) {
                 #expect(await eventually { fixture.receiver.all.count >= expected.count * 6 })
-                try await Task.sleep(for: .milliseconds(500))
+                #expect(await fixture.succeeded(expected.count * 6))
             }
             for index in 0..<6 {
                 #expect(fixture.receiver.at("/s\(index)").map(\.id) == expected)

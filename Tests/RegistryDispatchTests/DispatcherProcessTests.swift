@@ -53,7 +53,7 @@ struct DispatcherProcessTests {
         try RegistryBinary.launch(
             [
                 "dispatch", "--allow-targets", "127.0.0.0/8", "--retry-schedule", "0.2s,0.2s,0.2s", "--lease-seconds",
-                "3",
+                "8", "--connect-timeout", "1", "--response-timeout", "2", "--no-effective-events",
             ] + extra, databaseURL: fixture.url)
     }
 
@@ -100,7 +100,7 @@ struct DispatcherProcessTests {
             #expect(delivered < expected.count, "the kill came after the batch had finished")
             let second = try Self.dispatch(fixture)
             defer { second.0.terminate() }
-            // The killed process's lease expires (3 s) and the second one takes over.
+            // The killed process's lease expires (8 s) and the second one takes over.
             #expect(
                 await eventually(timeout: .seconds(60)) {
                     let succeeded = try? await fixture.count("SELECT count(*) FROM delivery WHERE status = 'succeeded'")

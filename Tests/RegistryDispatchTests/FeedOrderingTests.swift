@@ -37,7 +37,7 @@ struct FeedOrderingTests {
                                     """, logger: fixture.logger)
                                 try await Task.sleep(for: .milliseconds(150))
                             }
-                            try await fixture.postgres.query("NOTIFY registry_deliveries", logger: fixture.logger)
+                            try await fixture.postgres.execute("NOTIFY registry_deliveries", logger: fixture.logger)
                         }
                     }
                     try await group.waitForAll()
@@ -53,7 +53,7 @@ struct FeedOrderingTests {
         }
     }
 
-    @Test func pruningRemovesFinishedDeliveriesPastRetentionButNeverQueuedOnes() async throws {
+    @Test func pruningRemovesOldEventsAndFinishedDeliveriesButNeverQueuedOnes() async throws {
         try await DispatchFixture.with(seed: 92) { fixture in
             let (subscription, _) = try await fixture.subscribe(types: ["sam.company.*"])
             try await fixture.dispatching {
@@ -62,16 +62,22 @@ struct FeedOrderingTests {
                         (try? await fixture.count("SELECT count(*) FROM delivery WHERE status = 'succeeded'")) ?? 0 > 0
                     })
             }
-            try await fixture.postgres.query(
+            try await fixture.postgres.execute(
                 """
                 INSERT INTO delivery (subscription_id, kind, message_id, event_type, status, created_at)
                 VALUES (\(subscription.id), 'replay', 'evt_000000000001', 'sam.company.created', 'retrying',
                         now() - interval '200 days')
                 """, logger: fixture.logger)
-            try await fixture.postgres.query(
+            try await fixture.postgres.execute(
                 "UPDATE delivery SET created_at = now() - interval '100 days' WHERE status = 'succeeded'",
                 logger: fixture.logger)
-            _ = try await ChangeFeed(client: fixture.postgres, logger: fixture.logger).prune(olderThanDays: 90)
+            try await fixture.postgres.execute(
+                "UPDATE change_event SET occurred_at = now() - interval '91 days' WHERE seq <= 5",
+                logger: fixture.logger)
+            let removed = try await ChangeFeed(client: fixture.postgres, logger: fixture.logger).prune(
+                olderThanDays: 90)
+            #expect(removed == 5)
+            #expect(try await fixture.count("SELECT min(seq) FROM change_event") == 6)
             #expect(try await fixture.count("SELECT count(*) FROM delivery WHERE status = 'succeeded'") == 0)
             #expect(try await fixture.count("SELECT count(*) FROM delivery_attempt") == 0)
             #expect(try await fixture.count("SELECT count(*) FROM delivery WHERE status = 'retrying'") == 1)

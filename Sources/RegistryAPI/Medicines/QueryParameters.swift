@@ -42,17 +42,7 @@ struct QueryParameters {
         return date
     }
 
-    /// Built once rather than per request (every lookup without `at` needs today's date).
-    static let brusselsCalendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Brussels") ?? TimeZone(secondsFromGMT: 3600)!
-        return calendar
-    }()
-
-    static func todayInBrussels(_ now: Date) -> LocalDate {
-        let parts = brusselsCalendar.dateComponents([.year, .month, .day], from: now)
-        return LocalDate(year: parts.year!, month: parts.month!, day: parts.day!)!
-    }
+    static func todayInBrussels(_ now: Date) -> LocalDate { LocalDate.todayInBrussels(now) }
 
     func language() throws -> DisplayLanguage {
         guard let text = self["lang"] else { return .fr }

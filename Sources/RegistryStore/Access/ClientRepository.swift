@@ -33,8 +33,11 @@ public struct ClientRepository: Sendable {
             INSERT INTO api_client (id, name, token_hash, scopes) VALUES (\(id), \(name), \(token.hash), \(scopes.map(\.rawValue)))
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
-        for try await row in rows.decode(Self.Row.self) { return (Self.record(row), token) }
-        throw DatabaseError.unexpected("INSERT INTO api_client returned no row")
+        // Drained to the end: the client exists for every connection once this returns.
+        var created: APIClientRecord?
+        for try await row in rows.decode(Self.Row.self) { created = Self.record(row) }
+        guard let created else { throw DatabaseError.unexpected("INSERT INTO api_client returned no row") }
+        return (created, token)
     }
 
     public func list() async throws -> [APIClientRecord] {
@@ -52,8 +55,9 @@ public struct ClientRepository: Sendable {
             UPDATE api_client SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(id)
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
-        for try await row in rows.decode(Self.Row.self) { return Self.record(row) }
-        return nil
+        var revoked: APIClientRecord?
+        for try await row in rows.decode(Self.Row.self) { revoked = Self.record(row) }
+        return revoked
     }
 
     /// The active client holding `token`, or nil (unknown or revoked).
@@ -117,7 +121,7 @@ public struct AuditLog: Sendable {
     }
 
     public func record(_ entry: AuditEntry) async throws {
-        try await client.query(
+        try await client.execute(
             """
             INSERT INTO audit_entry (client_id, action, target, outcome, status, detail)
             VALUES (\(entry.clientId), \(entry.action), \(entry.target), \(entry.outcome.rawValue), \(entry.status),

@@ -103,7 +103,7 @@ public struct ChangeFeed: Sendable {
     /// old; returns how many events went. Queued deliveries stay whatever their age.
     @discardableResult
     public func prune(olderThanDays days: Int) async throws -> Int64 {
-        try await client.query(
+        try await client.execute(
             """
             DELETE FROM delivery WHERE status IN ('succeeded', 'dead')
               AND created_at < now() - make_interval(days => \(days)::int)
@@ -114,7 +114,8 @@ public struct ChangeFeed: Sendable {
                           RETURNING 1)
             SELECT count(*) FROM gone
             """, logger: logger)
-        for try await count in rows.decode(Int64.self) { return count }
-        return 0
+        var removed: Int64 = 0
+        for try await count in rows.decode(Int64.self) { removed = count }
+        return removed
     }
 }

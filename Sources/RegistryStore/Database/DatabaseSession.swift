@@ -58,3 +58,15 @@ public func withPostgresConnection<Result: Sendable>(
         throw error
     }
 }
+
+extension PostgresClient {
+    /// Runs a statement to its end, discarding any rows.
+    ///
+    /// `query` returns as soon as the rows can be streamed, before the statement has finished;
+    /// a write followed by a statement on another pooled connection (or a NOTIFY that makes
+    /// someone else look) must drain first, or its effect may not be visible yet.
+    public func execute(_ query: PostgresQuery, logger: Logger) async throws {
+        let rows = try await self.query(query, logger: logger)
+        for try await _ in rows {}
+    }
+}

@@ -124,7 +124,8 @@ public struct EmbeddedPostgres: Sendable {
                 port = \(port)
                 unix_socket_directories = '\(socketDirectory.path)'
                 fsync = on
-                max_connections = 100
+                # serve (16) + dispatchers + imports, and the test suite's parallel databases
+                max_connections = 300
                 shared_buffers = 256MB
                 work_mem = 64MB
                 maintenance_work_mem = 256MB

@@ -485,15 +485,7 @@ public struct SAMImportPipeline: Sendable {
                     INSERT INTO change_event (seq, id, type, run_id, entity_type, entity_key, key, changed, effective_from, href)
                     SELECT counter.base + o.rn, 'evt_' || lpad((counter.base + o.rn)::text, 12, '0'),
                            'sam.' || o.entity_type || '.' || o.kind, \(runId), o.entity_type, o.entity_key, o.key,
-                           o.changed, o.effective_from,
-                           CASE o.entity_type
-                             WHEN 'amp' THEN '/v1/medicines/amp/' || (o.key ->> 'code')
-                             WHEN 'ampp' THEN '/v1/medicines/ampp/' || (o.key ->> 'ctiExtended')
-                             WHEN 'dmpp' THEN '/v1/medicines/cnk/' || (o.key ->> 'code') || '?env=' || (o.key ->> 'deliveryEnvironment')
-                             WHEN 'vmp' THEN '/v1/medicines/vmp/' || (o.key ->> 'code')
-                             WHEN 'vmp_group' THEN '/v1/medicines/vmp-groups/' || (o.key ->> 'code')
-                             WHEN 'company' THEN '/v1/companies/' || (o.key ->> 'actorNr')
-                           END
+                           o.changed, o.effective_from, sam_event_href(o.entity_type, o.key)
                     FROM ordered o, counter
                     RETURNING seq)
             SELECT count(*), min(seq), max(seq) FROM inserted

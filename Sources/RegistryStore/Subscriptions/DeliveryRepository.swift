@@ -78,14 +78,12 @@ public struct DeliveryRepository: Sendable {
                             FROM target t WHERE d.id = t.id AND t.status = 'dead' RETURNING d.id)
             SELECT t.status, (SELECT count(*) FROM queued) FROM target t
             """, logger: logger)
-        for try await (status, queued) in rows.decode((String, Int64).self) {
-            if queued == 1 {
-                try await client.query("NOTIFY \(unescaped: SubscriptionRepository.wakeChannel)", logger: logger)
-                return .queued
-            }
-            return .notDead(status: status)
-        }
-        return .notFound
+        var found: (status: String, queued: Int64)?
+        for try await row in rows.decode((String, Int64).self) { found = row }
+        guard let found else { return .notFound }
+        guard found.queued == 1 else { return .notDead(status: found.status) }
+        try await client.execute("NOTIFY \(unescaped: SubscriptionRepository.wakeChannel)", logger: logger)
+        return .queued
     }
 
     /// Queues the subscription's events in a sequence range (inclusive) or an occurrence time range
@@ -114,7 +112,7 @@ public struct DeliveryRepository: Sendable {
         var count: Int64 = 0
         for try await n in rows.decode(Int64.self) { count = n }
         if count > 0 {
-            try await client.query("NOTIFY \(unescaped: SubscriptionRepository.wakeChannel)", logger: logger)
+            try await client.execute("NOTIFY \(unescaped: SubscriptionRepository.wakeChannel)", logger: logger)
         }
         return count
     }
@@ -182,8 +180,10 @@ extension DeliveryRepository {
                    \(attempt.latencyMs), \(attempt.responseBody), \(attempt.error), 'api'
             FROM d RETURNING delivery_id
             """, logger: logger)
-        for try await id in rows.decode(Int64.self) { return id }
-        throw DatabaseError.unexpected("ping delivery not recorded")
+        var recorded: Int64?
+        for try await id in rows.decode(Int64.self) { recorded = id }
+        guard let recorded else { throw DatabaseError.unexpected("ping delivery not recorded") }
+        return recorded
     }
 }
 

@@ -209,12 +209,12 @@ public struct SubscriptionRepository: Sendable {
             WHERE id = \(id) AND (\(clientId)::text IS NULL OR client_id = \(clientId))
             RETURNING id
             """, logger: logger)
-        for try await _ in rows.decode(String.self) {
-            // A subscription waking up should be picked up now, not at the next poll.
-            try await client.query("NOTIFY \(unescaped: Self.wakeChannel)", logger: logger)
-            return try await get(id: id, clientId: clientId)
-        }
-        return nil
+        var updated = false
+        for try await _ in rows.decode(String.self) { updated = true }
+        guard updated else { return nil }
+        // A subscription waking up should be picked up now, not at the next poll.
+        try await client.execute("NOTIFY \(unescaped: Self.wakeChannel)", logger: logger)
+        return try await get(id: id, clientId: clientId)
     }
 
     /// Deletes the subscription with its secrets and deliveries; false when there is none.
@@ -224,8 +224,9 @@ public struct SubscriptionRepository: Sendable {
             DELETE FROM subscription WHERE id = \(id) AND (\(clientId)::text IS NULL OR client_id = \(clientId))
             RETURNING id
             """, logger: logger)
-        for try await _ in rows.decode(String.self) { return true }
-        return false
+        var deleted = false
+        for try await _ in rows.decode(String.self) { deleted = true }
+        return deleted
     }
 
     /// A new current secret; the previous ones keep signing for `overlapSeconds` (both signatures
