@@ -17,7 +17,15 @@ if [ ! -f .registry/demo/generator.json ]; then
 fi
 $REGISTRY import sam .registry/demo
 
-$REGISTRY serve --port "$PORT" &
+# A demo client (created once; its token is kept here so the example below works on every start).
+if [ ! -s .registry/demo-token ]; then
+  $REGISTRY clients create --name demo --scopes subscriptions:manage,admin 2>/dev/null \
+    | awk '/^token:/ {print $2}' > .registry/demo-token
+fi
+TOKEN=$(cat .registry/demo-token)
+
+# The demo allow-lists loopback so webhooks can go to a receiver on this machine.
+$REGISTRY serve --port "$PORT" --allow-targets 127.0.0.0/8,::1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER' INT TERM
 for _ in $(seq 1 100); do
@@ -36,5 +44,8 @@ for url in "${EXAMPLES[@]}"; do
   status=$(curl -s -o /dev/null -w '%{http_code}' "$url")
   echo "  curl '$url'    # HTTP $status"
 done
+echo "  curl -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' \\"
+echo "       -d '{\"url\": \"http://127.0.0.1:9000/hook\", \"types\": [\"sam.dmpp.*\"]}' $BASE/v1/subscriptions"
+echo "    # a webhook subscription (demo admin token in .registry/demo-token); then $BASE/v1/changes"
 echo "  (also $BASE/openapi.json, $BASE/health/ready, $BASE/metrics; Ctrl-C stops the server)"
 wait $SERVER

@@ -20,9 +20,9 @@ struct WebhookOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Delays before each retry, e.g. 5s,1m,5m,30m,2h,6h,12h,24h,24h; after the last one a delivery is a dead letter (env WEBHOOK_RETRY_SCHEDULE).",
+            "Delays before each retry, e.g. 5s,1m,5m,30m,2h,6h,12h,24h,24h,24h; after the last one a delivery is a dead letter (env WEBHOOK_RETRY_SCHEDULE).",
             valueName: "delays"))
-    var retrySchedule = environment["WEBHOOK_RETRY_SCHEDULE"] ?? "5s,1m,5m,30m,2h,6h,12h,24h,24h"
+    var retrySchedule = environment["WEBHOOK_RETRY_SCHEDULE"] ?? "5s,1m,5m,30m,2h,6h,12h,24h,24h,24h"
 
     @Option(
         help:

@@ -15,7 +15,8 @@ public struct RetryPolicy: Sendable, Hashable {
     public var disableAfterSeconds: Double
 
     public static let standard = RetryPolicy(
-        delays: [5, 60, 300, 1800, 7200, 21600, 43200, 86400, 86400], jitter: 0.2, disableAfterSeconds: 5 * 86400)
+        delays: [5, 60, 300, 1800, 7200, 21600, 43200, 86400, 86400, 86400], jitter: 0.2, disableAfterSeconds: 5 * 86400
+    )
 
     public init(delays: [Double], jitter: Double, disableAfterSeconds: Double) {
         self.delays = delays
@@ -23,22 +24,20 @@ public struct RetryPolicy: Sendable, Hashable {
         self.disableAfterSeconds = disableAfterSeconds
     }
 
-    /// Parses `5s,1m,5m,30m,2h,6h,12h,24h,24h` (units s, m, h, d; a bare number is seconds).
+    /// Parses `5s,1m,5m,30m,2h,6h,12h,24h,24h,24h` (units s, m, h, d; a bare number is seconds).
     public init?(schedule: String, jitter: Double = 0.2, disableAfterSeconds: Double = 5 * 86400) {
         var delays: [Double] = []
         for part in schedule.split(separator: ",") {
             let text = part.trimmingCharacters(in: .whitespaces)
             guard let last = text.last else { return nil }
-            let unit: Double
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
             var number = Substring(text)
-            switch last {
-            case "s": unit = 1
-            case "m": unit = 60
-            case "h": unit = 3600
-            case "d": unit = 86400
-            default: unit = 1
+            var unit: Double = 1
+            if last.isLetter {
+                guard let known = units[last] else { return nil }
+                unit = known
+                number = number.dropLast()
             }
-            if last.isLetter { number = number.dropLast() }
             guard let value = Double(number), value >= 0, value.isFinite else { return nil }
             delays.append(value * unit)
         }
