@@ -4,6 +4,9 @@
 #
 #   ops/bench/webhooks.sh [EVENTS] [SUBSCRIPTIONS] [STEADY_SECONDS]   (defaults: 10000, 100, 30)
 #
+# The delta is generated from a scale-0.25 export (BASE_SCALE): at most one change per AMP, so
+# smaller exports cannot yield 10,000 events.
+#
 # Phases, each with fresh subscriptions and a reset receiver:
 #   baseline   wrk -t2 -c64 POSTs straight to the receiver: the loopback + receiver ceiling
 #   drain-1    a delta import of ~EVENTS events is committed, then one dispatcher delivers them to
@@ -41,19 +44,20 @@ trap cleanup EXIT
 
 psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS webhooks_bench WITH (FORCE)" -c "CREATE DATABASE webhooks_bench"
 "$REGISTRY" migrate >/dev/null
-BASE="$WORK/sam-0.1"
-[ -f "$BASE/generator.json" ] || "$REGISTRY" generate sam --scale 0.1 --seed 1 --out "$BASE" >&2
+BASE_SCALE="${BASE_SCALE:-0.25}"
+BASE="$WORK/sam-$BASE_SCALE"
+[ -f "$BASE/generator.json" ] || "$REGISTRY" generate sam --scale "$BASE_SCALE" --seed 1 --out "$BASE" >&2
 "$REGISTRY" import sam "$BASE" > "$WORK/webhooks-base-import.log" 2>&1
-# About 2.2 events per generated change at this scale (measured); the exact count is reported.
-CHANGES=$(( EVENTS * 10 / 22 ))
-DELTA="$WORK/sam-0.1-delta-$CHANGES"
+# About 2.4 events per generated change (measured at 0.1 and 0.25); the exact count is reported.
+CHANGES=$(( EVENTS * 10 / 24 ))
+DELTA="$WORK/sam-$BASE_SCALE-delta-$CHANGES"
 [ -f "$DELTA/changes.json" ] || "$REGISTRY" generate sam --from "$BASE" --changes "$CHANGES" --seed 7 --out "$DELTA" >&2
 
 "$SINK" "$SINK_PORT" & PIDS+=($!)
 sleep 1
 sql() { psql -Atq "$DATABASE_URL" -c "$1"; }
 stats() { curl -fs "http://127.0.0.1:$SINK_PORT/stats?prefix=${1:-/ok}"; }
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])" 2>/dev/null || echo 0; }
 reset() { curl -fs -X POST "http://127.0.0.1:$SINK_PORT/reset"; sql "DELETE FROM subscription" >/dev/null; }
 
 # SUBS subscriptions to TYPES from position AFTER; SLOW of them at the slow receiver.
@@ -79,7 +83,7 @@ dispatcher() {
 
 wait_for() { # count, timeout seconds
   local deadline=$(( $(date +%s) + $2 ))
-  while [ "$(stats | field count)" -lt "$1" ]; do
+  while [ "$(stats | field count)" -lt "$1" ] 2>/dev/null; do
     [ "$(date +%s)" -gt "$deadline" ] && { echo "timed out waiting for $1 deliveries" >&2; break; }
     sleep 1
   done
@@ -140,7 +144,7 @@ steady() { # slow-count label
   wait_for "$healthy" 120
   sleep 1
   S=$(stats /ok)
-  row "$2: $(( RATE * STEADY )) events at $RATE/s × $SUBS subscriptions" "$(echo "$S" | field count)" "$(echo "$S" | field rate)" "$(echo "$S" | field latencyP50)" "$(echo "$S" | field latencyP99)" "$(echo "$S" | field duplicates)"
+  row "$2: $(( RATE * STEADY )) events at $RATE/s × $SUBS subscriptions" "$(echo "$S" | field groupCount)" "$(echo "$S" | field rate)" "$(echo "$S" | field latencyP50)" "$(echo "$S" | field latencyP99)" "$(echo "$S" | field duplicates)"
   for pid in $(pgrep -f "registry dispatch" || true); do kill "$pid" 2>/dev/null || true; done
   sleep 2
 }

@@ -75,6 +75,7 @@ final class ReceiptLog: Sendable {
         var seen: Set<String> = []
         var duplicates = 0
         var count = 0
+        var counts: [String: Int] = [:]
     }
     let state = Mutex(State())
 
@@ -85,6 +86,7 @@ final class ReceiptLog: Sendable {
             state.first = min(state.first, received)
             state.last = max(state.last, received)
             let group = path.hasPrefix("/slow") ? "/slow" : "/ok"
+            state.counts[group, default: 0] += 1
             if let committed { state.latencies[group, default: []].append(received - committed) }
         }
     }
@@ -93,14 +95,15 @@ final class ReceiptLog: Sendable {
 
     func stats(prefix: String) -> String {
         state.withLock { state in
-            let latencies = (state.latencies[prefix == "/slow" ? "/slow" : "/ok"] ?? []).sorted()
+            let group = prefix == "/slow" ? "/slow" : "/ok"
+            let latencies = (state.latencies[group] ?? []).sorted()
             func percentile(_ p: Double) -> Double {
                 latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
             }
-            let span = state.last - state.first
+            let span = state.count > 0 ? state.last - state.first : 0
             let rate = span > 0 ? Double(state.count) / span : 0
             return """
-                {"count":\(state.count),"unique":\(state.seen.count),"duplicates":\(state.duplicates),\
+                {"count":\(state.count),"groupCount":\(state.counts[group] ?? 0),"unique":\(state.seen.count),"duplicates":\(state.duplicates),\
                 "seconds":\(String(format: "%.3f", span)),"rate":\(String(format: "%.1f", rate)),\
                 "latencyP50":\(String(format: "%.4f", percentile(0.5))),"latencyP99":\(String(format: "%.4f", percentile(0.99))),\
                 "latencyMax":\(String(format: "%.4f", latencies.last ?? 0))}
