@@ -26,7 +26,8 @@ import Testing
         for _ in 0..<500 {
             let body =
                 Int.random(in: 0...99, using: &generator) * 10_000_000 + Int.random(in: 1...12, using: &generator)
-                * 100_000 + Int.random(in: 1...28, using: &generator) * 1000 + Int.random(in: 1...997, using: &generator)
+                * 100_000 + Int.random(in: 1...28, using: &generator) * 1000
+                + Int.random(in: 1...997, using: &generator)
             let prefix = String(repeating: "0", count: 9 - String(body).count) + String(body)
             let old = 97 - body % 97
             let young = 97 - (2_000_000_000 + body) % 97

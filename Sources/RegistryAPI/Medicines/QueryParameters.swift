@@ -72,6 +72,15 @@ struct QueryParameters {
         return text
     }
 
+    /// `before=ID` of a newest-first page: a positive id of the listed things (`what`), or nil.
+    func before(_ what: String) throws -> Int64? {
+        guard let text = self["before"] else { return nil }
+        guard let value = Int64(text), value > 0 else {
+            throw Problem.invalidParameter("before", "before must be \(what) (an integer > 0), got '\(text)'.")
+        }
+        return value
+    }
+
     func limit(default defaultValue: Int = 20, maximum: Int = 100) throws -> Int {
         guard let text = self["limit"] else { return defaultValue }
         guard let value = Int(text), (1...maximum).contains(value) else {

@@ -187,14 +187,7 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
                 "status",
                 "status must be one of \(DeliveryRepository.statuses.joined(separator: ", ")), got '\(status)'.")
         }
-        var before: Int64?
-        if let text = parameters["before"] {
-            guard let value = Int64(text), value > 0 else {
-                throw Problem.invalidParameter(
-                    "before", "before must be a delivery id (an integer > 0), got '\(text)'.")
-            }
-            before = value
-        }
+        let before = try parameters.before("a delivery id")
         let limit = try parameters.limit(default: 50, maximum: 500)
         let items = try await deliveries.list(subscriptionId: record.id, status: status, before: before, limit: limit)
         var members: [String: JSONValue] = ["items": .array(items.map(Self.json))]
@@ -319,14 +312,7 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
     func auditLog(_ request: Request, _ context: Context) async throws -> Response {
         let caller = try await auth.require(.admin, for: request, action: "audit.read")
         let parameters = try QueryParameters(request, allowed: ["before", "limit", "client", "action"])
-        var before: Int64?
-        if let text = parameters["before"] {
-            guard let value = Int64(text), value > 0 else {
-                throw Problem.invalidParameter(
-                    "before", "before must be an audit entry id (an integer > 0), got '\(text)'.")
-            }
-            before = value
-        }
+        let before = try parameters.before("an audit entry id")
         let limit = try parameters.limit(default: 100, maximum: 1000)
         for name in ["client", "action"] {
             if let value = parameters[name], value.utf8.count > 100 {
