@@ -36,11 +36,38 @@ struct MetricsRoutes<Context: RequestContext>: Sendable {
         router.get("/metrics") { _, _ in
             var text = RegistryMetrics.registry.emitToString()
             text += try await importFigures()
+            text += try await webhookFigures()
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+    }
+
+    /// Webhook state of the whole system (every dispatcher process): subscriptions per status,
+    /// queued and dead deliveries, and how far the most-behind active subscription lags the feed.
+    func webhookFigures() async throws -> String {
+        var subscriptions = "# TYPE registry_webhook_subscriptions gauge\n"
+        var deliveries = "# TYPE registry_webhook_deliveries gauge\n"
+        var lag = "# TYPE registry_webhook_max_lag_events gauge\n"
+        let rows = try await client.query(
+            """
+            SELECT 'subscriptions', s.status, count(*)::bigint FROM subscription s GROUP BY s.status
+            UNION ALL
+            SELECT 'deliveries', d.status, count(*)::bigint FROM delivery d
+            WHERE d.status IN ('pending', 'retrying', 'dead') GROUP BY d.status
+            UNION ALL
+            SELECT 'lag', '', coalesce(max(c.last_seq - s.cursor_seq), 0)::bigint
+            FROM subscription s, change_event_counter c WHERE s.status = 'active'
+            """, logger: logger)
+        for try await (kind, status, value) in rows.decode((String, String, Int64).self) {
+            switch kind {
+            case "subscriptions": subscriptions += "registry_webhook_subscriptions{status=\"\(status)\"} \(value)\n"
+            case "deliveries": deliveries += "registry_webhook_deliveries{status=\"\(status)\"} \(value)\n"
+            default: lag += "registry_webhook_max_lag_events \(value)\n"
+            }
+        }
+        return subscriptions + deliveries + lag
     }
 
     /// Import runs per domain and outcome, and the last applied run's duration and events.
