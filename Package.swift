@@ -41,9 +41,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ProviderImporter",
+            dependencies: ["RegistryCore"],
+            path: "Importers/Providers",
+            resources: [.copy("Resources/postcodes.csv")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "RegistryStore",
             dependencies: [
-                "RegistryCore", "SAMImporter",
+                "RegistryCore", "SAMImporter", "ProviderImporter",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

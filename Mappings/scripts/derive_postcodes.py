@@ -28,6 +28,8 @@ import sys
 
 GEO = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parents[2].parent / "shared/reference/geo")
 OUT = pathlib.Path(__file__).resolve().parents[1] / "geo/postcodes.csv"
+# The importer bundles the same table as a resource (SwiftPM copies no files from outside a target).
+BUNDLED = pathlib.Path(__file__).resolve().parents[2] / "Importers/Providers/Resources/postcodes.csv"
 BELGIUM = (49.49, 51.51, 2.54, 6.41)  # lat min/max, lon min/max
 
 
@@ -109,6 +111,8 @@ with open(OUT, "w", newline="", encoding="utf-8") as f:
     writer = csv.writer(f, lineterminator="\n")
     writer.writerow(["postcode", "names", "latitude", "longitude", "points", "flags"])
     writer.writerows(rows)
-print(f"wrote {OUT}: {len(rows)} postcodes, "
+BUNDLED.parent.mkdir(parents=True, exist_ok=True)
+BUNDLED.write_bytes(OUT.read_bytes())
+print(f"wrote {OUT} (and its bundled copy {BUNDLED.relative_to(BUNDLED.parents[3])}): {len(rows)} postcodes, "
       f"{sum(1 for r in rows if r[2])} with a centroid, "
       f"{sum(1 for r in rows if 'outlier-dropped' in r[5])} with outliers dropped")

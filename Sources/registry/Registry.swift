@@ -119,7 +119,42 @@ struct MigrateCommand: AsyncParsableCommand {
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Import an authentic source.", subcommands: [ImportSAMCommand.self])
+        commandName: "import", abstract: "Import an authentic source.",
+        subcommands: [ImportSAMCommand.self, ImportPharmaciesCommand.self])
+}
+
+struct ImportPharmaciesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pharmacies",
+        abstract:
+            "Import the AFMPS list of pharmacies (JSON: authorisation number, name, address, coordinates, holder, operator, status)."
+    )
+
+    @Argument(help: "The list as JSON.")
+    var path: String
+
+    @Option(help: "Largest share of the current pharmacies a run may delete (0...1).")
+    var maxDeleteShare: Double =
+        ProcessInfo.processInfo.environment["REGISTRY_MAX_DELETE_SHARE"].flatMap(Double.init) ?? 0.05
+
+    func validate() throws {
+        guard (0...1).contains(maxDeleteShare) else {
+            throw ValidationError("--max-delete-share must be between 0 and 1, got \(maxDeleteShare)")
+        }
+    }
+
+    func run() async throws {
+        let logger = makeLogger()
+        let (path, share) = (self.path, maxDeleteShare)
+        let summary: ImportSummary = try await DatabaseContext.with(logger: logger) { url in
+            try await withPostgresClient(url, logger: logger) { client in
+                try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
+                return try await PharmacyImportPipeline(client: client, logger: logger).run(
+                    path: path, maxDeleteShare: share)
+            }
+        }
+        print(summary.report)
+    }
 }
 
 struct ImportSAMCommand: AsyncParsableCommand {

@@ -79,3 +79,13 @@ import Testing
         #expect(rows.allSatisfy { !($0["fr"] ?? "").isEmpty && !($0["nl"] ?? "").isEmpty })
     }
 }
+
+extension MappingsTests {
+    @Test func theImporterBundlesExactlyTheDerivedPostcodeTable() throws {
+        let derived = try Data(contentsOf: Self.root.appendingPathComponent("geo/postcodes.csv"))
+        let bundled = try Data(
+            contentsOf: Self.root.deletingLastPathComponent().appendingPathComponent(
+                "Importers/Providers/Resources/postcodes.csv"))
+        #expect(derived == bundled, "run python3 Mappings/scripts/derive_postcodes.py")
+    }
+}

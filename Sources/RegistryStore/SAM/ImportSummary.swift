@@ -25,6 +25,8 @@ public struct ImportSummary: Sendable {
     public var outcome: Outcome
     public var refusalReason: String?
     public var source: String
+    /// What was imported, for the report ("SAM", "AFMPS pharmacies").
+    public var label = "SAM"
     public var samVersion: String?
     public var samId: String?
     public var files: [FileSummary] = []
@@ -45,9 +47,9 @@ public struct ImportSummary: Sendable {
     public var report: String {
         var lines: [String] = []
         lines.append(
-            "SAM import run #\(runId): \(outcome.rawValue.uppercased())" + (refusalReason.map { ": \($0)" } ?? ""))
+            "\(label) import run #\(runId): \(outcome.rawValue.uppercased())" + (refusalReason.map { ": \($0)" } ?? ""))
         lines.append("  source: \(source)")
-        lines.append("  SAM version: \(samVersion ?? "-")  SamId: \(samId ?? "-")")
+        if label == "SAM" { lines.append("  SAM version: \(samVersion ?? "-")  SamId: \(samId ?? "-")") }
         for f in files {
             lines.append(
                 "  file \(f.name) [\(f.kind ?? "?")]: \(f.bytes) bytes, \(f.entities) entities, sha256 \(f.sha256.prefix(16))…"
