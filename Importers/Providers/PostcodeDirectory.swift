@@ -14,7 +14,7 @@ public struct PostcodeDirectory: Sendable {
     public init(csv text: String) {
         var entries: [String: Entry] = [:]
         for line in text.split(whereSeparator: \.isNewline).dropFirst() {
-            let fields = Self.fields(String(line))
+            let fields = CSVLine.fields(line)
             guard fields.count >= 4 else { continue }
             let centroid = Double(fields[2]).flatMap { lat in Double(fields[3]).map { (lat, $0) } }
             entries[fields[0]] = Entry(names: fields[1].split(separator: "|").map(String.init), centroid: centroid)
@@ -29,24 +29,6 @@ public struct PostcodeDirectory: Sendable {
         else { return PostcodeDirectory(csv: "") }
         return PostcodeDirectory(csv: text)
     }()
-
-    static func fields(_ line: String) -> [String] {
-        var out: [String] = []
-        var current = ""
-        var quoted = false
-        for character in line {
-            if character == "\"" {
-                quoted.toggle()
-            } else if character == ",", !quoted {
-                out.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        out.append(current)
-        return out
-    }
 
     /// Great-circle distance in km (haversine, mean Earth radius).
     public static func kilometres(_ a: (Double, Double), _ b: (Double, Double)) -> Double {

@@ -123,6 +123,19 @@ struct ImportCommand: AsyncParsableCommand {
         subcommands: [ImportSAMCommand.self, ImportPharmaciesCommand.self])
 }
 
+/// The mass-deletion gate every import has.
+struct DeleteShareOption: ParsableArguments {
+    @Option(help: "Largest share of the current records of a type a run may delete (0...1).")
+    var maxDeleteShare: Double =
+        ProcessInfo.processInfo.environment["REGISTRY_MAX_DELETE_SHARE"].flatMap(Double.init) ?? 0.05
+
+    func validate() throws {
+        guard (0...1).contains(maxDeleteShare) else {
+            throw ValidationError("--max-delete-share must be between 0 and 1, got \(maxDeleteShare)")
+        }
+    }
+}
+
 struct ImportPharmaciesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pharmacies",
@@ -133,19 +146,11 @@ struct ImportPharmaciesCommand: AsyncParsableCommand {
     @Argument(help: "The list as JSON.")
     var path: String
 
-    @Option(help: "Largest share of the current pharmacies a run may delete (0...1).")
-    var maxDeleteShare: Double =
-        ProcessInfo.processInfo.environment["REGISTRY_MAX_DELETE_SHARE"].flatMap(Double.init) ?? 0.05
-
-    func validate() throws {
-        guard (0...1).contains(maxDeleteShare) else {
-            throw ValidationError("--max-delete-share must be between 0 and 1, got \(maxDeleteShare)")
-        }
-    }
+    @OptionGroup var gate: DeleteShareOption
 
     func run() async throws {
         let logger = makeLogger()
-        let (path, share) = (self.path, maxDeleteShare)
+        let (path, share) = (self.path, gate.maxDeleteShare)
         let summary: ImportSummary = try await DatabaseContext.with(logger: logger) { url in
             try await withPostgresClient(url, logger: logger) { client in
                 try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
@@ -165,15 +170,7 @@ struct ImportSAMCommand: AsyncParsableCommand {
     @Argument(help: "The export zip, a folder of XML files, or XML files.")
     var paths: [String]
 
-    @Option(help: "Largest share of the current entities of a type a run may delete (0...1).")
-    var maxDeleteShare: Double =
-        ProcessInfo.processInfo.environment["REGISTRY_MAX_DELETE_SHARE"].flatMap(Double.init) ?? 0.05
-
-    func validate() throws {
-        guard (0...1).contains(maxDeleteShare) else {
-            throw ValidationError("--max-delete-share must be between 0 and 1, got \(maxDeleteShare)")
-        }
-    }
+    @OptionGroup var gate: DeleteShareOption
 
     func run() async throws {
         let logger = makeLogger()
@@ -181,7 +178,7 @@ struct ImportSAMCommand: AsyncParsableCommand {
         if isatty(2) == 1 {
             progress = { line in FileHandle.standardError.write(Data("\(line)\n".utf8)) }
         }
-        let options = SAMImportOptions(maxDeleteShare: maxDeleteShare, progress: progress)
+        let options = SAMImportOptions(maxDeleteShare: gate.maxDeleteShare, progress: progress)
         let paths = self.paths
         let summary: ImportSummary = try await DatabaseContext.with(logger: logger) {
             (url: DatabaseURL) -> ImportSummary in

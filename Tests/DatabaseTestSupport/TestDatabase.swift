@@ -107,3 +107,14 @@ public func generatedExport(seed: UInt64 = 11, scale: Double = 0.004, zip: Bool 
     try SAMExportGenerator(config: SAMGeneratorConfig(seed: seed, scale: scale)).write(to: dir, zip: zip)
     return dir
 }
+
+extension PostgresClient {
+    /// Text values of one column, in the order the query returns them.
+    public func strings(_ sql: PostgresQuery) async throws -> [String] {
+        var values: [String] = []
+        for try await value in try await query(sql, logger: TestDatabase.logger).decode(String.self) {
+            values.append(value)
+        }
+        return values
+    }
+}

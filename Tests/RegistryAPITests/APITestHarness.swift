@@ -96,14 +96,3 @@ enum APITest {
         }
     }
 }
-
-extension PostgresClient {
-    /// Text values of one column, in the order the query returns them.
-    func strings(_ sql: PostgresQuery) async throws -> [String] {
-        var values: [String] = []
-        for try await value in try await query(sql, logger: TestDatabase.logger).decode(String.self) {
-            values.append(value)
-        }
-        return values
-    }
-}

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+@testable import RegistryCore
+
+@testable import RegistryCore
+
 /// The derived tables in Mappings/ hold what their origin says, and the known errors of the
 /// sources did not make it into them.
 @Suite struct MappingsTests {
@@ -9,31 +13,9 @@ import Testing
 
     static func rows(_ path: String) throws -> [[String: String]] {
         let text = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
-        var lines = text.split(whereSeparator: \.isNewline).map { Self.fields(String($0)) }
+        var lines = text.split(whereSeparator: \.isNewline).map { CSVLine.fields($0) }
         let header = lines.removeFirst()
         return lines.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
-    }
-
-    /// CSV fields (quoted fields may contain commas; no embedded newlines in these tables).
-    static func fields(_ line: String) -> [String] {
-        var out: [String] = []
-        var current = ""
-        var quoted = false
-        var previous: Character?
-        for character in line {
-            if character == "\"" {
-                if quoted, previous == "\"" { current.append("\"") }
-                quoted.toggle()
-            } else if character == ",", !quoted {
-                out.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
-            previous = character
-        }
-        out.append(current)
-        return out
     }
 
     static func km(_ a: (Double, Double), _ b: (Double, Double)) -> Double {

@@ -325,13 +325,3 @@ struct DeliveryTests {
         }
     }
 }
-
-extension PostgresClient {
-    func strings(_ sql: PostgresQuery) async throws -> [String] {
-        var values: [String] = []
-        for try await value in try await query(sql, logger: TestDatabase.logger).decode(String.self) {
-            values.append(value)
-        }
-        return values
-    }
-}
