@@ -204,6 +204,17 @@ struct SubscriptionAPITests {
                 #expect(
                     try await api.call(.post, "/v1/subscriptions", token: token, body: "{not json").status
                         == .badRequest)
+                // NUL characters (which PostgreSQL text cannot hold) are refused, and the refusal is still audited.
+                for body in [
+                    #"{"url": "\#(fixture.base)/x", "types": ["sam.*"], "filter": {"a\u0000b": null}}"#,
+                    #"{"url": "\#(fixture.base)/x", "types": ["sam.*"], "filter": {"code": {"in": ["\u0000"]}}}"#,
+                    #"{"url": "\#(fixture.base)/x", "types": ["sam.*"], "description": "a\u0000b"}"#,
+                ] {
+                    let answer = try await api.call(.post, "/v1/subscriptions", token: token, body: body)
+                    #expect(answer.status == .unprocessableContent, "\(body)")
+                }
+                let (_, admin) = try await fixture.token([.admin])
+                #expect(try await api.call(.get, "/v1/audit?action=a%00b", token: admin).status == .badRequest)
                 #expect(
                     try await api.call(.post, "/v1/subscriptions", token: token, body: "[1]").status
                         == .unprocessableContent)

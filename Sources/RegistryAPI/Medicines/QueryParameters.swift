@@ -23,6 +23,9 @@ struct QueryParameters {
                 throw Problem.invalidParameter(
                     name, "Query parameter '\(name)' is empty; give a value or leave it out.")
             }
+            guard !value.unicodeScalars.contains("\u{0}") else {
+                throw Problem.invalidParameter(name, "Query parameter '\(name)' contains a NUL character.")
+            }
             guard values[name] == nil else {
                 throw Problem.invalidParameter(name, "Query parameter '\(name)' is given more than once.")
             }

@@ -462,9 +462,14 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
     static func description(_ value: JSONValue) throws -> String? {
         switch value {
         case .null: return nil
-        case .string(let text) where text.utf8.count <= 500: return text
+        case .string(let text)
+        where text.utf8.count <= 500
+            && text.unicodeScalars.allSatisfy({ $0.value >= 0x20 || $0 == "\n" || $0 == "\t" }):
+            return text
         default:
-            throw Problem.invalidBody("description must be a string of at most 500 bytes.", pointer: "/description")
+            throw Problem.invalidBody(
+                "description must be a string of at most 500 bytes without control characters.",
+                pointer: "/description")
         }
     }
 

@@ -37,6 +37,9 @@ public struct SubscriptionFilter: Sendable, Hashable {
                 }
             default: throw FilterError("filter.\(field).\(operation) must be a string or an array of strings")
             }
+            guard values.allSatisfy({ $0.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } }) else {
+                throw FilterError("filter.\(field).\(operation) values must not contain control characters")
+            }
             guard (1...10_000).contains(values.count), values.allSatisfy({ (1...200).contains($0.utf8.count) }) else {
                 throw FilterError("filter.\(field).\(operation) needs 1 to 10000 non-empty values of at most 200 bytes")
             }

@@ -100,12 +100,14 @@ public struct AuditEntry: Sendable, Hashable {
         clientId: String?, action: String, target: String?, outcome: Outcome, status: Int?,
         detail: JSONValue = .object([:])
     ) {
+        // PostgreSQL text and jsonb cannot hold U+0000, which a hostile request may carry into a
+        // detail: it is replaced, so the refusal is still recorded.
         self.clientId = clientId
-        self.action = action
-        self.target = target
+        self.action = action.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+        self.target = target?.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
         self.outcome = outcome
         self.status = status
-        self.detail = detail.canonicalText
+        self.detail = detail.canonicalText.replacingOccurrences(of: "\\u0000", with: "\\ufffd")
     }
 }
 
