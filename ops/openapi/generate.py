@@ -173,6 +173,32 @@ paths["/v1/changes"] = {"get": {
         "400": PROBLEM, "405": PROBLEM, "410": PROBLEM, "414": PROBLEM, "500": PROBLEM,
     }}}
 
+paths["/v1/institutions/{ref}"] = {"get": {
+    "summary": "Institutions by identifier",
+    "description": "The institutions an identifier names, as their sources describe them (pharmacies from the "
+                   "AFMPS list so far): `afmps:913007`, `cbe:0403019261` (a holder's number may name several "
+                   "pharmacies; dots allowed), `nihii:…` (8 digits), `ehp:…` (10 digits).",
+    "parameters": [param("ref", "path", "scheme:identifier",
+                         {"type": "string", "pattern": "^(afmps:[0-9]{1,6}|cbe:[0-9.]{9,12}|nihii:[0-9]{8}|ehp:[0-9]{10})$"},
+                         example="afmps:913007")],
+    "responses": {
+        "200": {"description": "The institutions.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["identifier", "items"],
+                    "properties": {"identifier": {"type": "object", "required": ["scheme", "value"], "properties": {
+                        "scheme": {"type": "string"}, "value": {"type": "string"}}},
+                        "items": {"type": "array", "items": {"type": "object", "required": ["key", "href", "kind", "name", "source"],
+                                                             "properties": {"key": {"type": "string"}, "href": {"type": "string"},
+                                                                            "kind": {"type": "string"}, "name": {"type": "string"},
+                                                                            "source": {"type": "string"}, "status": {"type": "string"},
+                                                                            "address": {"type": "object"}, "position": {"type": "object"},
+                                                                            "holder": {"type": "object"}, "operator": {"type": "object"},
+                                                                            "identifiers": {"type": "object"},
+                                                                            "importRunId": {"type": "integer"}}}}}}}}},
+        "304": {"description": "Not modified."},
+        "400": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
+    }}}
+
 # Subscription management: bearer token with scope subscriptions:manage (admin sees every client's).
 SECURED = [{"bearerAuth": []}]
 SUB_ID = param("id", "path", "Subscription id.", {"type": "string", "pattern": "^sub_[0-9a-f]{20}$"},
