@@ -186,6 +186,30 @@ struct DeliveryTests {
         }
     }
 
+    @Test func aSubscriptionFailingWithoutASuccessForTooLongIsDisabled() async throws {
+        let receiver = WebhookReceiver { _, _, _ in ReceiverAnswer(status: .internalServerError) }
+        try await DispatchFixture.with(seed: 70, receiver: receiver) { fixture in
+            let (subscription, _) = try await fixture.subscribe(types: ["sam.company.*"])
+            // Failing for more than 1.5 s (the production default is 5 days) with retries every 0.3 s.
+            var settings = DispatchFixture.settings(
+                schedule: Array(repeating: "0.3s", count: 30).joined(separator: ","))
+            settings.retryPolicy.disableAfterSeconds = 1.5
+            try await fixture.dispatching([settings]) {
+                #expect(
+                    await eventually(timeout: .seconds(20)) {
+                        (try? await fixture.postgres.strings(
+                            "SELECT status FROM subscription WHERE id = \(subscription.id)")) == ["disabled"]
+                    })
+            }
+            let reason = try await fixture.postgres.strings(
+                "SELECT status_reason FROM subscription WHERE id = \(subscription.id)")
+            #expect(reason == ["deliveries failed without a success for too long"])
+            // It failed for at least that long first: several attempts, all on the first event.
+            #expect(receiver.all.count >= 4)
+            #expect(Set(receiver.all.map(\.id)).count == 1)
+        }
+    }
+
     @Test func aReceiverThatTimesOutDoesNotDelayTheOthers() async throws {
         let receiver = WebhookReceiver { path, _, _ in
             path == "/slow" ? ReceiverAnswer(delay: .seconds(4)) : ReceiverAnswer()
