@@ -207,6 +207,22 @@ struct DeliveryTests {
             // It failed for at least that long first: several attempts, all on the first event.
             #expect(receiver.all.count >= 4)
             #expect(Set(receiver.all.map(\.id)).count == 1)
+            // Re-activating it clears the verdict; the queued event is delivered once the receiver is back.
+            var patch = SubscriptionPatch()
+            patch.status = .active
+            let resumed = try await SubscriptionRepository(client: fixture.postgres, logger: fixture.logger).update(
+                id: subscription.id, clientId: nil, patch: patch)
+            #expect(resumed?.status == .active && resumed?.statusReason == nil && resumed?.failingSince == nil)
+            receiver.setScript { _, _, _ in ReceiverAnswer() }
+            try await fixture.dispatching([settings]) {
+                #expect(
+                    await eventually {
+                        let head = try? await fixture.postgres.strings(
+                            "SELECT status FROM delivery WHERE subscription_id = \(subscription.id) ORDER BY id LIMIT 1"
+                        )
+                        return head == ["succeeded"]
+                    })
+            }
         }
     }
 
