@@ -84,12 +84,8 @@ public final class WebhookSender: Sendable {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(
-                connect: .nanoseconds(
-                    Int64(timeouts.connect.components.seconds) * 1_000_000_000
-                        + timeouts.connect.components.attoseconds / 1_000_000_000),
-                read: .nanoseconds(
-                    Int64(timeouts.response.components.seconds) * 1_000_000_000
-                        + timeouts.response.components.attoseconds / 1_000_000_000)),
+                connect: .nanoseconds(Self.nanoseconds(timeouts.connect)),
+                read: .nanoseconds(Self.nanoseconds(timeouts.response))),
             connectionPool: .init(
                 idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost))
         if IPAddress(host) == nil { configuration.dnsOverride = [host: address.description] }

@@ -266,7 +266,7 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
                 }
                 limit = n
             }
-            let bounds = try await subscriptions.feedBounds()
+            let bounds = try await ChangeFeed(client: client, logger: logger).bounds()
             if let fromSeq, fromSeq < bounds.firstKept, bounds.firstKept > 1 {
                 throw Problem(
                     .gone, type: Problem.typeBase + "feed-position-pruned", title: "Position no longer in the feed",

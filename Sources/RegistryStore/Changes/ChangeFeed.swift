@@ -99,6 +99,19 @@ public struct ChangeFeed: Sendable {
         return (events, next, bounds)
     }
 
+    /// The first event kept and the newest published.
+    public func bounds() async throws -> ChangeFeedBounds {
+        let rows = try await client.query(
+            """
+            SELECT coalesce((SELECT min(seq) FROM change_event), last_seq + 1), last_seq
+            FROM change_event_counter WHERE id = 1
+            """, logger: logger)
+        for try await (first, last) in rows.decode((Int64, Int64).self) {
+            return ChangeFeedBounds(firstKept: first, last: last)
+        }
+        throw DatabaseError.unexpected("change_event_counter has no row")
+    }
+
     /// Removes events older than `days` days, and finished deliveries (with their attempts) as
     /// old; returns how many events went. Queued deliveries stay whatever their age.
     @discardableResult

@@ -110,7 +110,7 @@ public struct SubscriptionRepository: Sendable {
     public func create(clientId: String, spec: SubscriptionSpec) async throws -> (SubscriptionRecord, WebhookSecret) {
         let secret = WebhookSecret.generate()
         let id = RandomText.identifier("sub_")
-        let bounds = try await feedBounds()
+        let bounds = try await ChangeFeed(client: client, logger: logger).bounds()
         if let after = spec.after, after < bounds.firstKept - 1 || after > bounds.last {
             throw FeedPositionPruned(requested: after, feedStart: bounds.firstKept)
         }
@@ -130,19 +130,6 @@ public struct SubscriptionRepository: Sendable {
             throw DatabaseError.unexpected("subscription \(id) vanished after INSERT")
         }
         return (record, secret)
-    }
-
-    /// The first event kept and the newest published.
-    public func feedBounds() async throws -> ChangeFeedBounds {
-        let rows = try await client.query(
-            """
-            SELECT coalesce((SELECT min(seq) FROM change_event), last_seq + 1), last_seq
-            FROM change_event_counter WHERE id = 1
-            """, logger: logger)
-        for try await (first, last) in rows.decode((Int64, Int64).self) {
-            return ChangeFeedBounds(firstKept: first, last: last)
-        }
-        throw DatabaseError.unexpected("change_event_counter has no row")
     }
 
     /// The subscription if it exists and `clientId` may see it (nil = any client: admin).
