@@ -34,17 +34,28 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // Streaming readers shared by the importers: libxml2 SAX2 and zip entries.
+        .target(
+            name: "XMLStreaming",
+            dependencies: ["CLibXML2", "CZlib"],
+            path: "Importers/XMLStreaming",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SAMImporter",
-            dependencies: ["RegistryCore", "CLibXML2", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["RegistryCore", "XMLStreaming", "CLibXML2", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             path: "Importers/SAM",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ProviderImporter",
-            dependencies: ["RegistryCore"],
+            dependencies: ["RegistryCore", "XMLStreaming"],
             path: "Importers/Providers",
-            resources: [.copy("Resources/postcodes.csv")],
+            exclude: ["Formats"],
+            resources: [
+                .copy("Resources/postcodes.csv"), .copy("Resources/cd-hcparty.csv"),
+                .copy("Resources/nihii-profession-digits.csv"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -126,7 +137,7 @@ let package = Package(
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SAMImporterTests",
-            dependencies: ["SAMImporter", "RegistryCore", "SharedSamples"],
+            dependencies: ["SAMImporter", "XMLStreaming", "RegistryCore", "SharedSamples"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import XMLStreaming
 import Crypto
 import Foundation
 import RegistryCore

@@ -1,3 +1,4 @@
+import XMLStreaming
 import Foundation
 import RegistryCore
 import Testing

@@ -1,3 +1,4 @@
+import XMLStreaming
 import Foundation
 
 /// Writes XML text to a file through a 1 MiB buffer (the generator writes ~1 GB files).

@@ -1,3 +1,4 @@
+import XMLStreaming
 import RegistryCore
 
 /// A reference from one entity to another that must resolve (checked once all files are read).

@@ -176,7 +176,7 @@ public struct ZipArchive {
         return try ZipEntrySource(archivePath: path, entry: entry, dataOffset: dataOffset)
     }
 
-    static func readBytes(path: String, offset: UInt64, count: Int) throws -> [UInt8] {
+    public static func readBytes(path: String, offset: UInt64, count: Int) throws -> [UInt8] {
         guard let h = FileHandle(forReadingAtPath: path) else {
             throw InputError.cannotOpen(path: path, reason: "no such readable file")
         }
