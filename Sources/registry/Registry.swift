@@ -120,7 +120,9 @@ struct MigrateCommand: AsyncParsableCommand {
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Import an authentic source.",
-        subcommands: [ImportSAMCommand.self, ImportPharmaciesCommand.self])
+        subcommands: [
+            ImportSAMCommand.self, ImportCoBRHACommand.self, ImportPracticesCommand.self, ImportPharmaciesCommand.self,
+        ])
 }
 
 /// The mass-deletion gate every import has.

@@ -8,7 +8,8 @@ public enum CSVLine {
         var previous: Character?
         for character in line {
             if character == "\"" {
-                if quoted, previous == "\"" { current.append("\"") }
+                // A quote right after the closing one is an escaped quote inside the field.
+                if !quoted, previous == "\"" { current.append("\"") }
                 quoted.toggle()
             } else if character == ",", !quoted {
                 out.append(current)

@@ -111,13 +111,14 @@ public struct PharmacyImportPipeline: Sendable {
     }
 
     /// A refused run is recorded on its own connection and transaction: nothing else changes.
-    func recordAlone(_ summary: inout ImportSummary, findings: [QualityFinding]) async throws {
+    func recordAlone(_ summary: inout ImportSummary, findings: [QualityFinding], domain: String = "afmps") async throws
+    {
         Self.count(findings, into: &summary)
         let source = summary.source
         let recorded = summary
         summary.runId = try await client.withConnection { connection in
             let id = try await connection.query(
-                "INSERT INTO import_run (domain, source) VALUES ('afmps', \(source)) RETURNING id", logger: logger
+                "INSERT INTO import_run (domain, source) VALUES (\(domain), \(source)) RETURNING id", logger: logger
             ).decode(Int64.self).first { _ in true }!
             var withId = recorded
             withId.runId = id

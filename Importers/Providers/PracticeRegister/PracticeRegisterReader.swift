@@ -1,0 +1,315 @@
+import Foundation
+import RegistryCore
+
+/// One practice as the register states it, checked: a canonical document plus the columns the
+/// registry searches by.
+public struct PracticeRecord: Sendable {
+    public var key: String
+    public var nihii: String
+    public var document: JSONValue
+    public var postcode: String
+    public var latitude: Double?
+    public var longitude: Double?
+    public var institutionKey: String?
+    public var validFrom: LocalDate
+    public var validTo: LocalDate?
+    public var languages: [String]
+    public var competences: [String]
+}
+
+/// Reads the practice register (docs/PROVIDER-FORMATS.md) from CSV, streamed line by line, or
+/// from a JSON array; ``nextBatch()`` hands over checked records, `findings` collects the rest.
+public final class PracticeRegisterReader {
+    public static let columns = [
+        "practice_id", "nihii", "role", "institution", "street_fr", "street_nl", "house_number", "post_box", "postcode",
+        "municipality_fr", "municipality_nl", "nis_code", "latitude", "longitude", "languages", "competences", "phone",
+        "email", "website", "valid_from", "valid_to",
+    ]
+    public static let roles: Set<String> = ["owner", "associate", "employee", "locum", "consultant"]
+
+    public let file: String
+    public private(set) var findings: [QualityFinding] = []
+    public private(set) var rowsRead = 0
+    public private(set) var bytesRead: UInt64 = 0
+    /// Keys of rows that broke an error rule: what is stored for them stays.
+    public private(set) var rejectedKeys: [String] = []
+    public private(set) var isRefused = false
+
+    let postcodes: PostcodeDirectory
+    var seen: Set<String> = []
+    // CSV state
+    var handle: FileHandle?
+    var header: [String: Int] = [:]
+    var carry: [UInt8] = []
+    var lineNumber = 0
+    var atEnd = false
+    // JSON state
+    var jsonItems: [Any] = []
+    var jsonIndex = 0
+
+    /// The register file of PATH: the file itself, or `practices.csv` / `practices.json` in a folder.
+    public static func resolve(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return path
+        }
+        for name in ["practices.csv", "practices.json"] {
+            let candidate = (path as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return (path as NSString).appendingPathComponent("practices.csv")
+    }
+
+    public init(path: String, postcodes: PostcodeDirectory = .bundled) throws {
+        self.file = URL(fileURLWithPath: path).lastPathComponent
+        self.postcodes = postcodes
+        if path.lowercased().hasSuffix(".json") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytesRead = UInt64(data.count)
+            guard let items = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
+                refuse(line: nil, "the file is not a JSON array of practice objects")
+                return
+            }
+            jsonItems = items
+        } else {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+            }
+            self.handle = handle
+            guard let first = nextLine() else {
+                refuse(line: 1, "the file is empty (expected a header row)")
+                return
+            }
+            let names = CSVLine.fields(first.hasPrefix("\u{FEFF}") ? String(first.dropFirst()) : first).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            for (index, name) in names.enumerated() { header[name] = index }
+            let missing = ["practice_id", "nihii", "postcode", "valid_from"].filter { header[$0] == nil }
+            if !missing.isEmpty {
+                refuse(line: 1, "the header lacks the required column(s) \(missing.joined(separator: ", "))")
+                return
+            }
+            let unknown = names.filter { !Self.columns.contains($0) }
+            if !unknown.isEmpty {
+                findings.append(
+                    QualityFinding(
+                        rule: CoBRHAQualityRules.practiceColumn, file: file, line: 1,
+                        message: "unknown column(s) \(unknown.joined(separator: ", ")) ignored"))
+            }
+        }
+    }
+
+    func refuse(line: Int?, _ message: String) {
+        isRefused = true
+        findings.append(QualityFinding(rule: CoBRHAQualityRules.practiceFile, file: file, line: line, message: message))
+    }
+
+    /// The next line of the CSV (without its line break), nil at the end.
+    func nextLine() -> String? {
+        while true {
+            if let newline = carry.firstIndex(of: 0x0A) {
+                var line = carry[..<newline]
+                if line.last == 0x0D { line = line.dropLast() }
+                let text = String(decoding: line, as: UTF8.self)
+                carry.removeSubrange(...newline)
+                lineNumber += 1
+                return text
+            }
+            if atEnd {
+                guard !carry.isEmpty else { return nil }
+                let text = String(decoding: carry, as: UTF8.self)
+                carry.removeAll()
+                lineNumber += 1
+                return text
+            }
+            let chunk = handle?.readData(ofLength: 1 << 20) ?? Data()
+            bytesRead += UInt64(chunk.count)
+            if chunk.isEmpty { atEnd = true } else { carry.append(contentsOf: chunk) }
+        }
+    }
+
+    public func nextBatch(size: Int = 5_000) -> [PracticeRecord]? {
+        guard !isRefused else { return nil }
+        var batch: [PracticeRecord] = []
+        if handle != nil {
+            while batch.count < size, let line = nextLine() {
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                let fields = CSVLine.fields(line)
+                var values: [String: String] = [:]
+                for (name, index) in header where index < fields.count {
+                    let value = fields[index].trimmingCharacters(in: .whitespaces)
+                    if !value.isEmpty { values[name] = value }
+                }
+                if fields.count != header.count {
+                    findings.append(
+                        QualityFinding(
+                            rule: CoBRHAQualityRules.practiceField, entityType: "practice",
+                            entityKey: values["practice_id"], file: file, line: lineNumber,
+                            message: "\(fields.count) fields where the header has \(header.count)"))
+                    if let key = values["practice_id"] { rejectedKeys.append(key) }
+                    continue
+                }
+                if let record = record(values, line: lineNumber) { batch.append(record) }
+            }
+        } else {
+            while batch.count < size, jsonIndex < jsonItems.count {
+                defer { jsonIndex += 1 }
+                guard let object = jsonItems[jsonIndex] as? [String: Any] else {
+                    findings.append(
+                        QualityFinding(
+                            rule: CoBRHAQualityRules.practiceField, file: file, line: jsonIndex + 1,
+                            message: "item \(jsonIndex + 1) is not an object"))
+                    continue
+                }
+                var values: [String: String] = [:]
+                for (name, value) in object {
+                    switch value {
+                    case let text as String: values[name] = text.trimmingCharacters(in: .whitespaces)
+                    case let number as NSNumber: values[name] = number.stringValue
+                    case let list as [Any]: values[name] = list.compactMap { $0 as? String }.joined(separator: "|")
+                    default: continue
+                    }
+                    if values[name]?.isEmpty == true { values[name] = nil }
+                }
+                if let record = record(values, line: jsonIndex + 1) { batch.append(record) }
+            }
+        }
+        if batch.isEmpty && (handle == nil ? jsonIndex >= jsonItems.count : atEnd && carry.isEmpty) { return nil }
+        return batch
+    }
+
+    static let idPattern = #"^[A-Za-z0-9._-]{1,64}$"#
+    static let codePattern = #"^[a-z0-9-]{1,64}$"#
+
+    /// Checks one row; nil when an error rule rejects it.
+    func record(_ values: [String: String], line: Int) -> PracticeRecord? {
+        rowsRead += 1
+        let key = values["practice_id"] ?? ""
+        var rejected = false
+        func finding(_ rule: QualityRule, _ message: String) {
+            findings.append(
+                QualityFinding(
+                    rule: rule, entityType: "practice", entityKey: key.isEmpty ? nil : key, file: file, line: line,
+                    message: message))
+            if rule.severity >= .error { rejected = true }
+        }
+        guard key.range(of: Self.idPattern, options: .regularExpression) != nil else {
+            finding(CoBRHAQualityRules.practiceId, "practice_id '\(key)' is not 1-64 of A-Za-z0-9._-")
+            return nil
+        }
+        guard seen.insert(key).inserted else {
+            finding(CoBRHAQualityRules.practiceId, "practice_id \(key) appears twice; the later row is rejected")
+            return nil
+        }
+        let nihiiText = values["nihii"] ?? ""
+        let nihii = NIHII(nihiiText)
+        if nihii?.kind != .person || nihii?.digits != nihiiText {
+            finding(CoBRHAQualityRules.practiceNIHII, "nihii '\(nihiiText)' is not 11 digits")
+        }
+        let postcode = values["postcode"] ?? ""
+        let entry = postcodes.entries[postcode]
+        if entry == nil {
+            finding(CoBRHAQualityRules.practicePostcode, "postcode '\(postcode)' is not a Belgian postcode")
+        }
+        let from = values["valid_from"].flatMap { LocalDate(iso: $0) }
+        var to: LocalDate?
+        if from == nil {
+            finding(CoBRHAQualityRules.practiceDate, "valid_from '\(values["valid_from"] ?? "")' is not a date")
+        }
+        if let text = values["valid_to"] {
+            to = LocalDate(iso: text)
+            if to == nil {
+                finding(CoBRHAQualityRules.practiceDate, "valid_to '\(text)' is not a date")
+            } else if let from, let to, to < from {
+                finding(CoBRHAQualityRules.practiceDate, "valid_to \(to) is before valid_from \(from)")
+            }
+        }
+        if let role = values["role"], !Self.roles.contains(role) {
+            finding(
+                CoBRHAQualityRules.practiceField,
+                "role '\(role)' is not one of \(Self.roles.sorted().joined(separator: ", "))")
+        }
+        let languages = (values["languages"] ?? "").split(separator: "|").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        for language in languages where language.range(of: "^[a-z]{2}$", options: .regularExpression) == nil {
+            finding(CoBRHAQualityRules.practiceField, "language '\(language)' is not an ISO 639-1 code")
+        }
+        let competences = (values["competences"] ?? "").split(separator: "|").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        for competence in competences where competence.range(of: Self.codePattern, options: .regularExpression) == nil {
+            finding(CoBRHAQualityRules.practiceField, "competence '\(competence)' is not a code of a-z, 0-9 and -")
+        }
+        if values["street_fr"] == nil && values["street_nl"] == nil && values["institution"] == nil {
+            finding(CoBRHAQualityRules.practiceField, "no street (street_fr or street_nl) and no institution")
+        }
+        var institutionKey: String?
+        if let institution = values["institution"] {
+            if institution.range(of: #"^(nihii|cbe|ehp|afmps):[0-9]{1,10}$"#, options: .regularExpression) != nil {
+                institutionKey = institution
+            } else {
+                finding(
+                    CoBRHAQualityRules.practiceInstitution,
+                    "institution '\(institution)' is not scheme:id (nihii, cbe, ehp or afmps); ignored")
+            }
+        }
+        var latitude = values["latitude"].flatMap(Double.init)
+        var longitude = values["longitude"].flatMap(Double.init)
+        if (values["latitude"] != nil && latitude == nil) || (values["longitude"] != nil && longitude == nil) {
+            finding(CoBRHAQualityRules.practiceGeo, "latitude/longitude are not numbers; the postcode centroid is used")
+        }
+        if let lat = latitude, let lon = longitude {
+            let (usable, message) = PostcodeDirectory.checkPosition((lat, lon), postcode: postcode, entry: entry)
+            if !usable {
+                finding(CoBRHAQualityRules.practiceGeo, message)
+                latitude = nil
+                longitude = nil
+            }
+        }
+        if rejected {
+            rejectedKeys.append(key)
+            return nil
+        }
+        var located = "source"
+        if latitude == nil || longitude == nil, let centre = entry?.centroid {
+            (latitude, longitude, located) = (centre.latitude, centre.longitude, "postcode-centroid")
+        }
+        var address: [String: JSONValue] = ["postcode": .string(postcode), "country": .string("BE")]
+        var street: [String: JSONValue] = [:]
+        var municipality: [String: JSONValue] = [:]
+        for lang in ["fr", "nl"] {
+            if let text = values["street_\(lang)"] { street[lang] = .string(text) }
+            if let text = values["municipality_\(lang)"] { municipality[lang] = .string(text) }
+        }
+        address["street"] = .object(street)
+        address["municipality"] = .object(municipality)
+        for (column, field) in [("house_number", "number"), ("post_box", "box"), ("nis_code", "nisCode")] {
+            if let text = values[column] { address[field] = .string(text) }
+        }
+        var document: [String: JSONValue] = [
+            "id": .string(key), "nihii": .string(nihiiText), "address": .object(address),
+            "languages": .array(languages.map(JSONValue.string)),
+            "competences": .array(competences.map(JSONValue.string)),
+            "from": .string(from!.description),
+        ]
+        if let to { document["to"] = .string(to.description) }
+        if let role = values["role"] { document["role"] = .string(role) }
+        if let institutionKey { document["institution"] = .string(institutionKey) }
+        var contact: [String: JSONValue] = [:]
+        for field in ["phone", "email", "website"] { if let text = values[field] { contact[field] = .string(text) } }
+        if !contact.isEmpty { document["contact"] = .object(contact) }
+        if let latitude, let longitude {
+            document["position"] = .object([
+                "latitude": .number(String(latitude)), "longitude": .number(String(longitude)),
+                "from": .string(located),
+            ])
+        }
+        return PracticeRecord(
+            key: key, nihii: nihiiText, document: .object(document), postcode: postcode, latitude: latitude,
+            longitude: longitude, institutionKey: institutionKey, validFrom: from!, validTo: to, languages: languages,
+            competences: competences)
+    }
+
+    public func close() { try? handle?.close() }
+}

@@ -1,0 +1,96 @@
+-- Healthcare professionals (CoBRHA snapshots, merged across sources) and the practice register.
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+
+-- What each source asserts about each actor: one row per (actor, source), replaced by that
+-- source's next snapshot. The served documents are merged from these.
+CREATE TABLE actor_fact (
+    actor_type   text   NOT NULL,   -- professional | institution
+    actor_key    text   NOT NULL,   -- the SSIN, or scheme:id of an organisation
+    source       text   NOT NULL,   -- FPS-HEALTH, RIZIV-INAMI, ...
+    document     jsonb  NOT NULL,
+    content_hash text   NOT NULL,
+    run_id       bigint REFERENCES import_run (id),
+    PRIMARY KEY (actor_type, actor_key, source)
+);
+CREATE INDEX actor_fact_source ON actor_fact (source, actor_type);
+
+-- One professional: `id` is public and reveals nothing (hcp_ + random hex), the SSIN is personal
+-- data kept for the sensitive lookup only; `document` is the merge of every source's facts.
+CREATE TABLE professional (
+    id             text        PRIMARY KEY,
+    ssin           text        NOT NULL UNIQUE,
+    document       jsonb       NOT NULL,
+    content_hash   text        NOT NULL,
+    changed_run_id bigint      REFERENCES import_run (id),
+    changed_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- A person holds one NIHII per profession.
+CREATE TABLE professional_nihii (
+    nihii           text NOT NULL PRIMARY KEY,
+    professional_id text NOT NULL REFERENCES professional (id) ON DELETE CASCADE,
+    profession      text NOT NULL
+);
+CREATE INDEX professional_nihii_professional ON professional_nihii (professional_id);
+
+-- The practice register: a professional (by NIHII, which also says the profession) at a place.
+CREATE TABLE practice (
+    key             text             PRIMARY KEY,
+    nihii           text             NOT NULL,
+    document        jsonb            NOT NULL,
+    content_hash    text             NOT NULL,
+    postcode        text             NOT NULL,
+    latitude        double precision,
+    longitude       double precision,
+    institution_key text,
+    valid_from      date             NOT NULL,
+    valid_to        date,
+    languages       text[]           NOT NULL DEFAULT '{}',
+    competences     text[]           NOT NULL DEFAULT '{}',
+    changed_run_id  bigint           REFERENCES import_run (id),
+    changed_at      timestamptz      NOT NULL DEFAULT now()
+);
+CREATE INDEX practice_nihii ON practice (nihii);
+
+-- Accent-, case- and particle-insensitive name key: letters only ("Van De Casteele" = "vandecasteele").
+CREATE OR REPLACE FUNCTION registry_name_key(text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT regexp_replace(lower(public.unaccent('public.unaccent'::regdictionary, coalesce($1, ''))), '[^a-z]', '', 'g')
+$$;
+
+-- The spelling as written, only case and accents folded ("De Smet" ≠ "Desmet").
+CREATE OR REPLACE FUNCTION registry_name_exact(text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT regexp_replace(trim(lower(public.unaccent('public.unaccent'::regdictionary, coalesce($1, '')))), '\s+', ' ', 'g')
+$$;
+
+-- Search rows: one practice with its professional's names, profession and qualifications,
+-- rebuilt whenever the practice or the professional changes.
+CREATE TABLE practice_search (
+    practice_key    text    PRIMARY KEY REFERENCES practice (key) ON DELETE CASCADE,
+    professional_id text,
+    nihii           text    NOT NULL,
+    profession      text,
+    qualifications  text[]  NOT NULL DEFAULT '{}',
+    languages       text[]  NOT NULL DEFAULT '{}',
+    competences     text[]  NOT NULL DEFAULT '{}',
+    postcode        text    NOT NULL,
+    latitude        double precision,
+    longitude       double precision,
+    earth           earth,
+    valid_from      date    NOT NULL,
+    valid_to        date,
+    family_name     text,
+    given_name      text,
+    family_exact    text,
+    family_key      text,
+    full_key        text
+);
+CREATE INDEX practice_search_family_trgm ON practice_search USING gin (family_key gin_trgm_ops);
+CREATE INDEX practice_search_full_trgm ON practice_search USING gin (full_key gin_trgm_ops);
+CREATE INDEX practice_search_earth ON practice_search USING gist (earth);
+CREATE INDEX practice_search_profession_earth ON practice_search USING gist (profession, earth);
+CREATE INDEX practice_search_postcode ON practice_search (postcode);
+CREATE INDEX practice_search_professional ON practice_search (professional_id);
+CREATE INDEX practice_search_nihii ON practice_search (nihii);
+CREATE INDEX practice_search_name ON practice_search (family_key, full_key, practice_key);

@@ -1,0 +1,42 @@
+import Logging
+import PostgresNIO
+
+/// Keeps `practice_search` in step with `practice` and `professional`: a practice's row carries
+/// its professional's names (as folded keys), profession and current qualifications, so a
+/// search is one indexed table.
+enum PracticeSearchIndex {
+    /// Rebuilds the rows of the practices of the NIHIIs `nihiisOf` (a query returning `nihii`
+    /// values), or of the practices in `practiceKeysOf` (a query returning practice keys).
+    static func refresh(
+        _ connection: PostgresConnection, nihiisOf: String? = nil, practiceKeysOf: String? = nil, logger: Logger
+    ) async throws {
+        var selections: [String] = []
+        if let nihiisOf { selections.append("SELECT p.key FROM practice p WHERE p.nihii IN (\(nihiisOf))") }
+        if let practiceKeysOf { selections.append(practiceKeysOf) }
+        guard !selections.isEmpty else { return }
+        try await connection.executeScript(
+            """
+            DROP TABLE IF EXISTS stage_refresh;
+            CREATE TEMP TABLE stage_refresh ON COMMIT DROP AS \(selections.joined(separator: " UNION "));
+            DELETE FROM practice_search s USING stage_refresh r WHERE s.practice_key = r.key;
+            INSERT INTO practice_search (practice_key, professional_id, nihii, profession, qualifications, languages,
+                                         competences, postcode, latitude, longitude, earth, valid_from, valid_to,
+                                         family_name, given_name, family_exact, family_key, full_key)
+            SELECT p.key, n.professional_id, p.nihii, n.profession,
+                   coalesce(ARRAY(
+                       SELECT DISTINCT s ->> 'code'
+                       FROM jsonb_array_elements(pr.document -> 'professions') x, jsonb_array_elements(x -> 'specialities') s
+                       WHERE x ->> 'code' = n.profession AND (s ->> 'to' IS NULL OR (s ->> 'to')::date >= current_date)),
+                     '{}'),
+                   p.languages, p.competences, p.postcode, p.latitude, p.longitude,
+                   CASE WHEN p.latitude IS NOT NULL AND p.longitude IS NOT NULL THEN ll_to_earth(p.latitude, p.longitude) END,
+                   p.valid_from, p.valid_to,
+                   pr.document ->> 'lastName', pr.document ->> 'firstName',
+                   registry_name_exact(pr.document ->> 'lastName'), registry_name_key(pr.document ->> 'lastName'),
+                   registry_name_key(coalesce(pr.document ->> 'firstName', '') || (pr.document ->> 'lastName'))
+            FROM practice p JOIN (SELECT DISTINCT key FROM stage_refresh) r ON r.key = p.key
+            LEFT JOIN professional_nihii n ON n.nihii = p.nihii
+            LEFT JOIN professional pr ON pr.id = n.professional_id;
+            """, logger: logger)
+    }
+}
