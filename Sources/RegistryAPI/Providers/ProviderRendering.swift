@@ -1,0 +1,106 @@
+import Foundation
+import ProviderImporter
+import RegistryCore
+import RegistryStore
+
+/// The public and the sensitive views of professionals and practices.
+///
+/// Public answers never carry the SSIN, the birth date or the date of death (only `deceased`);
+/// the sensitive view (scope `providers:sensitive`, audited) adds them.
+enum ProviderRendering {
+    static let catalog = ProfessionCatalog.bundled
+
+    static func members(_ value: JSONValue?) -> [String: JSONValue] {
+        if case .object(let members)? = value { return members }
+        return [:]
+    }
+
+    static func items(_ value: JSONValue?) -> [JSONValue] {
+        if case .array(let items)? = value { return items }
+        return []
+    }
+
+    /// Whether a `{from, to}` object is valid on `date` (`to` inclusive, open when absent).
+    static func valid(_ item: [String: JSONValue], on date: LocalDate) -> Bool {
+        guard let from = item["from"]?.stringValue.flatMap({ LocalDate(iso: $0) }), from <= date else { return false }
+        if let to = item["to"]?.stringValue.flatMap({ LocalDate(iso: $0) }) { return date <= to }
+        return true
+    }
+
+    static func label(_ code: String) -> JSONValue {
+        guard let entry = catalog.entries[code] else { return .null }
+        return .object(entry.labels.mapValues(JSONValue.string))
+    }
+
+    static func withLabel(_ item: JSONValue) -> JSONValue {
+        var m = members(item)
+        if let code = m["code"]?.stringValue { m["label"] = label(code) }
+        return .object(m)
+    }
+
+    static func professional(
+        _ stored: StoredProfessional, at date: LocalDate?, sensitive: Bool, includePractices: Bool = true
+    ) -> JSONValue {
+        let document = members(stored.document)
+        var out: [String: JSONValue] = [
+            "id": .string(stored.id), "href": .string("/v1/providers/\(stored.id)"),
+            "firstName": document["firstName"] ?? .null, "lastName": document["lastName"] ?? .null,
+            "gender": document["gender"] ?? .null, "languages": document["languages"] ?? .array([]),
+            "deceased": .bool(document["deathDate"] != nil),
+            "identitySource": document["identitySource"] ?? .null, "sources": document["sources"] ?? .array([]),
+        ]
+        if let date { out["at"] = .string(date.description) }
+        if sensitive {
+            for field in ["ssin", "birthDate", "deathDate"] { out[field] = document[field] ?? .null }
+        }
+        out["professions"] = .array(
+            items(document["professions"]).compactMap { item -> JSONValue? in
+                var profession = members(item)
+                if let date, !valid(profession, on: date) { return nil }
+                for list in ["specialities", "licences"] {
+                    profession[list] = .array(
+                        items(profession[list]).filter { date == nil || valid(members($0), on: date!) }.map(withLabel))
+                }
+                return withLabel(.object(profession))
+            })
+        if let runId = stored.runId { out["importRunId"] = .number(String(runId)) }
+        if includePractices {
+            out["practices"] = .array(
+                stored.practices.compactMap { key, document in
+                    if let date, !valid(members(document), on: date) { return nil }
+                    return practice(key: key, document: document)
+                })
+        }
+        return .object(out)
+    }
+
+    static func practice(key: String, document: JSONValue) -> JSONValue {
+        var m = members(document)
+        m["href"] = .string("/v1/practices/\(key)")
+        if let institution = m["institution"]?.stringValue {
+            m["institutionHref"] = .string("/v1/institutions/\(institution)")
+        }
+        return .object(m)
+    }
+
+    /// One search hit: the practice, who practises there, and how far it is.
+    static func hit(_ hit: PracticeSearchHit) -> JSONValue {
+        var out: [String: JSONValue] = ["practice": practice(key: hit.practiceKey, document: hit.practice)]
+        if let id = hit.professionalId {
+            out["professional"] = .object([
+                "id": .string(id), "href": .string("/v1/providers/\(id)"),
+                "firstName": hit.givenName.map(JSONValue.string) ?? .null,
+                "lastName": hit.familyName.map(JSONValue.string) ?? .null,
+                "profession": hit.profession.map { withLabel(.object(["code": .string($0)])) } ?? .null,
+                "qualifications": .array(hit.qualifications.sorted().map { withLabel(.object(["code": .string($0)])) }),
+            ])
+        } else {
+            out["professional"] = .null
+        }
+        if let metres = hit.distanceMetres {
+            out["distanceKm"] = .number(String(format: "%.3f", metres / 1000))
+        }
+        if let score = hit.score { out["score"] = .number(String(format: "%.4f", score)) }
+        return .object(out)
+    }
+}

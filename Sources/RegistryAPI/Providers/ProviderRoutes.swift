@@ -1,0 +1,282 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ProviderImporter
+import RegistryCore
+import RegistryStore
+
+/// Professionals and the practice register:
+/// - `GET /v1/providers/{nihii|id}`: the professional behind an 11-digit NIHII (or a `hcp_` id),
+///   with the professions, qualifications and practices valid `at` a date;
+/// - `GET /v1/providers?ssin=`: the same with the personal fields, only with `providers:sensitive`,
+///   every read audited;
+/// - `GET /v1/practices/{id}` and the practice search `GET /v1/practices?…`.
+struct ProviderRoutes<Context: RequestContext>: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    let reader: ProviderReader
+    let authenticator: Authenticator
+    let audit: AuditLog
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        reader = ProviderReader(client: client, logger: logger)
+        authenticator = Authenticator(client: client, logger: logger)
+        audit = AuditLog(client: client, logger: logger)
+    }
+
+    func register(on router: Router<Context>) {
+        router.get("/v1/providers/{ref}") { request, context in try await provider(request, context) }
+        router.get("/v1/providers") { request, _ in try await sensitiveProvider(request) }
+        router.get("/v1/practices/{id}") { request, context in try await practice(request, context) }
+        router.get("/v1/practices") { request, _ in try await search(request) }
+    }
+
+    static var privateCacheControl: String { "private, no-store" }
+
+    func provider(_ request: Request, _ context: Context) async throws -> Response {
+        let query = try QueryParameters(request, allowed: ["at", "history"])
+        let date: LocalDate? = try query.history() ? nil : try query.date()
+        let ref = try PathIdentifier.value(context, "ref")
+        let stored: StoredProfessional?
+        if ref.hasPrefix("hcp_") {
+            guard ref.utf8.count == 20,
+                ref.utf8.dropFirst(4).allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            else {
+                throw Problem.invalidParameter(
+                    "ref", "A professional id is hcp_ and 16 hexadecimal digits, got '\(ref)'.")
+            }
+            stored = try await reader.professional(id: ref)
+        } else {
+            guard let nihii = NIHII(ref), nihii.kind == .person, nihii.digits == ref else {
+                throw Problem.invalidParameter(
+                    "ref",
+                    "A provider is looked up by an 11-digit NIHII (e.g. 10012345678) or a hcp_ id, got '\(ref)'.")
+            }
+            stored = try await reader.professional(nihii: ref)
+        }
+        guard let stored else {
+            throw Problem.notFound("No professional has \(ref.hasPrefix("hcp_") ? "id" : "NIHII") \(ref).")
+        }
+        var body = ProviderRendering.members(ProviderRendering.professional(stored, at: date, sensitive: false))
+        if !ref.hasPrefix("hcp_") { body["requestedNihii"] = .string(ref) }
+        return JSONResponse.make(.object(body), request: request)
+    }
+
+    func sensitiveProvider(_ request: Request) async throws -> Response {
+        let caller = try await authenticator.require(
+            .providersSensitive, for: request, action: "provider.read-sensitive")
+        let query = try QueryParameters(request, allowed: ["ssin", "at", "history"])
+        guard let text = query["ssin"] else {
+            throw Problem.invalidParameter(
+                "ssin", "This route needs ssin= (a professional is otherwise looked up at /v1/providers/{nihii}).")
+        }
+        guard let ssin = SSIN(text), ssin.digits == text else {
+            throw Problem.invalidParameter("ssin", "ssin must be 11 digits passing the national-number or BIS check.")
+        }
+        let date: LocalDate? = try query.history() ? nil : try query.date()
+        let stored = try await reader.professional(ssin: ssin.digits)
+        // The audit names the professional by the public id, never by the SSIN.
+        try await audit.record(
+            AuditEntry(
+                clientId: caller.id, action: "provider.read-sensitive", target: stored?.id ?? "no-match",
+                outcome: .succeeded, status: stored == nil ? 404 : 200))
+        guard let stored else { throw Problem.notFound("No professional has this SSIN.") }
+        return JSONResponse.make(
+            ProviderRendering.professional(stored, at: date, sensitive: true), request: request,
+            cacheControl: Self.privateCacheControl)
+    }
+
+    func practice(_ request: Request, _ context: Context) async throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
+        let id = try PathIdentifier.value(context, "id")
+        guard id.range(of: #"^[A-Za-z0-9._-]{1,64}$"#, options: .regularExpression) != nil else {
+            throw Problem.invalidParameter("id", "A practice id is 1-64 of A-Za-z0-9._-, got '\(id)'.")
+        }
+        guard let found = try await reader.practice(key: id) else { throw Problem.notFound("No practice \(id).") }
+        var body = ProviderRendering.members(ProviderRendering.practice(key: id, document: found.document))
+        body["professional"] =
+            found.professional.map {
+                ProviderRendering.professional($0, at: nil, sensitive: false, includePractices: false)
+            }
+            ?? .null
+        return JSONResponse.make(.object(body), request: request)
+    }
+
+    // MARK: Search
+
+    static var searchParameters: Set<String> {
+        [
+            "name", "profession", "qualification", "language", "postcode", "near", "radius_km", "at", "sort", "limit",
+            "cursor",
+        ]
+    }
+
+    func search(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(request, allowed: Self.searchParameters)
+        var query = try PracticeSearchParameters.parse(parameters)
+        let cursorKey = PracticeSearchParameters.fingerprint(parameters)
+        if let cursor = parameters["cursor"] {
+            query.after = try PracticeSearchParameters.decodeCursor(cursor, fingerprint: cursorKey)
+        }
+        let result = try await reader.search(query)
+        var next: JSONValue = .null
+        if result.hasMore, let last = result.hits.last {
+            var components = URLComponents()
+            components.path = "/v1/practices"
+            components.queryItems =
+                parameters.values.filter { $0.key != "cursor" }.sorted { $0.key < $1.key }.map {
+                    URLQueryItem(name: $0.key, value: $0.value)
+                } + [
+                    URLQueryItem(
+                        name: "cursor",
+                        value: PracticeSearchParameters.encodeCursor(
+                            value: last.sortValue, key: last.practiceKey, fingerprint: cursorKey))
+                ]
+            next = .string(components.string ?? "")
+        }
+        let body: JSONValue = .object([
+            "at": .string(query.at.description), "sort": .string(query.sort.rawValue),
+            "items": .array(result.hits.map(ProviderRendering.hit)),
+            "total": .object([
+                "value": .number(String(result.total)), "relation": .string(result.totalIsExact ? "eq" : "gte"),
+            ]),
+            "next": next,
+        ])
+        return JSONResponse.make(body, request: request)
+    }
+}
+
+/// The practice search's parameters, checked (400 with the parameter named on anything odd).
+enum PracticeSearchParameters {
+    static func parse(_ p: QueryParameters) throws -> PracticeSearchQuery {
+        let at = try p.date()
+        var limit = 20
+        if let text = p["limit"] {
+            guard let value = Int(text), (1...100).contains(value) else {
+                throw Problem.invalidParameter("limit", "limit must be an integer from 1 to 100, got '\(text)'.")
+            }
+            limit = value
+        }
+        var name: String?
+        if let text = p["name"] {
+            let letters = text.unicodeScalars.filter { CharacterSet.letters.contains($0) }.count
+            guard text.count <= 100, letters >= 2 else {
+                throw Problem.invalidParameter("name", "name needs at least two letters and at most 100 characters.")
+            }
+            name = text
+        }
+        func code(_ parameter: String, pattern: String, example: String) throws -> String? {
+            guard let text = p[parameter] else { return nil }
+            guard text.range(of: pattern, options: .regularExpression) != nil else {
+                throw Problem.invalidParameter(parameter, "\(parameter) must look like \(example), got '\(text)'.")
+            }
+            return text
+        }
+        let profession = try code(
+            "profession", pattern: "^pers[a-z]{2,60}$", example: "persphysician (a CD-HCPARTY code)")
+        let qualification = try code(
+            "qualification", pattern: "^pers[a-z]{2,60}$", example: "persgeneralphysician (a CD-HCPARTY code)")
+        let language = try code("language", pattern: "^[a-z]{2}$", example: "fr, nl, de or en")?.lowercased()
+        let postcode = try code("postcode", pattern: "^[0-9]{4}$", example: "1000")
+        var near: (Double, Double)?
+        if let text = p["near"] {
+            near = try location(text)
+        }
+        var radius: Double?
+        if let text = p["radius_km"] {
+            guard near != nil else {
+                throw Problem.invalidParameter("radius_km", "radius_km needs near= (LAT,LON or a postcode).")
+            }
+            guard let value = Double(text), value > 0, value <= 250 else {
+                throw Problem.invalidParameter(
+                    "radius_km", "radius_km must be a number above 0 and at most 250, got '\(text)'.")
+            }
+            radius = value * 1000
+        } else if near != nil {
+            radius = 10_000
+        }
+        let sort: PracticeSearchQuery.Sort
+        if let text = p["sort"] {
+            switch text {
+            case "distance":
+                guard near != nil else {
+                    throw Problem.invalidParameter("sort", "sort=distance needs near= (LAT,LON or a postcode).")
+                }
+                sort = .distance
+            case "relevance":
+                guard name != nil else { throw Problem.invalidParameter("sort", "sort=relevance needs name=.") }
+                sort = .relevance
+            default:
+                throw Problem.invalidParameter("sort", "sort must be distance or relevance, got '\(text)'.")
+            }
+        } else {
+            sort = name != nil ? .relevance : near != nil ? .distance : .name
+        }
+        var query = PracticeSearchQuery(at: at, sort: sort, limit: limit)
+        query.name = name
+        query.profession = profession
+        query.qualification = qualification
+        query.language = language
+        query.postcode = postcode
+        query.near = near
+        query.radiusMetres = radius
+        return query
+    }
+
+    /// `LAT,LON` in WGS84 degrees, or a Belgian postcode (its centroid).
+    static func location(_ text: String) throws -> (Double, Double) {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            guard let lat = Double(parts[0].trimmingCharacters(in: .whitespaces)),
+                let lon = Double(parts[1].trimmingCharacters(in: .whitespaces)), (-90...90).contains(lat),
+                (-180...180).contains(lon)
+            else {
+                throw Problem.invalidParameter(
+                    "near", "near must be LAT,LON in degrees (e.g. 50.8466,4.3528) or a postcode, got '\(text)'.")
+            }
+            return (lat, lon)
+        }
+        guard text.range(of: "^[0-9]{4}$", options: .regularExpression) != nil else {
+            throw Problem.invalidParameter(
+                "near", "near must be LAT,LON in degrees (e.g. 50.8466,4.3528) or a postcode, got '\(text)'.")
+        }
+        guard let centre = PostcodeDirectory.bundled.entries[text]?.centroid else {
+            throw Problem.invalidParameter("near", "Postcode \(text) is not a geographic Belgian postcode.")
+        }
+        return (centre.latitude, centre.longitude)
+    }
+
+    /// What a cursor is bound to: the parameters other than the cursor itself.
+    static func fingerprint(_ p: QueryParameters) -> String {
+        let text = p.values.filter { $0.key != "cursor" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            .joined(separator: "&")
+        return String(hexString(SHA256.hash(data: Data(text.utf8))).prefix(16))
+    }
+
+    static func encodeCursor(value: String, key: String, fingerprint: String) -> String {
+        let json = JSONValue.object(["v": .string(value), "k": .string(key), "f": .string(fingerprint)]).canonicalText
+        return Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeCursor(_ text: String, fingerprint: String) throws -> (value: String, key: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard text.count <= 512, let data = Data(base64Encoded: base64),
+            let json = try? JSONValue.parse(String(decoding: data, as: UTF8.self)),
+            let value = json["v"]?.stringValue, let key = json["k"]?.stringValue, let f = json["f"]?.stringValue
+        else {
+            throw Problem.invalidParameter(
+                "cursor", "cursor is not one this search returned (use the next link as is).")
+        }
+        guard f == fingerprint else {
+            throw Problem.invalidParameter(
+                "cursor", "cursor belongs to a search with other parameters; follow the next link of this search.")
+        }
+        return (value, key)
+    }
+}
