@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "RegistryAPI",
             dependencies: [
-                "RegistryCore", "RegistryStore", "RegistryDispatch",
+                "RegistryCore", "RegistryStore", "RegistryDispatch", "ProviderImporter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
