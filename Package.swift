@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "registry",
             dependencies: [
-                "RegistryCore", "SAMImporter", "RegistryStore", "RegistryAPI", "RegistryDispatch",
+                "RegistryCore", "SAMImporter", "RegistryStore", "RegistryAPI", "RegistryDispatch", "ProviderImporter",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,6 +134,9 @@ let package = Package(
             path: "Tests/DatabaseTestSupport",
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "ProviderImporterTests", dependencies: ["ProviderImporter", "XMLStreaming", "RegistryCore"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SAMImporterTests",

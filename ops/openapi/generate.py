@@ -173,10 +173,104 @@ paths["/v1/changes"] = {"get": {
         "400": PROBLEM, "405": PROBLEM, "410": PROBLEM, "414": PROBLEM, "500": PROBLEM,
     }}}
 
+SECURED = [{"bearerAuth": []}]
+PROFESSIONAL = {"type": "object", "required": ["id", "href", "firstName", "lastName", "professions", "sources"],
+                "properties": {"id": {"type": "string", "pattern": "^hcp_[0-9a-f]{16}$"}, "href": {"type": "string"},
+                               "firstName": {"type": ["string", "null"]}, "lastName": {"type": ["string", "null"]},
+                               "gender": {"type": ["string", "null"]}, "languages": {"type": "array"},
+                               "deceased": {"type": "boolean"}, "identitySource": {"type": ["string", "null"]},
+                               "sources": {"type": "array", "items": {"type": "string"}},
+                               "professions": {"type": "array", "items": {"type": "object"}},
+                               "practices": {"type": "array", "items": {"type": "object"}},
+                               "at": {"type": "string", "format": "date"}, "requestedNihii": {"type": "string"},
+                               "importRunId": {"type": "integer"}}}
+paths["/v1/providers/{ref}"] = {"get": {
+    "summary": "A professional by NIHII",
+    "description": "The professional behind an 11-digit NIHII (or a `hcp_` id): professions (with their NIHII, "
+                   "the sources that assert them, specialities and licences) and practices valid `at` a date, "
+                   "merged from every CoBRHA source with each fact's source. Never the SSIN or the birth date.",
+    "parameters": [param("ref", "path", "An 11-digit NIHII or a professional id",
+                         {"type": "string", "pattern": "^([0-9]{11}|hcp_[0-9a-f]{16})$"}, example="10000196004"),
+                   AT, HISTORY],
+    "responses": {
+        "200": {"description": "The professional.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                "content": {"application/json": {"schema": PROFESSIONAL}}},
+        "304": {"description": "Not modified."},
+        "400": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
+    }}}
+paths["/v1/providers"] = {"get": {
+    "summary": "A professional by SSIN (sensitive)",
+    "description": "The professional with this national or BIS number, with the personal fields (ssin, birthDate, "
+                   "deathDate). Needs the `providers:sensitive` scope; every read is audited (by the professional's "
+                   "public id, never the SSIN).",
+    "security": SECURED,
+    "parameters": [param("ssin", "query", "National or BIS number, 11 digits", {"type": "string", "pattern": "^[0-9]{11}$"},
+                         required=True, example="85073003328"), AT, HISTORY],
+    "responses": {
+        "200": {"description": "The professional with personal fields.",
+                "content": {"application/json": {"schema": PROFESSIONAL}}},
+        "304": {"description": "Not modified."},
+        "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
+    }}}
+PRACTICE = {"type": "object", "required": ["id", "href", "nihii", "address", "from"],
+            "properties": {"id": {"type": "string"}, "href": {"type": "string"}, "nihii": {"type": "string"},
+                           "role": {"type": "string"}, "institution": {"type": "string"},
+                           "institutionHref": {"type": "string"}, "address": {"type": "object"},
+                           "position": {"type": "object"}, "languages": {"type": "array"},
+                           "competences": {"type": "array"}, "contact": {"type": "object"},
+                           "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+                           "professional": {"oneOf": [PROFESSIONAL, {"type": "null"}]}}}
+paths["/v1/practices/{id}"] = {"get": {
+    "summary": "A practice of the practice register",
+    "parameters": [param("id", "path", "The register's practice id", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+                         example="PR0000001")],
+    "responses": {
+        "200": {"description": "The practice and its professional.", "content": {"application/json": {"schema": PRACTICE}}},
+        "304": {"description": "Not modified."},
+        "400": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
+    }}}
+paths["/v1/practices"] = {"get": {
+    "summary": "Practice search",
+    "description": "Practices valid `at` a date, filtered (all filters apply before the limit) by a name "
+                   "(accent-, case- and particle-insensitive: Vandecasteele = Van De Casteele; typo-tolerant; the "
+                   "exact spelling ranks first), profession, qualification, language, postcode and a radius around "
+                   "a point or a postcode's centroid. Sorted by relevance (with name), distance (with near) or name. "
+                   "Follow `next` for the following page; `total` counts matches up to 1000 (relation `gte` above).",
+    "parameters": [
+        param("name", "query", "A family name, or given and family name", {"type": "string", "minLength": 2, "maxLength": 100},
+              example="Van de Casteele"),
+        param("profession", "query", "CD-HCPARTY profession code", {"type": "string", "pattern": "^pers[a-z]{2,60}$"},
+              example="persphysician"),
+        param("qualification", "query", "CD-HCPARTY speciality code", {"type": "string", "pattern": "^pers[a-z]{2,60}$"}),
+        param("language", "query", "A language spoken at the practice (ISO 639-1)", {"type": "string", "pattern": "^[a-z]{2}$"}),
+        param("postcode", "query", "Belgian postcode", {"type": "string", "pattern": "^[0-9]{4}$"}),
+        param("near", "query", "LAT,LON (WGS84) or a postcode", {"type": "string"}, example="50.8466,4.3528"),
+        param("radius_km", "query", "Radius around `near` (default 10)", {"type": "number", "exclusiveMinimum": 0, "maximum": 250}),
+        AT,
+        param("sort", "query", "distance (needs near) or relevance (needs name)", {"type": "string", "enum": ["distance", "relevance"]}),
+        param("limit", "query", "Hits per page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        param("cursor", "query", "From the `next` link of the previous page", {"type": "string"}),
+    ],
+    "responses": {
+        "200": {"description": "A page of hits.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["at", "sort", "items", "total", "next"],
+            "properties": {"at": {"type": "string", "format": "date"}, "sort": {"type": "string", "enum": ["distance", "relevance", "name"]},
+                           "items": {"type": "array", "items": {"type": "object", "required": ["practice", "professional"],
+                                                                 "properties": {"practice": PRACTICE,
+                                                                                "professional": {"type": ["object", "null"]},
+                                                                                "distanceKm": {"type": "number"},
+                                                                                "score": {"type": "number"}}}},
+                           "total": {"type": "object", "required": ["value", "relation"], "properties": {
+                               "value": {"type": "integer"}, "relation": {"type": "string", "enum": ["eq", "gte"]}}},
+                           "next": {"type": ["string", "null"]}}}}}},
+        "304": {"description": "Not modified."},
+        "400": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
+    }}}
+
 paths["/v1/institutions/{ref}"] = {"get": {
     "summary": "Institutions by identifier",
     "description": "The institutions an identifier names, as their sources describe them (pharmacies from the "
-                   "AFMPS list so far): `afmps:913007`, `cbe:0403019261` (a holder's number may name several "
+                   "AFMPS list, healthcare organisations from CoBRHA snapshots): `afmps:913007`, `cbe:0403019261` (a holder's number may name several "
                    "pharmacies; dots allowed), `nihii:…` (8 digits), `ehp:…` (10 digits).",
     "parameters": [param("ref", "path", "scheme:identifier",
                          {"type": "string", "pattern": "^(afmps:[0-9]{1,6}|cbe:[0-9.]{9,12}|nihii:[0-9]{8}|ehp:[0-9]{10})$"},
@@ -189,8 +283,10 @@ paths["/v1/institutions/{ref}"] = {"get": {
                         "scheme": {"type": "string"}, "value": {"type": "string"}}},
                         "items": {"type": "array", "items": {"type": "object", "required": ["key", "href", "kind", "name", "source"],
                                                              "properties": {"key": {"type": "string"}, "href": {"type": "string"},
-                                                                            "kind": {"type": "string"}, "name": {"type": "string"},
-                                                                            "source": {"type": "string"}, "status": {"type": "string"},
+                                                                            "kind": {"type": "string"},
+                                                                            "name": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+                                                                            "source": {"type": "string"},
+                                                                            "status": {"oneOf": [{"type": "string"}, {"type": "array"}]},
                                                                             "address": {"type": "object"}, "position": {"type": "object"},
                                                                             "holder": {"type": "object"}, "operator": {"type": "object"},
                                                                             "identifiers": {"type": "object"},
@@ -200,7 +296,6 @@ paths["/v1/institutions/{ref}"] = {"get": {
     }}}
 
 # Subscription management: bearer token with scope subscriptions:manage (admin sees every client's).
-SECURED = [{"bearerAuth": []}]
 SUB_ID = param("id", "path", "Subscription id.", {"type": "string", "pattern": "^sub_[0-9a-f]{20}$"},
                example="sub_0123456789abcdef0123")
 AUTH_ERRORS = {"401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM}

@@ -4,15 +4,20 @@ import Logging
 import PostgresNIO
 import RegistryCore
 import RegistryDispatch
+import RegistryStore
 
 /// Full webhook payloads: the lookup answer for an event's `href`, rendered by the lookup code
 /// itself, with every validity slice (`history=true`), so a subscriber also learns future-dated
 /// prices and closures, and names in French for `display` (all four languages are in the body).
 public struct LookupEntitySource: EventEntitySource {
     let routes: MedicineRoutes<BasicRequestContext>
+    let providers: ProviderReader
+    let institutions: InstitutionReader
 
     public init(client: PostgresClient, logger: Logger) {
         routes = MedicineRoutes(client: client, cache: ResponseCache(budgetBytes: 0), logger: logger)
+        providers = ProviderReader(client: client, logger: logger)
+        institutions = InstitutionReader(client: client, logger: logger)
     }
 
     public func entity(href: String) async throws -> JSONValue? {
@@ -33,6 +38,20 @@ public struct LookupEntitySource: EventEntitySource {
             case ("medicines", "vmp-groups"): return try await routes.vmpGroupAnswer(code: parts[3], lookup: lookup)
             case ("companies", _) where parts.count == 3:
                 return try await routes.companyAnswer(actorNr: parts[2], lookup: lookup)
+            // Healthcare actors: every period (no `at`), never the personal fields.
+            case ("providers", _) where parts.count == 3:
+                return try await providers.professional(id: parts[2]).map {
+                    ProviderRendering.professional($0, at: nil, sensitive: false)
+                }
+            case ("practices", _) where parts.count == 3:
+                return try await providers.practice(key: parts[2]).map {
+                    ProviderRendering.practiceAnswer(key: parts[2], $0)
+                }
+            case ("institutions", _) where parts.count == 3:
+                let (scheme, value) = try InstitutionRoutes<BasicRequestContext>.identifier(parts[2])
+                let found = try await institutions.institutions(scheme: scheme, value: value)
+                return found.isEmpty
+                    ? nil : InstitutionRoutes<BasicRequestContext>.answer(scheme: scheme, value: value, found)
             default: return nil
             }
         } catch let problem as Problem where problem.status == .notFound {

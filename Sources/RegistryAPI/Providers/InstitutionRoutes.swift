@@ -23,7 +23,14 @@ struct InstitutionRoutes<Context: RequestContext>: Sendable {
         guard !found.isEmpty else {
             throw Problem.notFound("No institution has \(scheme) identifier \(value).")
         }
-        let body: JSONValue = .object([
+        let body = Self.answer(scheme: scheme, value: value, found)
+        return JSONResponse.make(body, request: request)
+    }
+
+    static func answer(scheme: String, value: String, _ found: [(key: String, document: JSONValue, runId: Int64?)])
+        -> JSONValue
+    {
+        .object([
             "identifier": .object(["scheme": .string(scheme), "value": .string(value)]),
             "items": .array(
                 found.map { key, document, runId in
@@ -34,7 +41,6 @@ struct InstitutionRoutes<Context: RequestContext>: Sendable {
                     return .object(members)
                 }),
         ])
-        return JSONResponse.make(body, request: request)
     }
 
     /// `scheme:value`, the value in the scheme's format (a CBE number is normalised to 10 digits).

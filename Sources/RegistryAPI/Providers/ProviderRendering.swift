@@ -83,6 +83,16 @@ enum ProviderRendering {
         return .object(m)
     }
 
+    /// A practice with the professional behind its NIHII (without their other practices).
+    static func practiceAnswer(key: String, _ found: (document: JSONValue, professional: StoredProfessional?))
+        -> JSONValue
+    {
+        var body = members(practice(key: key, document: found.document))
+        body["professional"] =
+            found.professional.map { professional($0, at: nil, sensitive: false, includePractices: false) } ?? .null
+        return .object(body)
+    }
+
     /// One search hit: the practice, who practises there, and how far it is.
     static func hit(_ hit: PracticeSearchHit) -> JSONValue {
         var out: [String: JSONValue] = ["practice": practice(key: hit.practiceKey, document: hit.practice)]

@@ -97,13 +97,8 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
             throw Problem.invalidParameter("id", "A practice id is 1-64 of A-Za-z0-9._-, got '\(id)'.")
         }
         guard let found = try await reader.practice(key: id) else { throw Problem.notFound("No practice \(id).") }
-        var body = ProviderRendering.members(ProviderRendering.practice(key: id, document: found.document))
-        body["professional"] =
-            found.professional.map {
-                ProviderRendering.professional($0, at: nil, sensitive: false, includePractices: false)
-            }
-            ?? .null
-        return JSONResponse.make(.object(body), request: request)
+        let body = ProviderRendering.practiceAnswer(key: id, found)
+        return JSONResponse.make(body, request: request)
     }
 
     // MARK: Search

@@ -94,3 +94,30 @@ CREATE INDEX practice_search_postcode ON practice_search (postcode);
 CREATE INDEX practice_search_professional ON practice_search (professional_id);
 CREATE INDEX practice_search_nihii ON practice_search (nihii);
 CREATE INDEX practice_search_name ON practice_search (family_key, full_key, practice_key);
+
+-- Subscription filters on provider events: `postcode` of a professional's practices (practice
+-- events carry postcode and profession in their key already).
+CREATE OR REPLACE FUNCTION subscription_event_values(p_field text, p_type text, p_key jsonb) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN p_type = 'professional' AND p_field = 'postcode' THEN coalesce((
+            SELECT array_agg(DISTINCT pr.postcode) FROM practice pr
+            JOIN professional_nihii n ON n.nihii = pr.nihii WHERE n.professional_id = p_key ->> 'id'), '{}')
+        WHEN p_type = 'institution' AND p_field IN ('postcode', 'kind') THEN coalesce((
+            SELECT ARRAY[CASE p_field WHEN 'postcode' THEN i.postcode ELSE i.kind END] FROM institution i
+            WHERE i.key = (SELECT k || ':' || v FROM jsonb_each_text(p_key) AS e(k, v) LIMIT 1)), '{}')
+        WHEN p_field = 'atc' THEN coalesce((
+            SELECT array_agg(DISTINCT x.a) FROM (
+                SELECT unnest(s.atc) AS a FROM sam_search_entry s
+                WHERE p_type = 'amp' AND s.entity_type = 'amp' AND s.entity_key = p_key ->> 'code'
+                UNION ALL
+                SELECT unnest(s.atc) FROM sam_search_entry s
+                WHERE p_type = 'ampp' AND s.entity_type = 'ampp' AND s.entity_key = p_key ->> 'ctiExtended'
+                UNION ALL
+                SELECT unnest(s.atc) FROM sam_search_entry s
+                WHERE p_type = 'dmpp' AND s.entity_type = 'ampp' AND s.codes @> ARRAY[p_key ->> 'code']) x), '{}')
+        WHEN jsonb_typeof(p_key -> p_field) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(p_key -> p_field))
+        WHEN jsonb_typeof(p_key -> p_field) IN ('string', 'number', 'boolean') THEN ARRAY[p_key ->> p_field]
+        ELSE '{}'::text[]
+    END
+$$;
