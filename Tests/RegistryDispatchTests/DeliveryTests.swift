@@ -292,7 +292,7 @@ struct DeliveryTests {
             try await fixture.dispatching {
                 #expect(await eventually { fixture.receiver.all.count >= seqs.count })
                 let (new, _) = try #require(
-                    try await subscriptions.rotateSecret(id: subscription.id, clientId: nil, overlapSeconds: 2))
+                    try await subscriptions.rotateSecret(id: subscription.id, clientId: nil, overlapSeconds: 6))
                 _ = try await replays.replay(
                     subscriptionId: subscription.id, fromSeq: seqs[0], toSeq: seqs[0], since: nil, until: nil, limit: 1)
                 #expect(await eventually { fixture.receiver.all.count >= seqs.count + 1 })
@@ -300,7 +300,8 @@ struct DeliveryTests {
                 #expect(during.signature.split(separator: " ").count == 2)
                 #expect(try StandardWebhooksChecker.verify([during], secret: old).ok == 1)
                 #expect(try StandardWebhooksChecker.verify([during], secret: new).ok == 1)
-                try await Task.sleep(for: .milliseconds(2200))
+                // The overlap leaves room for a loaded machine (the whole suite runs in parallel).
+                try await Task.sleep(for: .milliseconds(6200))
                 _ = try await replays.replay(
                     subscriptionId: subscription.id, fromSeq: seqs[1], toSeq: seqs[1], since: nil, until: nil, limit: 1)
                 #expect(await eventually { fixture.receiver.all.count >= seqs.count + 2 })
