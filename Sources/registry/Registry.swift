@@ -192,7 +192,8 @@ struct ImportSAMCommand: AsyncParsableCommand {
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "generate", abstract: "Generate synthetic source data.", subcommands: [GenerateSAMCommand.self, GenerateCoBRHACommand.self])
+        commandName: "generate", abstract: "Generate synthetic source data.",
+        subcommands: [GenerateSAMCommand.self, GenerateCoBRHACommand.self])
 }
 
 struct DatabaseCommand: AsyncParsableCommand {

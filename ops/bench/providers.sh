@@ -2,7 +2,7 @@
 # Benchmark: healthcare-actor import (generated CoBRHA snapshots + practice register at SCALE,
 # plus the real AFMPS pharmacies when ../shared is present) and the practice search under wrk.
 #
-#   ops/bench/providers.sh [SCALE] [SECONDS] [REPS]     (defaults: 1.0, 15, 3)
+#   ops/bench/providers.sh [SCALE] [SECONDS] [REPS]     (defaults: 1.0, 15, 3; IMPORT_REPS=N for the import part)
 #
 # Import, per repetition on a fresh database: `registry import cobrha`, `import practices`,
 # `import pharmacies`, each under /usr/bin/time (wall time, peak RSS); baseline in the same run:
@@ -19,6 +19,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 SCALE="${1:-1.0}"
 SECONDS_PER_RUN="${2:-15}"
 REPS="${3:-3}"
+IMPORT_REPS="${IMPORT_REPS:-$REPS}"
 WORK="${BENCH_DIR:-/var/tmp/registry-bench}"
 export REGISTRY_HOME="$WORK/cluster"
 export REGISTRY_DB_PORT=54350
@@ -56,7 +57,7 @@ timed() { # name command...: appends "name seconds peak_rss_mib"
   echo "  $name: $secs s, peak RSS $((kib / 1024)) MiB" >&2
 }
 
-for rep in $(seq 1 "$REPS"); do
+for rep in $(seq 1 "$IMPORT_REPS"); do
   echo "rep $rep: import" >&2
   psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
   "$REGISTRY" migrate >/dev/null
