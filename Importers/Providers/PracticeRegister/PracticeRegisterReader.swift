@@ -41,6 +41,7 @@ public final class PracticeRegisterReader {
     var handle: FileHandle?
     var header: [String: Int] = [:]
     var carry: [UInt8] = []
+    var position = 0
     var lineNumber = 0
     var atEnd = false
     // JSON state
@@ -104,26 +105,29 @@ public final class PracticeRegisterReader {
         findings.append(QualityFinding(rule: CoBRHAQualityRules.practiceFile, file: file, line: line, message: message))
     }
 
-    /// The next line of the CSV (without its line break), nil at the end.
+    /// The next line of the CSV (without its line break), nil at the end. Lines are cut out of
+    /// the buffer by moving `position`; consumed bytes are dropped only when a chunk is added.
     func nextLine() -> String? {
         while true {
-            if let newline = carry.firstIndex(of: 0x0A) {
-                var line = carry[..<newline]
-                if line.last == 0x0D { line = line.dropLast() }
-                let text = String(decoding: line, as: UTF8.self)
-                carry.removeSubrange(...newline)
+            if let newline = carry[position...].firstIndex(of: 0x0A) {
+                var end = newline
+                if end > position, carry[end - 1] == 0x0D { end -= 1 }
+                let text = String(decoding: carry[position..<end], as: UTF8.self)
+                position = newline + 1
                 lineNumber += 1
                 return text
             }
             if atEnd {
-                guard !carry.isEmpty else { return nil }
-                let text = String(decoding: carry, as: UTF8.self)
-                carry.removeAll()
+                guard position < carry.count else { return nil }
+                let text = String(decoding: carry[position...], as: UTF8.self)
+                position = carry.count
                 lineNumber += 1
                 return text
             }
             let chunk = handle?.readData(ofLength: 1 << 20) ?? Data()
             bytesRead += UInt64(chunk.count)
+            carry.removeSubrange(..<position)
+            position = 0
             if chunk.isEmpty { atEnd = true } else { carry.append(contentsOf: chunk) }
         }
     }
@@ -174,7 +178,7 @@ public final class PracticeRegisterReader {
                 if let record = record(values, line: jsonIndex + 1) { batch.append(record) }
             }
         }
-        if batch.isEmpty && (handle == nil ? jsonIndex >= jsonItems.count : atEnd && carry.isEmpty) { return nil }
+        if batch.isEmpty && (handle == nil ? jsonIndex >= jsonItems.count : atEnd && position >= carry.count) { return nil }
         return batch
     }
 

@@ -82,9 +82,10 @@ CREATE TABLE practice_search (
     valid_to        date,
     family_name     text,
     given_name      text,
-    family_exact    text,
-    family_key      text,
-    full_key        text
+    family_exact    text    NOT NULL DEFAULT '',
+    full_exact      text    NOT NULL DEFAULT '',
+    family_key      text    NOT NULL DEFAULT '',
+    full_key        text    NOT NULL DEFAULT ''
 );
 CREATE INDEX practice_search_family_trgm ON practice_search USING gin (family_key gin_trgm_ops);
 CREATE INDEX practice_search_full_trgm ON practice_search USING gin (full_key gin_trgm_ops);
@@ -94,6 +95,14 @@ CREATE INDEX practice_search_postcode ON practice_search (postcode);
 CREATE INDEX practice_search_professional ON practice_search (professional_id);
 CREATE INDEX practice_search_nihii ON practice_search (nihii);
 CREATE INDEX practice_search_name ON practice_search (family_key, full_key, practice_key);
+-- The distinct name keys (family and "given family") of practice_search: similar names are found
+-- here, among a few hundred thousand distinct strings, then their practices by key.
+CREATE TABLE practice_name (name_key text PRIMARY KEY);
+CREATE INDEX practice_name_trgm ON practice_name USING gin (name_key gin_trgm_ops);
+-- Relevance tiers read these in key order and stop at the page size.
+CREATE INDEX practice_search_family_exact ON practice_search (family_exact, practice_key);
+CREATE INDEX practice_search_full_exact ON practice_search (full_exact, practice_key);
+CREATE INDEX practice_search_full_key ON practice_search (full_key, practice_key);
 
 -- Subscription filters on provider events: `postcode` of a professional's practices (practice
 -- events carry postcode and profession in their key already).

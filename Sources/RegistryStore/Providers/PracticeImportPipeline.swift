@@ -228,7 +228,16 @@ public struct PracticeImportPipeline: Sendable {
             FROM stage_practice_change c
             LEFT JOIN stage_practice s ON s.key = c.key
             LEFT JOIN practice p ON p.key = c.key;
+            CREATE TEMP TABLE stage_deleted_names ON COMMIT DROP AS
+            SELECT s.family_key AS name_key FROM practice_search s JOIN stage_practice_change c ON c.key = s.practice_key
+            WHERE c.kind = 'deleted'
+            UNION SELECT s.full_key FROM practice_search s JOIN stage_practice_change c ON c.key = s.practice_key
+            WHERE c.kind = 'deleted';
             DELETE FROM practice p USING stage_practice_change c WHERE c.kind = 'deleted' AND p.key = c.key;
+            DELETE FROM practice_name n USING stage_deleted_names d
+            WHERE n.name_key = d.name_key
+              AND NOT EXISTS (SELECT 1 FROM practice_search s WHERE s.family_key = n.name_key)
+              AND NOT EXISTS (SELECT 1 FROM practice_search s WHERE s.full_key = n.name_key);
             INSERT INTO practice (key, nihii, document, content_hash, postcode, latitude, longitude, institution_key,
                                   valid_from, valid_to, languages, competences, changed_run_id)
             SELECT s.key, s.nihii, s.document, c.content_hash, s.postcode, s.latitude, s.longitude, s.institution_key,

@@ -138,117 +138,288 @@ public struct ProviderReader: Sendable {
 
     // MARK: Search
 
-    public func search(_ query: PracticeSearchQuery) async throws -> PracticeSearchResult {
+    /// The statement parts every search shares: binds and the filter conditions on `s`.
+    struct SearchStatement {
         var binds = PostgresBindings()
-        func bind(_ value: some PostgresThrowingDynamicTypeEncodable) throws -> String {
+        var filters: [String] = []
+
+        mutating func bind(_ value: some PostgresThrowingDynamicTypeEncodable) throws -> String {
             try binds.append(value)
             return "$\(binds.count)"
         }
-        var filters: [String] = []
-        let at = try bind(query.at.description)
-        filters.append("s.valid_from <= \(at)::date AND (s.valid_to IS NULL OR s.valid_to >= \(at)::date)")
-        var nameKey = "", nameExact = ""
-        if let name = query.name {
-            nameKey = try bind(name)
-            nameExact = nameKey
-            filters.append(
-                "(s.family_key % registry_name_key(\(nameKey)) OR s.full_key % registry_name_key(\(nameKey)))")
+
+        var whereClause: String { filters.joined(separator: " AND ") }
+    }
+
+    static let hitColumns = """
+        s.practice_key, p.document::text, s.professional_id, s.family_name, s.given_name, s.profession, s.qualifications
+        """
+
+    /// Filters common to every sort (not the name, whose conditions depend on the tier).
+    func baseStatement(_ query: PracticeSearchQuery) throws -> (SearchStatement, centre: String) {
+        var statement = SearchStatement()
+        let at = try statement.bind(query.at.description)
+        statement.filters.append("s.valid_from <= \(at)::date AND (s.valid_to IS NULL OR s.valid_to >= \(at)::date)")
+        if let profession = query.profession {
+            statement.filters.append("s.profession = \(try statement.bind(profession))")
         }
-        if let profession = query.profession { filters.append("s.profession = \(try bind(profession))") }
         if let qualification = query.qualification {
-            filters.append("\(try bind(qualification)) = ANY (s.qualifications)")
+            statement.filters.append("\(try statement.bind(qualification)) = ANY (s.qualifications)")
         }
-        if let language = query.language { filters.append("\(try bind(language)) = ANY (s.languages)") }
-        if let postcode = query.postcode { filters.append("s.postcode = \(try bind(postcode))") }
+        if let language = query.language {
+            statement.filters.append("\(try statement.bind(language)) = ANY (s.languages)")
+        }
+        if let postcode = query.postcode { statement.filters.append("s.postcode = \(try statement.bind(postcode))") }
         var centre = ""
         if let near = query.near {
-            centre = "ll_to_earth(\(try bind(near.latitude)), \(try bind(near.longitude)))"
+            centre = "ll_to_earth(\(try statement.bind(near.latitude)), \(try statement.bind(near.longitude)))"
             if let radius = query.radiusMetres {
-                let r = try bind(radius)
-                filters.append("earth_box(\(centre), \(r)) @> s.earth AND earth_distance(\(centre), s.earth) <= \(r)")
+                let r = try statement.bind(radius)
+                statement.filters.append(
+                    "earth_box(\(centre), \(r)) @> s.earth AND earth_distance(\(centre), s.earth) <= \(r)")
             }
         }
-        let filtered = filters.joined(separator: " AND ")
-        let countBinds = binds
+        return (statement, centre)
+    }
 
-        let sortExpression: String
-        let order: String
-        var cursorCondition = ""
+    public func search(_ query: PracticeSearchQuery) async throws -> PracticeSearchResult {
+        var (statement, _) = try baseStatement(query)
+        if let name = query.name {
+            let key = try statement.bind(name)
+            statement.filters.append(
+                "(s.family_key % registry_name_key(\(key)) OR s.full_key % registry_name_key(\(key)))")
+        }
+        var hits: [PracticeSearchHit]
         switch query.sort {
-        case .distance:
-            sortExpression = "(s.earth <-> \(centre))"
-            order = "s.earth <-> \(centre), s.practice_key"
-            if let after = query.after {
-                cursorCondition =
-                    " AND (s.earth <-> \(centre), s.practice_key) > (\(try bind(Double(after.value) ?? 0)), \(try bind(after.key)))"
-            }
-        case .relevance:
-            // Exact spelling (accents and case folded) first, then the same letters ("De Smet"
-            // for "Desmet"), then trigram similarity; the key breaks ties so paging is stable.
-            sortExpression = """
-                (CASE WHEN s.family_exact = registry_name_exact(\(nameExact))
-                           OR registry_name_exact(coalesce(s.given_name, '') || ' ' || coalesce(s.family_name, '')) = registry_name_exact(\(nameExact)) THEN 2
-                      WHEN s.family_key = registry_name_key(\(nameKey)) OR s.full_key = registry_name_key(\(nameKey)) THEN 1
-                      ELSE 0 END
-                 + greatest(similarity(s.family_key, registry_name_key(\(nameKey))), similarity(s.full_key, registry_name_key(\(nameKey)))))::float8
-                """
-            order = "score DESC, practice_key"
-            if let after = query.after {
-                cursorCondition =
-                    " WHERE (score < \(try bind(Double(after.value) ?? 0)) OR (score = $\(binds.count) AND practice_key > \(try bind(after.key))))"
-            }
-        case .name:
-            sortExpression = "coalesce(s.full_key, '')"
-            order = "coalesce(s.full_key, ''), s.practice_key"
-            if let after = query.after {
-                cursorCondition =
-                    " AND (coalesce(s.full_key, ''), s.practice_key) > (\(try bind(after.value)), \(try bind(after.key)))"
-            }
-        }
-        let distance = centre.isEmpty ? "NULL::float8" : "earth_distance(\(centre), s.earth)"
-        let limit = try bind(query.limit + 1)
-        let select = """
-            s.practice_key, p.document::text, s.professional_id, s.family_name, s.given_name, s.profession,
-            s.qualifications, \(distance) AS distance, \(sortExpression) AS score
-            """
-        let sql: String
-        if query.sort == .relevance {
-            sql = """
-                SELECT * FROM (SELECT \(select) FROM practice_search s JOIN practice p ON p.key = s.practice_key
-                               WHERE \(filtered)) x\(cursorCondition)
-                ORDER BY \(order) LIMIT \(limit)
-                """
-        } else {
-            sql = """
-                SELECT \(select) FROM practice_search s JOIN practice p ON p.key = s.practice_key
-                WHERE \(filtered)\(cursorCondition)
-                ORDER BY \(order) LIMIT \(limit)
-                """
-        }
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-        var hits: [PracticeSearchHit] = []
-        for try await row in rows.decode(
-            (String, String, String?, String?, String?, String?, [String], Double?, PostgresSortValue).self)
-        {
-            hits.append(
-                PracticeSearchHit(
-                    practiceKey: row.0, practice: try JSONValue.parse(row.1), professionalId: row.2, familyName: row.3,
-                    givenName: row.4, profession: row.5, qualifications: row.6, distanceMetres: row.7,
-                    score: query.sort == .relevance ? Double(row.8.text) : nil, sortValue: row.8.text))
+        case .distance: hits = try await distanceHits(query)
+        case .relevance: hits = try await relevanceHits(query)
+        case .name: hits = try await nameOrderHits(query)
         }
         let hasMore = hits.count > query.limit
-        if hasMore { hits.removeLast() }
+        if hasMore { hits.removeLast(hits.count - query.limit) }
         var total = hits.count
         if query.after != nil || hasMore {
             let counted = try await client.query(
                 PostgresQuery(
                     unsafeSQL:
-                        "SELECT count(*) FROM (SELECT 1 FROM practice_search s WHERE \(filtered) LIMIT \(Self.totalCap + 1)) x",
-                    binds: countBinds), logger: logger)
+                        "SELECT count(*) FROM (SELECT 1 FROM practice_search s WHERE \(statement.whereClause) LIMIT \(Self.totalCap + 1)) x",
+                    binds: statement.binds), logger: logger)
             for try await count in counted.decode(Int64.self) { total = Int(count) }
         }
         return PracticeSearchResult(
             hits: hits, hasMore: hasMore, total: min(total, Self.totalCap), totalIsExact: total <= Self.totalCap)
+    }
+
+    /// Runs a hit query. `withoutBitmapScans`: PostgreSQL cannot estimate how many rows a cube
+    /// containment (`earth_box @>`) keeps and guesses a handful, so it would rather collect every
+    /// practice in the box and sort them than walk the GiST index nearest-first and stop at the
+    /// page; turning bitmap scans off for this one statement (SET LOCAL) leaves it the KNN walk.
+    func hits(_ sql: String, _ binds: PostgresBindings, withoutBitmapScans: Bool = false) async throws
+        -> [PracticeSearchHit]
+    {
+        func run(_ connection: PostgresConnection) async throws -> [PracticeSearchHit] {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            var hits: [PracticeSearchHit] = []
+            for try await row in rows.decode(
+                (String, String, String?, String?, String?, String?, [String], Double?, Double?, PostgresSortValue).self
+            ) {
+                hits.append(
+                    PracticeSearchHit(
+                        practiceKey: row.0, practice: try JSONValue.parse(row.1), professionalId: row.2,
+                        familyName: row.3, givenName: row.4, profession: row.5, qualifications: row.6,
+                        distanceMetres: row.7, score: row.8, sortValue: row.9.text))
+            }
+            return hits
+        }
+        return try await client.withConnection { connection in
+            guard withoutBitmapScans else { return try await run(connection) }
+            try await connection.execute("BEGIN", logger: logger)
+            do {
+                try await connection.execute("SET LOCAL enable_bitmapscan = off", logger: logger)
+                let hits = try await run(connection)
+                try await connection.execute("COMMIT", logger: logger)
+                return hits
+            } catch {
+                try? await connection.execute("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// Nearest first: the GiST KNN order on `earth` (a single ORDER BY expression, which is what
+    /// lets PostgreSQL walk the index and stop at the page), ties (same place) completed and
+    /// ordered by key here, so pages never skip or repeat a practice.
+    func distanceHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
+        var (statement, centre) = try baseStatement(query)
+        if let name = query.name {
+            let key = try statement.bind(name)
+            statement.filters.append(
+                "(s.family_key % registry_name_key(\(key)) OR s.full_key % registry_name_key(\(key)))")
+        }
+        let chord = "(s.earth <-> \(centre))"
+        var conditions = statement.filters
+        if let after = query.after {
+            let value = try statement.bind(Double(after.value) ?? 0)
+            conditions.append(
+                "(\(chord) > \(value) OR (\(chord) = \(value) AND s.practice_key > \(try statement.bind(after.key))))")
+        }
+        let limit = try statement.bind(query.limit + 1)
+        let inner = """
+            SELECT s.practice_key, s.earth, earth_distance(\(centre), s.earth) AS distance, \(chord) AS chord
+            FROM practice_search s WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(chord) LIMIT \(limit)
+            """
+        let sql = """
+            SELECT \(Self.hitColumns), x.distance, NULL::float8, x.chord
+            FROM (\(inner)) x JOIN practice_search s ON s.practice_key = x.practice_key JOIN practice p ON p.key = x.practice_key
+            """
+        var hits = try await self.hits(
+            "SELECT * FROM (\(sql)) y ORDER BY y.chord, y.practice_key", statement.binds, withoutBitmapScans: true)
+        // The KNN walk orders by distance only: when the page ends inside a group of practices at
+        // the same distance, fetch the whole group so the key order within it is complete.
+        if hits.count > query.limit, hits[query.limit].sortValue == hits[query.limit - 1].sortValue {
+            let tie = hits[query.limit].sortValue
+            var tieStatement = statement
+            let value = try tieStatement.bind(Double(tie) ?? 0)
+            let tieSQL = """
+                SELECT \(Self.hitColumns), earth_distance(\(centre), s.earth), NULL::float8, \(chord)
+                FROM practice_search s JOIN practice p ON p.key = s.practice_key
+                WHERE \(conditions.joined(separator: " AND ")) AND s.earth = (SELECT t.earth FROM practice_search t
+                      WHERE t.practice_key = \(try tieStatement.bind(hits[query.limit].practiceKey))) AND \(chord) = \(value)
+                """
+            let group = try await self.hits(tieSQL, tieStatement.binds)
+            var byKey: [String: PracticeSearchHit] = [:]
+            for hit in hits + group { byKey[hit.practiceKey] = hit }
+            hits = byKey.values.sorted {
+                (Double($0.sortValue) ?? 0, $0.practiceKey) < (Double($1.sortValue) ?? 0, $1.practiceKey)
+            }
+        }
+        return hits
+    }
+
+    /// Relevance in tiers: (0) the exact spelling, accents and case folded, of the family name or
+    /// of "given family"; (1) the same letters ("De Smet" for "Desmet", "Van de Casteele" for
+    /// "Vandecasteele"); (2) similar names (typos), name by name in decreasing trigram similarity.
+    /// Every tier reads an index in key order and stops at the page, so a name shared by thousands
+    /// of practices costs no more than a rare one; tier 2 runs only when 0 and 1 do not fill it.
+    /// The sort value is `tier|score|name` and the cursor continues after (sort value, key).
+    func relevanceHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
+        let name = query.name ?? ""
+        let cursor = query.after.map {
+            $0.value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        }
+        let cursorTier = cursor.flatMap { Int($0.first ?? "") } ?? 0
+        var hits: [PracticeSearchHit] = []
+        let wanted = query.limit + 1
+        if cursorTier <= 1 {
+            var (statement, centre) = try baseStatement(query)
+            let distance = centre.isEmpty ? "NULL::float8" : "earth_distance(\(centre), s.earth)"
+            let exact = "registry_name_exact(\(try statement.bind(name)))"
+            let key = "registry_name_key(\(try statement.bind(name)))"
+            let limit = try statement.bind(wanted)
+            var branches: [String] = []
+            func branch(_ tier: Int, _ condition: String) throws {
+                var conditions = statement.filters + [condition]
+                if let after = query.after, cursorTier == tier {
+                    conditions.append("s.practice_key > \(try statement.bind(after.key))")
+                }
+                let score = tier == 0 ? 3 : 2
+                branches.append(
+                    """
+                    (SELECT \(Self.hitColumns), \(distance), \(score)::float8, '\(tier)|\(score)|'
+                     FROM practice_search s JOIN practice p ON p.key = s.practice_key
+                     WHERE \(conditions.joined(separator: " AND ")) ORDER BY s.practice_key LIMIT \(limit))
+                    """)
+            }
+            if cursorTier == 0 {
+                try branch(0, "s.family_exact = \(exact)")
+                try branch(0, "s.full_exact = \(exact)")
+            }
+            let notExact = "s.family_exact <> \(exact) AND s.full_exact <> \(exact)"
+            try branch(1, "s.family_key = \(key) AND \(notExact)")
+            try branch(1, "s.full_key = \(key) AND \(notExact)")
+            let found = try await self.hits(branches.joined(separator: " UNION ALL "), statement.binds)
+            var seen: Set<String> = []
+            hits = found.filter { seen.insert($0.practiceKey).inserted }.sorted {
+                ($0.sortValue, $0.practiceKey) < ($1.sortValue, $1.practiceKey)
+            }
+        }
+        // Tier 2, a batch of similar names at a time.
+        var after: (score: Double, name: String, key: String?, strict: Bool)? =
+            cursorTier == 2 ? (Double(cursor?[1] ?? "") ?? 0, cursor?[2] ?? "", query.after?.key, false) : nil
+        while hits.count < wanted {
+            var (statement, centre) = try baseStatement(query)
+            let distance = centre.isEmpty ? "NULL::float8" : "earth_distance(\(centre), s.earth)"
+            let key = "registry_name_key(\(try statement.bind(name)))"
+            var nameConditions = ["n.name_key % \(key)", "n.name_key <> \(key)"]
+            var within = ""
+            if let after {
+                let score = try statement.bind(after.score)
+                let last = try statement.bind(after.name)
+                nameConditions.append(
+                    "(similarity(n.name_key, \(key)) < \(score) OR (similarity(n.name_key, \(key)) = \(score) AND n.name_key \(after.strict ? ">" : ">=") \(last)))"
+                )
+                if let lastKey = after.key {
+                    within = " AND (n.name_key <> \(last) OR s.practice_key > \(try statement.bind(lastKey)))"
+                }
+            }
+            let batch = 40
+            let sql = """
+                WITH names AS (
+                    SELECT n.name_key, similarity(n.name_key, \(key))::float8 AS score FROM practice_name n
+                    WHERE \(nameConditions.joined(separator: " AND "))
+                    ORDER BY 2 DESC, 1 LIMIT \(batch))
+                SELECT \(Self.hitColumns), \(distance), n.score, '2|' || n.score || '|' || n.name_key
+                FROM names n JOIN LATERAL (
+                    SELECT s.* FROM practice_search s
+                    WHERE (s.family_key = n.name_key OR s.full_key = n.name_key)
+                      AND s.family_key <> \(key) AND s.full_key <> \(key)
+                      -- a practice is listed under the better of its two names
+                      AND n.name_key = CASE WHEN similarity(s.family_key, \(key)) > similarity(s.full_key, \(key))
+                                              OR (similarity(s.family_key, \(key)) = similarity(s.full_key, \(key))
+                                                  AND s.family_key <= s.full_key)
+                                            THEN s.family_key ELSE s.full_key END
+                      AND \(statement.whereClause)\(within)
+                    ORDER BY s.practice_key LIMIT \(try statement.bind(wanted - hits.count))) s ON true
+                JOIN practice p ON p.key = s.practice_key
+                ORDER BY n.score DESC, n.name_key, s.practice_key
+                LIMIT \(try statement.bind(wanted - hits.count))
+                """
+            hits += try await self.hits(sql, statement.binds)
+            if hits.count >= wanted { break }
+            // Next batch of names: after the last name of this batch (all its practices were read).
+            let names = try await client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT count(*), min(score), (array_agg(name_key ORDER BY score, name_key DESC))[1] FROM (
+                            SELECT n.name_key, similarity(n.name_key, \(key))::float8 AS score FROM practice_name n
+                            WHERE \(nameConditions.joined(separator: " AND ")) ORDER BY 2 DESC, 1 LIMIT \(batch)) x
+                        """, binds: statement.binds), logger: logger)
+            var lastName: (Int64, Double?, String?) = (0, nil, nil)
+            for try await row in names.decode((Int64, Double?, String?).self) { lastName = row }
+            guard lastName.0 == batch, let score = lastName.1, let last = lastName.2 else { break }
+            after = (score, last, nil, true)
+        }
+        return hits
+    }
+
+    /// No name and no place: by family name, then given name, then key.
+    func nameOrderHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
+        var (statement, centre) = try baseStatement(query)
+        let distance = centre.isEmpty ? "NULL::float8" : "earth_distance(\(centre), s.earth)"
+        var conditions = statement.filters
+        if let after = query.after {
+            let parts = after.value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            conditions.append(
+                "(s.family_key, s.full_key, s.practice_key) > (\(try statement.bind(parts.first ?? "")), \(try statement.bind(parts.count > 1 ? parts[1] : "")), \(try statement.bind(after.key)))"
+            )
+        }
+        let sql = """
+            SELECT \(Self.hitColumns), \(distance), NULL::float8, s.family_key || E'\\t' || s.full_key
+            FROM practice_search s JOIN practice p ON p.key = s.practice_key
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY s.family_key, s.full_key, s.practice_key LIMIT \(try statement.bind(query.limit + 1))
+            """
+        return try await hits(sql, statement.binds)
     }
 }
 
