@@ -2,6 +2,7 @@ import DatabaseTestSupport
 import Foundation
 import HTTPTypes
 import PostgresNIO
+import RegistryAPI
 import RegistryCore
 import RegistryStore
 import Testing
@@ -217,6 +218,21 @@ struct ProviderAPITests {
             #expect(byName.count == Set(byName).count)
             #expect(Set(byName) == Set(["P0", "P1"] + (0..<12).map { "N\(String(format: "%02d", $0))" }))
 
+            // Name and place together: the same hits, each with its distance.
+            var nearby: [String] = []
+            uri = "/v1/practices?name=casteele&near=1000&radius_km=20&limit=4"
+            while let next = uri {
+                let page = try await api.get(next)
+                #expect(page.json["items"].array.allSatisfy { $0["distanceKm"].number != nil })
+                nearby += Self.ids(page)
+                uri = page.json["next"].string
+            }
+            #expect(nearby.count == Set(nearby).count)
+            #expect(Set(nearby) == Set(byName))
+            let deSmetNearby = try await api.get("/v1/practices?name=De%20Smet&near=1000&radius_km=20")
+            #expect(Self.lastNames(deSmetNearby).first == "De Smet")
+            #expect(deSmetNearby.json["sort"].string == "relevance")
+
             // A cursor from one search is refused by another.
             let first = try await api.get("/v1/practices?near=1000&radius_km=20&limit=5")
             let cursor = try #require(first.json["next"].string?.components(separatedBy: "cursor=").last)
@@ -224,6 +240,26 @@ struct ProviderAPITests {
                 try await api.get("/v1/practices?near=1000&radius_km=30&limit=5&cursor=\(cursor)").status == .badRequest
             )
             #expect(try await api.get("/v1/practices?cursor=garbage").status == .badRequest)
+        }
+    }
+
+    @Test func fullWebhookPayloadsAreTheLookupAnswersWithEveryPeriod() async throws {
+        try await Self.withProviders { api, postgres in
+            let source = LookupEntitySource(client: postgres, logger: TestDatabase.logger)
+            let jan = try await api.get("/v1/providers/\(ProviderFixture.people[0].nihii)")
+            let id = try #require(jan.json["id"].string)
+            for href in ["/v1/providers/\(id)", "/v1/practices/P0", "/v1/institutions/nihii:71000436"] {
+                let payload = try #require(try await source.entity(href: href), "\(href)")
+                let lookup = try await api.get(href + (href.hasPrefix("/v1/providers") ? "?history=true" : ""))
+                #expect(lookup.status == .ok)
+                #expect(JSON(bytes: payload.canonicalBytes).description == lookup.json.description, "\(href)")
+            }
+            // The payload of a professional spans every period: the closed practice is in it.
+            let payload = try #require(try await source.entity(href: "/v1/providers/\(id)"))
+            #expect(
+                JSON(bytes: payload.canonicalBytes)["practices"].array.compactMap { $0["id"].string }.contains("OLD"))
+            #expect(!payload.canonicalText.contains(ProviderFixture.people[0].ssin))
+            #expect(try await source.entity(href: "/v1/practices/NOPE") == nil)
         }
     }
 

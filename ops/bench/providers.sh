@@ -76,10 +76,11 @@ psql -q "$DATABASE_URL" -c "VACUUM ANALYZE" >/dev/null
 practices=$(psql -Atq "$DATABASE_URL" -c "SELECT count(*) FROM practice")
 professionals=$(psql -Atq "$DATABASE_URL" -c "SELECT count(*) FROM professional")
 
-# Query mix: real family names with one letter dropped (a typo), real professions, random postcodes.
+# Query mix: real family names with one letter dropped (a typo), real professions, random postcodes
+# (names unaccented and percent-encoded for the request line; matching folds accents anyway).
 psql -Atq "$DATABASE_URL" > "$WORK/search-name.txt" <<'SQL'
-SELECT '/v1/practices?name=' || replace(overlay(n FROM 1 + (random() * (length(n) - 1))::int FOR 1 PLACING ''), ' ', '%20')
-FROM (SELECT family_name AS n FROM practice_search WHERE length(family_name) >= 5 ORDER BY random() LIMIT 3000) s
+SELECT '/v1/practices?name=' || replace(replace(overlay(n PLACING '' FROM 2 + (random() * (length(n) - 2))::int FOR 1), ' ', '%20'), '''', '%27')
+FROM (SELECT unaccent(family_name) AS n FROM practice_search WHERE length(family_name) >= 5 ORDER BY random() LIMIT 3000) s
 SQL
 psql -Atq "$DATABASE_URL" > "$WORK/search-radius.txt" <<'SQL'
 SELECT '/v1/practices?profession=' || p.profession || '&near=' || c.postcode || '&radius_km=10'
@@ -87,7 +88,7 @@ FROM (SELECT profession FROM practice_search WHERE profession IS NOT NULL ORDER 
 JOIN LATERAL (SELECT postcode FROM practice_search WHERE p.profession IS NOT NULL ORDER BY random() LIMIT 1) c ON true
 SQL
 psql -Atq "$DATABASE_URL" > "$WORK/search-both.txt" <<'SQL'
-SELECT '/v1/practices?name=' || replace(family_name, ' ', '%20') || '&profession=' || profession || '&near=' || postcode || '&radius_km=10'
+SELECT '/v1/practices?name=' || replace(replace(unaccent(family_name), ' ', '%20'), '''', '%27') || '&profession=' || profession || '&near=' || postcode || '&radius_km=10'
 FROM (SELECT family_name, profession, postcode FROM practice_search WHERE profession IS NOT NULL AND family_name IS NOT NULL
       ORDER BY random() LIMIT 3000) s
 SQL

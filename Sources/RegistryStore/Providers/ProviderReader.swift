@@ -73,7 +73,9 @@ public struct PracticeSearchResult: Sendable {
 public struct ProviderReader: Sendable {
     let client: PostgresClient
     let logger: Logger
-    public static let totalCap = 1_000
+    /// Counting stops here (relation `gte` above): counting costs a row fetch per match, and a
+    /// search must stay a few milliseconds however many practices match.
+    public static let totalCap = 200
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -199,12 +201,18 @@ public struct ProviderReader: Sendable {
         if hasMore { hits.removeLast(hits.count - query.limit) }
         var total = hits.count
         if query.after != nil || hasMore {
-            let counted = try await client.query(
-                PostgresQuery(
-                    unsafeSQL:
-                        "SELECT count(*) FROM (SELECT 1 FROM practice_search s WHERE \(statement.whereClause) LIMIT \(Self.totalCap + 1)) x",
-                    binds: statement.binds), logger: logger)
-            for try await count in counted.decode(Int64.self) { total = Int(count) }
+            // With a radius, an index scan of the box stops at the cap; a bitmap would read every
+            // practice in the box first (see `hits(_:_:withoutBitmapScans:)`).
+            total = try await withConnection(withoutBitmapScans: query.near != nil) { connection in
+                let counted = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL:
+                            "SELECT count(*) FROM (SELECT 1 FROM practice_search s WHERE \(statement.whereClause) LIMIT \(Self.totalCap + 1)) x",
+                        binds: statement.binds), logger: logger)
+                var total = 0
+                for try await count in counted.decode(Int64.self) { total = Int(count) }
+                return total
+            }
         }
         return PracticeSearchResult(
             hits: hits, hasMore: hasMore, total: min(total, Self.totalCap), totalIsExact: total <= Self.totalCap)
@@ -231,14 +239,20 @@ public struct ProviderReader: Sendable {
             }
             return hits
         }
-        return try await client.withConnection { connection in
-            guard withoutBitmapScans else { return try await run(connection) }
+        return try await withConnection(withoutBitmapScans: withoutBitmapScans, run)
+    }
+
+    func withConnection<T: Sendable>(
+        withoutBitmapScans: Bool, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await client.withConnection { connection in
+            guard withoutBitmapScans else { return try await body(connection) }
             try await connection.execute("BEGIN", logger: logger)
             do {
                 try await connection.execute("SET LOCAL enable_bitmapscan = off", logger: logger)
-                let hits = try await run(connection)
+                let result = try await body(connection)
                 try await connection.execute("COMMIT", logger: logger)
-                return hits
+                return result
             } catch {
                 try? await connection.execute("ROLLBACK", logger: logger)
                 throw error
@@ -303,6 +317,7 @@ public struct ProviderReader: Sendable {
     /// of practices costs no more than a rare one; tier 2 runs only when 0 and 1 do not fill it.
     /// The sort value is `tier|score|name` and the cursor continues after (sort value, key).
     func relevanceHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
+        if query.near != nil { return try await nearbyRelevanceHits(query) }
         let name = query.name ?? ""
         let cursor = query.after.map {
             $0.value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
@@ -400,6 +415,36 @@ public struct ProviderReader: Sendable {
             after = (score, last, nil, true)
         }
         return hits
+    }
+
+    /// Relevance within a radius: the practices in the circle whose names are similar are few,
+    /// so one statement finds them all (PostgreSQL combines the trigram and the box indexes) and
+    /// orders them by tier (exact spelling, same letters, similar), similarity, key.
+    func nearbyRelevanceHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
+        var (statement, centre) = try baseStatement(query)
+        let exact = "registry_name_exact(\(try statement.bind(query.name ?? "")))"
+        let key = "registry_name_key(\(try statement.bind(query.name ?? "")))"
+        statement.filters.append("(s.family_key % \(key) OR s.full_key % \(key))")
+        var cursor = ""
+        if let after = query.after {
+            let parts = after.value.split(separator: "|").map(String.init)
+            let tier = try statement.bind(Int(parts.first ?? "") ?? 0)
+            let score = try statement.bind(Double(parts.count > 1 ? parts[1] : "") ?? 0)
+            cursor =
+                " WHERE (c.tier, -c.sim, c.practice_key) > (\(tier), -\(score)::float8, \(try statement.bind(after.key)))"
+        }
+        let sql = """
+            SELECT \(Self.hitColumns), earth_distance(\(centre), s.earth),
+                   CASE c.tier WHEN 0 THEN 3 WHEN 1 THEN 2 ELSE c.sim END, c.tier || '|' || c.sim
+            FROM (SELECT s.practice_key,
+                         CASE WHEN s.family_exact = \(exact) OR s.full_exact = \(exact) THEN 0
+                              WHEN s.family_key = \(key) OR s.full_key = \(key) THEN 1 ELSE 2 END AS tier,
+                         greatest(similarity(s.family_key, \(key)), similarity(s.full_key, \(key)))::float8 AS sim
+                  FROM practice_search s WHERE \(statement.whereClause)) c
+            JOIN practice_search s ON s.practice_key = c.practice_key JOIN practice p ON p.key = c.practice_key\(cursor)
+            ORDER BY c.tier, c.sim DESC, c.practice_key LIMIT \(try statement.bind(query.limit + 1))
+            """
+        return try await hits(sql, statement.binds)
     }
 
     /// No name and no place: by family name, then given name, then key.
