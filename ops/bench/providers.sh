@@ -12,6 +12,8 @@
 #   name      /v1/practices?name={a real family name with one letter dropped}
 #   radius    /v1/practices?profession={a profession}&near={random postcode}&radius_km=10
 #   both      name + profession + near + radius_km=10
+# each with the response cache off (every answer from PostgreSQL) and on (256 MiB, after a 5 s
+# warm-up over the mix: repeated searches are answered from memory until the next import).
 # Medians (and their ratio to pgbench) are printed as a Markdown table for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -94,26 +96,30 @@ FROM (SELECT family_name, profession, postcode FROM practice_search WHERE profes
 SQL
 cat "$WORK/search-name.txt" "$WORK/search-radius.txt" "$WORK/search-both.txt" | shuf > "$WORK/search-mix.txt"
 
-"$REGISTRY" serve --port "$PORT" --pool-size 32 --cache-mb 0 --no-dispatch > "$WORK/providers-serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-WRK_PATHS="$WORK/search-mix.txt" wrk -t2 -c32 -d5s -s ops/bench/random-path.lua "http://127.0.0.1:$PORT" >/dev/null
-for rep in $(seq 1 "$REPS"); do
-  tps=$(pgbench -S -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" -n "${ADMIN%/postgres}/pgbench_base" 2>/dev/null \
-    | awk '/^tps/ {print $3; exit}')
-  echo "search pgbench $tps 0 0" >> "$RESULTS"
-  for kind in mix name radius both; do
-    line=$(WRK_PATHS="$WORK/search-$kind.txt" wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -s ops/bench/random-path.lua \
-      "http://127.0.0.1:$PORT" | grep '^RESULT')
-    echo "rep $rep $kind $line" >&2
-    rps=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
-    p50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
-    p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
-    non2xx=$(sed -n 's/.*non2xx=\([0-9]*\).*/\1/p' <<<"$line")
-    echo "search $kind $rps $p50 $p99 ${non2xx:-0}" >> "$RESULTS"
+for CACHE in 0 256; do
+  "$REGISTRY" serve --port "$PORT" --pool-size 32 --cache-mb "$CACHE" --no-dispatch > "$WORK/providers-serve.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+  # Warm-up (and, with the response cache on, a first pass over part of the query mix).
+  WRK_PATHS="$WORK/search-mix.txt" wrk -t2 -c32 -d5s -s ops/bench/random-path.lua "http://127.0.0.1:$PORT" >/dev/null
+  for rep in $(seq 1 "$REPS"); do
+    if [ "$CACHE" = 0 ]; then
+      tps=$(pgbench -S -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" -n "${ADMIN%/postgres}/pgbench_base" 2>/dev/null \
+        | awk '/^tps/ {print $3; exit}')
+      echo "search pgbench $tps 0 0" >> "$RESULTS"
+    fi
+    for kind in mix name radius both; do
+      line=$(WRK_PATHS="$WORK/search-$kind.txt" wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -s ops/bench/random-path.lua \
+        "http://127.0.0.1:$PORT" | grep '^RESULT')
+      echo "rep $rep cache $CACHE $kind $line" >&2
+      rps=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
+      p50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
+      p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
+      echo "search $kind-c$CACHE $rps $p50 $p99" >> "$RESULTS"
+    done
   done
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 done
-kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 
 pick() { awk -v a="$1" -v b="$2" '$1 == a && $2 == b {print $c}' c="$3" "$RESULTS" | median; }
 echo
@@ -127,10 +133,13 @@ for step in copy-floor cobrha practices pharmacies cobrha-again; do
 done
 tps=$(pick search pgbench 3)
 echo
-echo "| searches (wrk -c32) | req/s | / pgbench -S ($tps tps) | p50 ms | p99 ms |"
-echo "|---|---|---|---|---|"
-for kind in mix name radius both; do
-  rps=$(pick search "$kind" 3)
-  printf "| %s | %.0f | %.3f | %s | %s |\n" "$kind" "$rps" "$(echo "$rps / $tps" | bc -l)" "$(pick search "$kind" 4)" \
-    "$(pick search "$kind" 5)"
+echo "| searches (wrk -c32) | response cache | req/s | / pgbench -S ($tps tps) | p50 ms | p99 ms |"
+echo "|---|---|---|---|---|---|"
+for CACHE in 0 256; do
+  for kind in mix name radius both; do
+    rps=$(pick search "$kind-c$CACHE" 3)
+    label="off"; [ "$CACHE" != 0 ] && label="$CACHE MiB"
+    printf "| %s | %s | %.0f | %.3f | %s | %s |\n" "$kind" "$label" "$rps" "$(echo "$rps / $tps" | bc -l)" \
+      "$(pick search "$kind-c$CACHE" 4)" "$(pick search "$kind-c$CACHE" 5)"
+  done
 done

@@ -1,4 +1,5 @@
 import Hummingbird
+import RegistryCore
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -146,5 +147,27 @@ struct DataChangeListener: Service {
             }
             try? await Task.sleep(for: .seconds(5))
         }
+    }
+}
+
+extension ResponseCache {
+    /// Serves a rendered answer from the cache, or computes, caches and serves it (`X-Cache`
+    /// says which). The entry is stored under the data version read before computing, so an
+    /// import committing meanwhile never leaves a stale answer behind.
+    func answer(
+        _ request: Request, key: String, cacheControl: String = JSONResponse.lookupCacheControl,
+        _ compute: () async throws -> JSONValue
+    ) async throws -> Response {
+        if let hit = lookup(key) {
+            var response = JSONResponse.make(hit, request: request, cacheControl: cacheControl)
+            response.headers[.xCache] = "hit"
+            return response
+        }
+        let version = version()
+        let entry = JSONResponse.render(try await compute())
+        if let version { store(key, entry, version: version) }
+        var response = JSONResponse.make(entry, request: request, cacheControl: cacheControl)
+        response.headers[.xCache] = "miss"
+        return response
     }
 }

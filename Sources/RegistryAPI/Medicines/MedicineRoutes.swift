@@ -335,17 +335,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         _ request: Request, key: String, cacheControl: String = JSONResponse.lookupCacheControl,
         _ compute: () async throws -> JSONValue
     ) async throws -> Response {
-        if let hit = cache.lookup(key) {
-            var response = JSONResponse.make(hit, request: request, cacheControl: cacheControl)
-            response.headers[.xCache] = "hit"
-            return response
-        }
-        let version = cache.version()
-        let entry = JSONResponse.render(try await compute())
-        if let version { cache.store(key, entry, version: version) }
-        var response = JSONResponse.make(entry, request: request, cacheControl: cacheControl)
-        response.headers[.xCache] = "miss"
-        return response
+        try await cache.answer(request, key: key, cacheControl: cacheControl, compute)
     }
 
 }

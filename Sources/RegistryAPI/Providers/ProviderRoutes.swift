@@ -19,9 +19,12 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
     let reader: ProviderReader
     let authenticator: Authenticator
     let audit: AuditLog
+    /// Public answers are cached until the next import commits (as medicine lookups are).
+    let cache: ResponseCache
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: PostgresClient, cache: ResponseCache, logger: Logger) {
         self.client = client
+        self.cache = cache
         self.logger = logger
         reader = ProviderReader(client: client, logger: logger)
         authenticator = Authenticator(client: client, logger: logger)
@@ -41,7 +44,6 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
         let query = try QueryParameters(request, allowed: ["at", "history"])
         let date: LocalDate? = try query.history() ? nil : try query.date()
         let ref = try PathIdentifier.value(context, "ref")
-        let stored: StoredProfessional?
         if ref.hasPrefix("hcp_") {
             guard ref.utf8.count == 20,
                 ref.utf8.dropFirst(4).allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
@@ -49,21 +51,23 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
                 throw Problem.invalidParameter(
                     "ref", "A professional id is hcp_ and 16 hexadecimal digits, got '\(ref)'.")
             }
-            stored = try await reader.professional(id: ref)
         } else {
             guard let nihii = NIHII(ref), nihii.kind == .person, nihii.digits == ref else {
                 throw Problem.invalidParameter(
                     "ref",
                     "A provider is looked up by an 11-digit NIHII (e.g. 10012345678) or a hcp_ id, got '\(ref)'.")
             }
-            stored = try await reader.professional(nihii: ref)
         }
-        guard let stored else {
-            throw Problem.notFound("No professional has \(ref.hasPrefix("hcp_") ? "id" : "NIHII") \(ref).")
+        return try await cache.answer(request, key: "provider|\(ref)|\(date?.description ?? "history")") {
+            let stored =
+                try await ref.hasPrefix("hcp_") ? reader.professional(id: ref) : reader.professional(nihii: ref)
+            guard let stored else {
+                throw Problem.notFound("No professional has \(ref.hasPrefix("hcp_") ? "id" : "NIHII") \(ref).")
+            }
+            var body = ProviderRendering.members(ProviderRendering.professional(stored, at: date, sensitive: false))
+            if !ref.hasPrefix("hcp_") { body["requestedNihii"] = .string(ref) }
+            return .object(body)
         }
-        var body = ProviderRendering.members(ProviderRendering.professional(stored, at: date, sensitive: false))
-        if !ref.hasPrefix("hcp_") { body["requestedNihii"] = .string(ref) }
-        return JSONResponse.make(.object(body), request: request)
     }
 
     func sensitiveProvider(_ request: Request) async throws -> Response {
@@ -96,9 +100,10 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
         guard id.range(of: #"^[A-Za-z0-9._-]{1,64}$"#, options: .regularExpression) != nil else {
             throw Problem.invalidParameter("id", "A practice id is 1-64 of A-Za-z0-9._-, got '\(id)'.")
         }
-        guard let found = try await reader.practice(key: id) else { throw Problem.notFound("No practice \(id).") }
-        let body = ProviderRendering.practiceAnswer(key: id, found)
-        return JSONResponse.make(body, request: request)
+        return try await cache.answer(request, key: "practice|\(id)") {
+            guard let found = try await reader.practice(key: id) else { throw Problem.notFound("No practice \(id).") }
+            return ProviderRendering.practiceAnswer(key: id, found)
+        }
     }
 
     // MARK: Search
@@ -117,6 +122,18 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
         if let cursor = parameters["cursor"] {
             query.after = try PracticeSearchParameters.decodeCursor(cursor, fingerprint: cursorKey)
         }
+        let key =
+            "practices|"
+            + parameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+            + "|at=\(query.at)"
+        return try await cache.answer(request, key: key) {
+            try await searchAnswer(query, parameters: parameters, cursorKey: cursorKey)
+        }
+    }
+
+    func searchAnswer(_ query: PracticeSearchQuery, parameters: QueryParameters, cursorKey: String) async throws
+        -> JSONValue
+    {
         let result = try await reader.search(query)
         var next: JSONValue = .null
         if result.hasMore, let last = result.hits.last {
@@ -141,7 +158,7 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
             ]),
             "next": next,
         ])
-        return JSONResponse.make(body, request: request)
+        return body
     }
 }
 

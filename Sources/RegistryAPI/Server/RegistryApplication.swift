@@ -50,7 +50,7 @@ public enum RegistryApplication {
         ChangeRoutes<BasicRequestContext>(client: client, retentionDays: retentionDays, logger: logger)
             .register(on: router)
         InstitutionRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
-        ProviderRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
+        ProviderRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
         SubscriptionRoutes<BasicRequestContext>(
             client: client,
             sender: WebhookSender(policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true),

@@ -156,6 +156,10 @@ public struct ProviderReader: Sendable {
     static let hitColumns = """
         s.practice_key, p.document::text, s.professional_id, s.family_name, s.given_name, s.profession, s.qualifications
         """
+    /// The same columns without the documents, for counting.
+    static let keyColumns = """
+        s.practice_key, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, '{}'::text[]
+        """
 
     /// Filters common to every sort (not the name, whose conditions depend on the tier).
     func baseStatement(_ query: PracticeSearchQuery) throws -> (SearchStatement, centre: String) {
@@ -200,7 +204,14 @@ public struct ProviderReader: Sendable {
         let hasMore = hits.count > query.limit
         if hasMore { hits.removeLast(hits.count - query.limit) }
         var total = hits.count
-        if query.after != nil || hasMore {
+        if (query.after != nil || hasMore) && query.sort == .relevance && query.near == nil {
+            // Counted like the hits, tier by tier through the indexes, without the documents: the
+            // trigram condition alone makes PostgreSQL guess thousands of matches and scan the table.
+            var counting = query
+            counting.after = nil
+            counting.limit = Self.totalCap
+            total = Set(try await relevanceHits(counting, keysOnly: true).map(\.practiceKey)).count
+        } else if query.after != nil || hasMore {
             // With a radius, an index scan of the box stops at the cap; a bitmap would read every
             // practice in the box first (see `hits(_:_:withoutBitmapScans:)`).
             total = try await withConnection(withoutBitmapScans: query.near != nil) { connection in
@@ -229,11 +240,12 @@ public struct ProviderReader: Sendable {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             var hits: [PracticeSearchHit] = []
             for try await row in rows.decode(
-                (String, String, String?, String?, String?, String?, [String], Double?, Double?, PostgresSortValue).self
+                (String, String?, String?, String?, String?, String?, [String], Double?, Double?, PostgresSortValue)
+                    .self
             ) {
                 hits.append(
                     PracticeSearchHit(
-                        practiceKey: row.0, practice: try JSONValue.parse(row.1), professionalId: row.2,
+                        practiceKey: row.0, practice: try row.1.map(JSONValue.parse) ?? .null, professionalId: row.2,
                         familyName: row.3, givenName: row.4, profession: row.5, qualifications: row.6,
                         distanceMetres: row.7, score: row.8, sortValue: row.9.text))
             }
@@ -316,9 +328,10 @@ public struct ProviderReader: Sendable {
     /// Every tier reads an index in key order and stops at the page, so a name shared by thousands
     /// of practices costs no more than a rare one; tier 2 runs only when 0 and 1 do not fill it.
     /// The sort value is `tier|score|name` and the cursor continues after (sort value, key).
-    func relevanceHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
+    func relevanceHits(_ query: PracticeSearchQuery, keysOnly: Bool = false) async throws -> [PracticeSearchHit] {
         if query.near != nil { return try await nearbyRelevanceHits(query) }
         let name = query.name ?? ""
+        let columns = keysOnly ? Self.keyColumns : Self.hitColumns
         let cursor = query.after.map {
             $0.value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         }
@@ -340,7 +353,7 @@ public struct ProviderReader: Sendable {
                 let score = tier == 0 ? 3 : 2
                 branches.append(
                     """
-                    (SELECT \(Self.hitColumns), \(distance), \(score)::float8, '\(tier)|\(score)|'
+                    (SELECT \(columns), \(distance), \(score)::float8, '\(tier)|\(score)|'
                      FROM practice_search s JOIN practice p ON p.key = s.practice_key
                      WHERE \(conditions.joined(separator: " AND ")) ORDER BY s.practice_key LIMIT \(limit))
                     """)
@@ -383,7 +396,7 @@ public struct ProviderReader: Sendable {
                     SELECT n.name_key, similarity(n.name_key, \(key))::float8 AS score FROM practice_name n
                     WHERE \(nameConditions.joined(separator: " AND "))
                     ORDER BY 2 DESC, 1 LIMIT \(batch))
-                SELECT \(Self.hitColumns), \(distance), n.score, '2|' || n.score || '|' || n.name_key
+                SELECT \(columns), \(distance), n.score, '2|' || n.score || '|' || n.name_key
                 FROM names n JOIN LATERAL (
                     SELECT s.* FROM practice_search s
                     WHERE (s.family_key = n.name_key OR s.full_key = n.name_key)
