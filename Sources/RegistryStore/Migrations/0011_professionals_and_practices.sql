@@ -102,6 +102,7 @@ CREATE INDEX practice_name_trgm ON practice_name USING gin (name_key gin_trgm_op
 -- Relevance tiers read these in key order and stop at the page size.
 CREATE INDEX practice_search_family_exact ON practice_search (family_exact, practice_key);
 CREATE INDEX practice_search_full_exact ON practice_search (full_exact, practice_key);
+CREATE INDEX practice_search_family_key ON practice_search (family_key, practice_key);
 CREATE INDEX practice_search_full_key ON practice_search (full_key, practice_key);
 
 -- Subscription filters on provider events: `postcode` of a professional's practices (practice

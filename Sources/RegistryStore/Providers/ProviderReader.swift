@@ -25,6 +25,9 @@ public struct PracticeSearchQuery: Sendable, Hashable {
     public var limit: Int
     /// Sort value and practice key of the last hit of the previous page.
     public var after: (value: String, key: String)?
+    /// The name folded by PostgreSQL (`registry_name_exact`, `registry_name_key`), bound as
+    /// values so the planner sees them (an expression would hide them from its statistics).
+    var folded: (exact: String, key: String) = ("", "")
 
     public init(at: LocalDate, sort: Sort, limit: Int) {
         self.at = at
@@ -189,11 +192,16 @@ public struct ProviderReader: Sendable {
     }
 
     public func search(_ query: PracticeSearchQuery) async throws -> PracticeSearchResult {
-        var (statement, _) = try baseStatement(query)
+        var query = query
         if let name = query.name {
-            let key = try statement.bind(name)
-            statement.filters.append(
-                "(s.family_key % registry_name_key(\(key)) OR s.full_key % registry_name_key(\(key)))")
+            let rows = try await client.query(
+                "SELECT registry_name_exact(\(name)), registry_name_key(\(name))", logger: logger)
+            for try await folded in rows.decode((String, String).self) { query.folded = folded }
+        }
+        var (statement, _) = try baseStatement(query)
+        if query.name != nil {
+            let key = try statement.bind(query.folded.key)
+            statement.filters.append("(s.family_key % \(key)::text OR s.full_key % \(key)::text)")
         }
         var hits: [PracticeSearchHit]
         switch query.sort {
@@ -277,10 +285,9 @@ public struct ProviderReader: Sendable {
     /// ordered by key here, so pages never skip or repeat a practice.
     func distanceHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
         var (statement, centre) = try baseStatement(query)
-        if let name = query.name {
-            let key = try statement.bind(name)
-            statement.filters.append(
-                "(s.family_key % registry_name_key(\(key)) OR s.full_key % registry_name_key(\(key)))")
+        if query.name != nil {
+            let key = try statement.bind(query.folded.key)
+            statement.filters.append("(s.family_key % \(key)::text OR s.full_key % \(key)::text)")
         }
         let chord = "(s.earth <-> \(centre))"
         var conditions = statement.filters
@@ -330,7 +337,6 @@ public struct ProviderReader: Sendable {
     /// The sort value is `tier|score|name` and the cursor continues after (sort value, key).
     func relevanceHits(_ query: PracticeSearchQuery, keysOnly: Bool = false) async throws -> [PracticeSearchHit] {
         if query.near != nil { return try await nearbyRelevanceHits(query) }
-        let name = query.name ?? ""
         let columns = keysOnly ? Self.keyColumns : Self.hitColumns
         let cursor = query.after.map {
             $0.value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
@@ -341,8 +347,8 @@ public struct ProviderReader: Sendable {
         if cursorTier <= 1 {
             var (statement, centre) = try baseStatement(query)
             let distance = centre.isEmpty ? "NULL::float8" : "earth_distance(\(centre), s.earth)"
-            let exact = "registry_name_exact(\(try statement.bind(name)))"
-            let key = "registry_name_key(\(try statement.bind(name)))"
+            let exact = "\(try statement.bind(query.folded.exact))::text"
+            let key = "\(try statement.bind(query.folded.key))::text"
             let limit = try statement.bind(wanted)
             var branches: [String] = []
             func branch(_ tier: Int, _ condition: String) throws {
@@ -377,7 +383,7 @@ public struct ProviderReader: Sendable {
         while hits.count < wanted {
             var (statement, centre) = try baseStatement(query)
             let distance = centre.isEmpty ? "NULL::float8" : "earth_distance(\(centre), s.earth)"
-            let key = "registry_name_key(\(try statement.bind(name)))"
+            let key = "\(try statement.bind(query.folded.key))::text"
             var nameConditions = ["n.name_key % \(key)", "n.name_key <> \(key)"]
             var within = ""
             if let after {
@@ -435,8 +441,8 @@ public struct ProviderReader: Sendable {
     /// orders them by tier (exact spelling, same letters, similar), similarity, key.
     func nearbyRelevanceHits(_ query: PracticeSearchQuery) async throws -> [PracticeSearchHit] {
         var (statement, centre) = try baseStatement(query)
-        let exact = "registry_name_exact(\(try statement.bind(query.name ?? "")))"
-        let key = "registry_name_key(\(try statement.bind(query.name ?? "")))"
+        let exact = "\(try statement.bind(query.folded.exact))::text"
+        let key = "\(try statement.bind(query.folded.key))::text"
         statement.filters.append("(s.family_key % \(key) OR s.full_key % \(key))")
         var cursor = ""
         if let after = query.after {
