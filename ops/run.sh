@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start: builds the registry (release), starts the embedded PostgreSQL under .registry/,
-# migrates, generates and imports a small demo SAM export, then serves the API on
+# migrates, generates and imports a small demo SAM export and demo healthcare actors, then serves the API on
 # http://127.0.0.1:${PORT:-8080} until Ctrl-C. The database keeps running afterwards
 # (`.build-release/release/registry db stop` stops it).
 set -euo pipefail
@@ -16,6 +16,15 @@ if [ ! -f .registry/demo/generator.json ]; then
   $REGISTRY generate sam --scale "${DEMO_SCALE:-0.02}" --seed 1 --out .registry/demo
 fi
 $REGISTRY import sam .registry/demo
+# Healthcare actors: a generated CoBRHA snapshot pair and practice register, and the real AFMPS
+# pharmacy list when ../shared is present.
+if [ ! -f .registry/demo-providers/practices.csv ]; then
+  $REGISTRY generate cobrha --scale "${DEMO_PROVIDER_SCALE:-0.01}" --seed 1 --out .registry/demo-providers
+fi
+$REGISTRY import cobrha .registry/demo-providers
+$REGISTRY import practices .registry/demo-providers
+AFMPS=../shared/reference/providers/afmps-pharmacies_last-pharmacies_afmps.json
+if [ -f "$AFMPS" ]; then $REGISTRY import pharmacies "$AFMPS"; fi
 
 # A demo client (created once; its token is kept here so the example below works on every start).
 if [ ! -s .registry/demo-token ]; then
@@ -37,6 +46,8 @@ EXAMPLES=(
   "$BASE/v1/medicines/cnk/1000000"
   "$BASE/v1/medicines?q=haldol&lang=nl&limit=5"
   "$BASE/v1/medicines/vmp-groups/1?at=2025-01-01"
+  "$BASE/v1/practices?name=Vandecasteele&limit=5"
+  "$BASE/v1/practices?profession=persphysician&near=1000&radius_km=5&limit=5"
 )
 echo
 echo "Registry serving on $BASE (database $($REGISTRY db url)); try:"

@@ -222,7 +222,7 @@ public struct ProviderReader: Sendable {
         } else if query.after != nil || hasMore {
             // With a radius, an index scan of the box stops at the cap; a bitmap would read every
             // practice in the box first (see `hits(_:_:withoutBitmapScans:)`).
-            total = try await withConnection(withoutBitmapScans: query.near != nil) { connection in
+            total = try await withConnection(withoutBitmapScans: query.near != nil && query.name == nil) { connection in
                 let counted = try await connection.query(
                     PostgresQuery(
                         unsafeSQL:
@@ -396,7 +396,7 @@ public struct ProviderReader: Sendable {
                     within = " AND (n.name_key <> \(last) OR s.practice_key > \(try statement.bind(lastKey)))"
                 }
             }
-            let batch = 40
+            let batch = 8
             let sql = """
                 WITH names AS (
                     SELECT n.name_key, similarity(n.name_key, \(key))::float8 AS score FROM practice_name n
