@@ -98,7 +98,7 @@ CREATE INDEX practice_search_name ON practice_search (family_key, full_key, prac
 -- The distinct name keys (family and "given family") of practice_search: similar names are found
 -- here, among a few hundred thousand distinct strings, then their practices by key.
 CREATE TABLE practice_name (name_key text PRIMARY KEY);
-CREATE INDEX practice_name_trgm ON practice_name USING gin (name_key gin_trgm_ops);
+CREATE INDEX practice_name_trgm ON practice_name USING gist (name_key gist_trgm_ops);
 -- Relevance tiers read these in key order and stop at the page size.
 CREATE INDEX practice_search_family_exact ON practice_search (family_exact, practice_key);
 CREATE INDEX practice_search_full_exact ON practice_search (full_exact, practice_key);

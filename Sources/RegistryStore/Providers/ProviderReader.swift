@@ -384,52 +384,67 @@ public struct ProviderReader: Sendable {
             var (statement, centre) = try baseStatement(query)
             let distance = centre.isEmpty ? "NULL::float8" : "earth_distance(\(centre), s.earth)"
             let key = "\(try statement.bind(query.folded.key))::text"
-            var nameConditions = ["n.name_key % \(key)", "n.name_key <> \(key)"]
+            var continuation: [String] = ["true"]
             var within = ""
             if let after {
                 let score = try statement.bind(after.score)
                 let last = try statement.bind(after.name)
-                nameConditions.append(
-                    "(similarity(n.name_key, \(key)) < \(score) OR (similarity(n.name_key, \(key)) = \(score) AND n.name_key \(after.strict ? ">" : ">=") \(last)))"
-                )
+                continuation = [
+                    "(c.score < \(score) OR (c.score = \(score) AND c.name_key \(after.strict ? ">" : ">=") \(last)))"
+                ]
                 if let lastKey = after.key {
                     within = " AND (n.name_key <> \(last) OR s.practice_key > \(try statement.bind(lastKey)))"
                 }
             }
             let batch = 8
-            let sql = """
-                WITH names AS (
+            // The closest names by the GiST trigram walk (at most 200), then in (similarity, name)
+            // order; a practice is listed under the better of its family and full names.
+            let names = """
+                candidates AS (
                     SELECT n.name_key, similarity(n.name_key, \(key))::float8 AS score FROM practice_name n
-                    WHERE \(nameConditions.joined(separator: " AND "))
-                    ORDER BY 2 DESC, 1 LIMIT \(batch))
+                    WHERE n.name_key % \(key) AND n.name_key <> \(key) ORDER BY n.name_key <-> \(key) LIMIT 200),
+                names AS (
+                    SELECT c.name_key, c.score FROM candidates c WHERE \(continuation.joined(separator: " AND "))
+                    ORDER BY c.score DESC, c.name_key LIMIT \(batch))
+                """
+            let best = """
+                s.family_key <> \(key) AND s.full_key <> \(key)
+                AND n.name_key = CASE WHEN similarity(s.family_key, \(key)) > similarity(s.full_key, \(key))
+                                        OR (similarity(s.family_key, \(key)) = similarity(s.full_key, \(key))
+                                            AND s.family_key <= s.full_key)
+                                      THEN s.family_key ELSE s.full_key END
+                AND \(statement.whereClause)\(within)
+                """
+            let limit = try statement.bind(wanted - hits.count)
+            let sql = """
+                WITH \(names)
                 SELECT \(columns), \(distance), n.score, '2|' || n.score || '|' || n.name_key
                 FROM names n JOIN LATERAL (
-                    SELECT s.* FROM practice_search s
-                    WHERE (s.family_key = n.name_key OR s.full_key = n.name_key)
-                      AND s.family_key <> \(key) AND s.full_key <> \(key)
-                      -- a practice is listed under the better of its two names
-                      AND n.name_key = CASE WHEN similarity(s.family_key, \(key)) > similarity(s.full_key, \(key))
-                                              OR (similarity(s.family_key, \(key)) = similarity(s.full_key, \(key))
-                                                  AND s.family_key <= s.full_key)
-                                            THEN s.family_key ELSE s.full_key END
-                      AND \(statement.whereClause)\(within)
-                    ORDER BY s.practice_key LIMIT \(try statement.bind(wanted - hits.count))) s ON true
+                    (SELECT s.* FROM practice_search s WHERE s.family_key = n.name_key AND \(best)
+                     ORDER BY s.practice_key LIMIT \(limit))
+                    UNION ALL
+                    (SELECT s.* FROM practice_search s WHERE s.full_key = n.name_key AND s.family_key <> n.name_key
+                       AND \(best) ORDER BY s.practice_key LIMIT \(limit))) s ON true
                 JOIN practice p ON p.key = s.practice_key
                 ORDER BY n.score DESC, n.name_key, s.practice_key
-                LIMIT \(try statement.bind(wanted - hits.count))
+                LIMIT \(limit)
                 """
-            hits += try await self.hits(sql, statement.binds)
+            // Plain index scans: the name btrees in key order and the GiST trigram walk (a bitmap
+            // would read every practice of a name, and PostgreSQL misjudges `%`).
+            hits += try await self.hits(sql, statement.binds, withoutBitmapScans: true)
             if hits.count >= wanted { break }
             // Next batch of names: after the last name of this batch (all its practices were read).
-            let names = try await client.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT count(*), min(score), (array_agg(name_key ORDER BY score, name_key DESC))[1] FROM (
-                            SELECT n.name_key, similarity(n.name_key, \(key))::float8 AS score FROM practice_name n
-                            WHERE \(nameConditions.joined(separator: " AND ")) ORDER BY 2 DESC, 1 LIMIT \(batch)) x
-                        """, binds: statement.binds), logger: logger)
+            let lastRows = try await withConnection(withoutBitmapScans: true) { connection in
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            WITH \(names)
+                            SELECT count(*), min(score), (array_agg(name_key ORDER BY score, name_key DESC))[1] FROM names
+                            """, binds: statement.binds), logger: logger
+                ).collect()
+            }
             var lastName: (Int64, Double?, String?) = (0, nil, nil)
-            for try await row in names.decode((Int64, Double?, String?).self) { lastName = row }
+            for row in lastRows { lastName = try row.decode((Int64, Double?, String?).self) }
             guard lastName.0 == batch, let score = lastName.1, let last = lastName.2 else { break }
             after = (score, last, nil, true)
         }
