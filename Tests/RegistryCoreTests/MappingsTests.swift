@@ -70,4 +70,14 @@ extension MappingsTests {
                 "Importers/Providers/Resources/postcodes.csv"))
         #expect(derived == bundled, "run python3 Mappings/scripts/derive_postcodes.py")
     }
+
+    @Test func theImporterBundlesExactlyTheProviderTables() throws {
+        for table in ["cd-hcparty.csv", "nihii-profession-digits.csv"] {
+            let mapped = try Data(contentsOf: Self.root.appendingPathComponent("providers/\(table)"))
+            let bundled = try Data(
+                contentsOf: Self.root.deletingLastPathComponent().appendingPathComponent(
+                    "Importers/Providers/Resources/\(table)"))
+            #expect(mapped == bundled, "copy Mappings/providers/\(table) to Importers/Providers/Resources/")
+        }
+    }
 }

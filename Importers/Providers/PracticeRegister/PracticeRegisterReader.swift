@@ -178,12 +178,36 @@ public final class PracticeRegisterReader {
                 if let record = record(values, line: jsonIndex + 1) { batch.append(record) }
             }
         }
-        if batch.isEmpty && (handle == nil ? jsonIndex >= jsonItems.count : atEnd && position >= carry.count) { return nil }
+        if batch.isEmpty && (handle == nil ? jsonIndex >= jsonItems.count : atEnd && position >= carry.count) {
+            return nil
+        }
         return batch
     }
 
-    static let idPattern = #"^[A-Za-z0-9._-]{1,64}$"#
-    static let codePattern = #"^[a-z0-9-]{1,64}$"#
+    /// Byte-level checks: a regular expression per field and row costs more than the rest of the row.
+    static func isPracticeId(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E
+                    || $0 == 0x5F || $0 == 0x2D
+            }
+    }
+
+    static func isCode(_ text: some StringProtocol) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D }
+    }
+
+    static func isLanguage(_ text: some StringProtocol) -> Bool {
+        text.utf8.count == 2 && text.utf8.allSatisfy { $0 >= 0x61 && $0 <= 0x7A }
+    }
+
+    /// `scheme:id` with a known scheme and 1-10 digits.
+    static func isInstitutionKey(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, ["nihii", "cbe", "ehp", "afmps"].contains(parts[0]) else { return false }
+        return (1...10).contains(parts[1].utf8.count) && parts[1].utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
 
     /// Checks one row; nil when an error rule rejects it.
     func record(_ values: [String: String], line: Int) -> PracticeRecord? {
@@ -197,7 +221,7 @@ public final class PracticeRegisterReader {
                     message: message))
             if rule.severity >= .error { rejected = true }
         }
-        guard key.range(of: Self.idPattern, options: .regularExpression) != nil else {
+        guard Self.isPracticeId(key) else {
             finding(CoBRHAQualityRules.practiceId, "practice_id '\(key)' is not 1-64 of A-Za-z0-9._-")
             return nil
         }
@@ -236,13 +260,13 @@ public final class PracticeRegisterReader {
         let languages = (values["languages"] ?? "").split(separator: "|").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
-        for language in languages where language.range(of: "^[a-z]{2}$", options: .regularExpression) == nil {
+        for language in languages where !Self.isLanguage(language) {
             finding(CoBRHAQualityRules.practiceField, "language '\(language)' is not an ISO 639-1 code")
         }
         let competences = (values["competences"] ?? "").split(separator: "|").map {
             $0.trimmingCharacters(in: .whitespaces)
         }
-        for competence in competences where competence.range(of: Self.codePattern, options: .regularExpression) == nil {
+        for competence in competences where !Self.isCode(competence) {
             finding(CoBRHAQualityRules.practiceField, "competence '\(competence)' is not a code of a-z, 0-9 and -")
         }
         if values["street_fr"] == nil && values["street_nl"] == nil && values["institution"] == nil {
@@ -250,7 +274,7 @@ public final class PracticeRegisterReader {
         }
         var institutionKey: String?
         if let institution = values["institution"] {
-            if institution.range(of: #"^(nihii|cbe|ehp|afmps):[0-9]{1,10}$"#, options: .regularExpression) != nil {
+            if Self.isInstitutionKey(institution) {
                 institutionKey = institution
             } else {
                 finding(
