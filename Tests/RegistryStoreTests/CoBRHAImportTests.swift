@@ -173,3 +173,60 @@ struct CoBRHAImportTests {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(3)))
+struct PracticeImportTests {
+    static func practices(_ count: Int) -> [ProviderFixture.Practice] {
+        (0..<count).map { n in
+            ProviderFixture.Practice(
+                id: "PR\(n)", nihii: ProviderFixture.people[n % ProviderFixture.people.count].nihii, postcode: "1000",
+                latitude: 50.85 + Double(n) * 0.001, longitude: 4.35)
+        }
+    }
+
+    @Test func theRegisterImportsFromCSVOrJSONOnceAndRefusesAMassDeletion() async throws {
+        let snapshots = try ProviderFixture.folder([
+            "fps.xml": ProviderFixture.fpsHealth(), "riziv.xml": ProviderFixture.rizivInami(),
+        ])
+        let csv = try ProviderFixture.folder(["practices.csv": ProviderFixture.practicesCSV(Self.practices(40))])
+        // The same register as JSON (arrays for languages), one practice changed.
+        var items: [[String: Any]] = Self.practices(40).map { p in
+            [
+                "practice_id": p.id, "nihii": p.nihii, "role": "owner", "street_fr": "Rue de la Loi, 16",
+                "street_nl": "Wetstraat", "house_number": "16", "postcode": p.postcode, "municipality_fr": "Bruxelles",
+                "municipality_nl": "Brussel", "latitude": p.latitude, "longitude": p.longitude,
+                "languages": ["nl", "fr"], "valid_from": "2015-01-01",
+            ]
+        }
+        items[3]["languages"] = ["nl", "fr", "en"]
+        let json = try TestDatabase.temporaryDirectory() + "/practices.json"
+        try JSONSerialization.data(withJSONObject: items).write(to: URL(fileURLWithPath: json))
+        let shrunk = try ProviderFixture.folder(["practices.csv": ProviderFixture.practicesCSV(Self.practices(30))])
+        try await TestDatabase.with { postgres, _ in
+            _ = try await CoBRHAImportPipeline(client: postgres, logger: TestDatabase.logger).run(path: snapshots)
+            let pipeline = PracticeImportPipeline(client: postgres, logger: TestDatabase.logger)
+            let first = try await pipeline.run(path: csv)
+            #expect(first.counts["practice"]?.created == 40)
+            #expect(first.eventsEmitted == 40)
+            let again = try await pipeline.run(path: csv)
+            #expect(again.totalChanged == 0 && again.eventsEmitted == 0)
+            let fromJSON = try await pipeline.run(path: json)
+            #expect(fromJSON.counts["practice"]?.updated == 1)
+            let changed = try await postgres.strings(
+                "SELECT array_to_string(changed, ',') FROM change_event WHERE type = 'practice.updated'")
+            #expect(changed == ["languages"])
+            let languages = try await postgres.strings(
+                "SELECT array_to_string(languages, ',') FROM practice_search WHERE practice_key = 'PR3'")
+            #expect(languages == ["nl,fr,en"])
+
+            let before = try await postgres.providerFingerprint()
+            do {
+                _ = try await pipeline.run(path: shrunk)
+                Issue.record("deleting a quarter of the practices should be refused")
+            } catch ImportError.refused(let summary) {
+                #expect(summary.refusalReason?.contains("10 of 40") == true)
+            }
+            #expect(try await postgres.providerFingerprint() == before)
+        }
+    }
+}
