@@ -5,6 +5,7 @@ import Logging
 import PostgresNIO
 import RegistryAPI
 import RegistryStore
+import ServiceLifecycle
 
 /// `registry serve`: the HTTP API on the configured database.
 struct ServeCommand: AsyncParsableCommand {
@@ -79,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
             let app = try RegistryApplication.make(client: client, settings: settings, logger: logger, runsClient: true)
             logger.info(
                 "serving", metadata: ["address": "http://\(settings.host):\(settings.port)", "database": "\(url)"])
-            try await app.runService()
+            try await ShutdownBounds.run(app, logger: logger)
         }
     }
 }
@@ -89,5 +90,29 @@ struct MigrationsPending: Error, CustomStringConvertible {
     var names: [String]
     var description: String {
         "\(names.count) migration(s) pending (\(names.joined(separator: ", "))); run `registry migrate` first."
+    }
+}
+
+/// Stopping must not depend on the database: a server whose database vanished has requests and
+/// services waiting for connections that never come. SIGTERM/SIGINT start a graceful shutdown
+/// (requests in flight finish); after `SHUTDOWN_GRACE_SECONDS` (default 20) the remaining work is
+/// cancelled, and ServiceLifecycle ends the process if cancellation takes more than 10 s more.
+enum ShutdownBounds {
+    static var grace: Duration {
+        .seconds(ProcessInfo.processInfo.environment["SHUTDOWN_GRACE_SECONDS"].flatMap { Int($0) } ?? 20)
+    }
+
+    static func configuration(services: [ServiceGroupConfiguration.ServiceConfiguration], logger: Logger)
+        -> ServiceGroupConfiguration
+    {
+        var configuration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = grace
+        configuration.maximumCancellationDuration = .seconds(10)
+        return configuration
+    }
+
+    static func run(_ service: some Service, logger: Logger) async throws {
+        try await ServiceGroup(configuration: configuration(services: [.init(service: service)], logger: logger)).run()
     }
 }

@@ -123,7 +123,7 @@ struct DispatchCommand: AsyncParsableCommand {
             configuration.options.maximumConnections = max(4, settings.concurrency / 2 + 3)
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
             let group = ServiceGroup(
-                configuration: .init(
+                configuration: ShutdownBounds.configuration(
                     services: [
                         .init(service: PostgresService(client: client)),
                         .init(
@@ -131,8 +131,7 @@ struct DispatchCommand: AsyncParsableCommand {
                                 client: client, settings: settings,
                                 entities: LookupEntitySource(client: client, logger: logger), logger: logger),
                             successTerminationBehavior: .gracefullyShutdownGroup),
-                    ],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    ], logger: logger))
             try await group.run()
         }
     }

@@ -15,12 +15,17 @@ public enum RegistryBinary {
     }()
 
     /// Starts `registry ARGUMENTS` with `DATABASE_URL`; stdout and stderr go to the returned log file.
-    public static func launch(_ arguments: [String], databaseURL: DatabaseURL) throws -> (process: Process, log: URL) {
+    public static func launch(
+        _ arguments: [String], databaseURL: DatabaseURL, environment extra: [String: String] = [:]
+    )
+        throws -> (process: Process, log: URL)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = databaseURL.urlString
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)

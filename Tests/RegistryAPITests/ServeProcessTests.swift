@@ -69,4 +69,40 @@ struct ServeProcessTests {
             #expect(try await Self.get("http://127.0.0.1:\(port)/health/live") == nil)
         }
     }
+
+    @Test func whenTheDatabaseVanishesReadinessFailsFastAndSIGTERMStillStopsTheServer() async throws {
+        try await TestDatabase.with { _, url in
+            let port = Self.freePort()
+            let (process, log) = try RegistryBinary.launch(
+                ["serve", "--port", String(port)], databaseURL: url, environment: ["SHUTDOWN_GRACE_SECONDS": "2"])
+            let server = Server(process: process, log: log)
+            var ready: (Int, Data)?
+            for _ in 0..<100 {
+                ready = try await Self.get("http://127.0.0.1:\(port)/health/ready")
+                if ready?.0 == 200 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(ready?.0 == 200, "\(server.output)")
+            // The database goes away: no new connections, every existing one cut.
+            try await withPostgresClient(try TestDatabase.server.get(), logger: TestDatabase.logger) { admin in
+                try await admin.execute(
+                    "ALTER DATABASE \(unescaped: url.database) ALLOW_CONNECTIONS false", logger: TestDatabase.logger)
+                try await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(url.database)",
+                    logger: TestDatabase.logger)
+            }
+            let clock = ContinuousClock()
+            let asked = clock.now
+            let probe = try await Self.get("http://127.0.0.1:\(port)/health/ready")
+            #expect(probe?.0 == 503, "\(server.output)")
+            #expect(clock.now - asked < .seconds(10), "the probe must answer, not wait for the database")
+            let stopping = clock.now
+            server.process.terminate()  // SIGTERM
+            while server.process.isRunning && clock.now - stopping < .seconds(45) {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(!server.process.isRunning, "still running 45 s after SIGTERM: \(server.output.suffix(2000))")
+            if server.process.isRunning { server.process.interrupt() }
+        }
+    }
 }

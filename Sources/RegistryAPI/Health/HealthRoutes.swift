@@ -16,8 +16,10 @@ struct HealthRoutes<Context: RequestContext>: Sendable {
         }
         router.get("/health/ready") { request, _ in
             do {
-                let pending = try await client.withConnection { connection in
-                    try await migrations.pending(on: connection, logger: logger)
+                let pending = try await Self.within(Self.readinessDeadline) {
+                    try await client.withConnection { connection in
+                        try await migrations.pending(on: connection, logger: logger)
+                    }
                 }
                 guard pending.isEmpty else {
                     throw Problem(
@@ -28,6 +30,10 @@ struct HealthRoutes<Context: RequestContext>: Sendable {
                 }
             } catch let problem as Problem {
                 throw problem
+            } catch is DeadlinePassed {
+                throw Problem(
+                    .serviceUnavailable, type: Problem.typeBase + "not-ready", title: "Not ready",
+                    detail: "The database did not answer within \(Self.readinessDeadline).")
             } catch {
                 logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
                 throw Problem(
@@ -38,6 +44,27 @@ struct HealthRoutes<Context: RequestContext>: Sendable {
                 .object([
                     "status": .string("ready"), "database": .string("reachable"), "migrations": .string("current"),
                 ]), request: request, cacheControl: "no-store")
+        }
+    }
+
+    /// A probe must answer: a database that stopped answering makes connections wait forever.
+    static var readinessDeadline: Duration { .seconds(3) }
+
+    struct DeadlinePassed: Error {}
+
+    /// The body's result, or `DeadlinePassed` once `deadline` has passed (the body is cancelled).
+    static func within<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw DeadlinePassed() }
+            return value
         }
     }
 }
