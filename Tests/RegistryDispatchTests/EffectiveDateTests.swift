@@ -67,6 +67,8 @@ struct EffectiveDateTests {
             let total = try await fixture.count("SELECT count(*) FROM change_event WHERE type = 'sam.dmpp.effective'")
             try await fixture.dispatching {
                 #expect(await eventually { fixture.receiver.all.count >= Int(total) })
+                // A receipt comes before its round is recorded: wait for the records too.
+                #expect(await fixture.succeeded(Int(total)))
             }
             let sample = try #require(fixture.receiver.all.first?.json?["data"] as? [String: Any])
             #expect((sample["href"] as? String)?.hasPrefix("/v1/medicines/cnk/") == true)
