@@ -200,7 +200,6 @@ public struct CoBRHAImportPipeline: Sendable {
         counts["institution", default: .init()].read += facts - ssinLines.count
         counts["institution", default: .init()].rejected += rejected.filter { $0[0] == "institution" }.count
         state.summary.counts = counts
-        _ = facts
     }
 
     static func items(_ value: JSONValue) -> [JSONValue] {

@@ -11,7 +11,7 @@ public struct StoredProfessional: Sendable {
 }
 
 /// A practice search, already validated by the API.
-public struct PracticeSearchQuery: Sendable, Hashable {
+public struct PracticeSearchQuery: Sendable {
     public enum Sort: String, Sendable { case distance, relevance, name }
     public var name: String?
     public var profession: String?
@@ -33,20 +33,6 @@ public struct PracticeSearchQuery: Sendable, Hashable {
         self.at = at
         self.sort = sort
         self.limit = limit
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.name == b.name && a.profession == b.profession && a.qualification == b.qualification
-            && a.language == b.language && a.postcode == b.postcode && a.near?.latitude == b.near?.latitude
-            && a.near?.longitude == b.near?.longitude && a.radiusMetres == b.radiusMetres && a.at == b.at
-            && a.sort == b.sort && a.limit == b.limit && a.after?.value == b.after?.value
-            && a.after?.key == b.after?.key
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(name)
-        hasher.combine(postcode)
-        hasher.combine(after?.key)
     }
 }
 
