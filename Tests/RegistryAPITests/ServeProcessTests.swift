@@ -76,6 +76,8 @@ struct ServeProcessTests {
             let (process, log) = try RegistryBinary.launch(
                 ["serve", "--port", String(port)], databaseURL: url, environment: ["SHUTDOWN_GRACE_SECONDS": "2"])
             let server = Server(process: process, log: log)
+            // Whatever fails below, no server is left running.
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
             var ready: (Int, Data)?
             for _ in 0..<100 {
                 ready = try await Self.get("http://127.0.0.1:\(port)/health/ready")
@@ -102,7 +104,6 @@ struct ServeProcessTests {
                 try await Task.sleep(for: .milliseconds(200))
             }
             #expect(!server.process.isRunning, "still running 45 s after SIGTERM: \(server.output.suffix(2000))")
-            if server.process.isRunning { server.process.interrupt() }
         }
     }
 }
