@@ -44,8 +44,6 @@ public struct AFMPSPharmacyList {
 
     public init(postcodes: PostcodeDirectory = .bundled) { self.postcodes = postcodes }
 
-    public static let belgium = (latitude: 49.49...51.51, longitude: 2.54...6.41)
-
     /// Records and findings; throws only when the file is not a JSON list at all.
     public func read(_ data: Data, file: String) throws -> (records: [InstitutionRecord], findings: [QualityFinding]) {
         guard let items = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
@@ -128,7 +126,9 @@ public struct AFMPSPharmacyList {
                 }
             }
             if let lat = latitude, let lon = longitude {
-                if !Self.belgium.latitude.contains(lat) || !Self.belgium.longitude.contains(lon) {
+                if !PostcodeDirectory.belgium.latitude.contains(lat)
+                    || !PostcodeDirectory.belgium.longitude.contains(lon)
+                {
                     finding(
                         InstitutionQualityRules.outsideBelgium,
                         "coordinates \(lat), \(lon) lie outside Belgium; the postcode centroid is used")

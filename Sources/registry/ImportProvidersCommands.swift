@@ -17,16 +17,10 @@ struct ImportCoBRHACommand: AsyncParsableCommand {
     @OptionGroup var gate: DeleteShareOption
 
     func run() async throws {
-        let logger = makeLogger()
         let (path, share) = (self.path, gate.maxDeleteShare)
-        let summary: ImportSummary = try await DatabaseContext.with(logger: logger) { url in
-            try await withPostgresClient(url, logger: logger) { client in
-                try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
-                return try await CoBRHAImportPipeline(client: client, logger: logger).run(
-                    path: path, maxDeleteShare: share)
-            }
+        try await runImport { client, logger in
+            try await CoBRHAImportPipeline(client: client, logger: logger).run(path: path, maxDeleteShare: share)
         }
-        print(summary.report)
     }
 }
 
@@ -43,15 +37,21 @@ struct ImportPracticesCommand: AsyncParsableCommand {
     @OptionGroup var gate: DeleteShareOption
 
     func run() async throws {
-        let logger = makeLogger()
         let (path, share) = (self.path, gate.maxDeleteShare)
-        let summary: ImportSummary = try await DatabaseContext.with(logger: logger) { url in
-            try await withPostgresClient(url, logger: logger) { client in
-                try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
-                return try await PracticeImportPipeline(client: client, logger: logger).run(
-                    path: path, maxDeleteShare: share)
-            }
+        try await runImport { client, logger in
+            try await PracticeImportPipeline(client: client, logger: logger).run(path: path, maxDeleteShare: share)
         }
-        print(summary.report)
     }
+}
+
+/// Migrates the configured database, runs one import on it and prints the run's report.
+func runImport(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> ImportSummary) async throws {
+    let logger = makeLogger()
+    let summary: ImportSummary = try await DatabaseContext.with(logger: logger) { url in
+        try await withPostgresClient(url, logger: logger) { client in
+            try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
+            return try await body(client, logger)
+        }
+    }
+    print(summary.report)
 }

@@ -151,16 +151,10 @@ struct ImportPharmaciesCommand: AsyncParsableCommand {
     @OptionGroup var gate: DeleteShareOption
 
     func run() async throws {
-        let logger = makeLogger()
         let (path, share) = (self.path, gate.maxDeleteShare)
-        let summary: ImportSummary = try await DatabaseContext.with(logger: logger) { url in
-            try await withPostgresClient(url, logger: logger) { client in
-                try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
-                return try await PharmacyImportPipeline(client: client, logger: logger).run(
-                    path: path, maxDeleteShare: share)
-            }
+        try await runImport { client, logger in
+            try await PharmacyImportPipeline(client: client, logger: logger).run(path: path, maxDeleteShare: share)
         }
-        print(summary.report)
     }
 }
 

@@ -16,16 +16,6 @@ public enum ActorMerge {
         }
     }
 
-    static func members(_ value: JSONValue) -> [String: JSONValue] {
-        if case .object(let members) = value { return members }
-        return [:]
-    }
-
-    static func items(_ value: JSONValue?) -> [JSONValue] {
-        if case .array(let items)? = value { return items }
-        return []
-    }
-
     static func overlaps(_ a: [String: JSONValue], _ b: [String: JSONValue]) -> Bool {
         let (af, at, bf, bt) = (
             a["from"]?.stringValue ?? "", a["to"]?.stringValue, b["from"]?.stringValue ?? "", b["to"]?.stringValue
@@ -37,28 +27,28 @@ public enum ActorMerge {
     public static func professional(_ facts: [(source: String, document: JSONValue)]) -> JSONValue {
         let facts = ordered(facts)
         guard let lead = facts.first else { return .null }
-        var out = members(lead.document)
+        var out = lead.document.members
         out["professions"] = nil
         out["identitySource"] = .string(lead.source)
         out["sources"] = .array(facts.map { .string($0.source) })
         // A field the leading source leaves out is taken from the next one that has it.
         for field in ["gender", "birthDate", "deathDate"] where out[field] == nil {
-            if let fact = facts.first(where: { members($0.document)[field] != nil }) {
-                out[field] = members(fact.document)[field]
+            if let fact = facts.first(where: { ($0.document).members[field] != nil }) {
+                out[field] = fact.document.members[field]
             }
         }
-        if items(out["languages"]).isEmpty,
-            let fact = facts.first(where: { !items(members($0.document)["languages"]).isEmpty })
+        if out["languages"].items.isEmpty,
+            let fact = facts.first(where: { !(($0.document).members["languages"]).items.isEmpty })
         {
-            out["languages"] = members(fact.document)["languages"]
+            out["languages"] = fact.document.members["languages"]
         }
         var professions: [[String: JSONValue]] = []
         for fact in facts {
-            for item in items(members(fact.document)["professions"]) {
-                let asserted = members(item)
+            for item in fact.document.members["professions"].items {
+                let asserted = item.members
                 let tagged = { (list: JSONValue?) -> [JSONValue] in
-                    items(list).map { entry in
-                        var m = members(entry)
+                    list.items.map { entry in
+                        var m = entry.members
                         m["source"] = .string(fact.source)
                         return .object(m)
                     }
@@ -67,17 +57,17 @@ public enum ActorMerge {
                     $0["code"] == asserted["code"] && overlaps($0, asserted)
                 }) {
                     var merged = professions[index]
-                    merged["sources"] = .array(items(merged["sources"]) + [.string(fact.source)])
+                    merged["sources"] = .array(merged["sources"].items + [.string(fact.source)])
                     if merged["nihii"] == nil, let nihii = asserted["nihii"] {
                         merged["nihii"] = nihii
                         merged["nihiiSource"] = .string(fact.source)
                     }
                     for list in ["specialities", "licences"] {
-                        var known = items(merged[list])
+                        var known = merged[list].items
                         for entry in tagged(asserted[list]) {
-                            let m = members(entry)
+                            let m = entry.members
                             let duplicate = known.contains { k in
-                                let km = members(k)
+                                let km = k.members
                                 return km["code"] == m["code"] && km["kind"] == m["kind"] && km["status"] == m["status"]
                                     && km["from"] == m["from"]
                             }
@@ -110,10 +100,10 @@ public enum ActorMerge {
     public static func institution(_ facts: [(source: String, document: JSONValue)]) -> JSONValue {
         let facts = ordered(facts)
         guard let lead = facts.first else { return .null }
-        var out = members(lead.document)
+        var out = lead.document.members
         var identifiers: [String: JSONValue] = [:]
         for fact in facts.reversed() {
-            for (scheme, value) in members(members(fact.document)["identifiers"] ?? .null) {
+            for (scheme, value) in fact.document.members["identifiers"].members {
                 identifiers[scheme] = value
             }
         }

@@ -10,16 +10,6 @@ import RegistryStore
 enum ProviderRendering {
     static let catalog = ProfessionCatalog.bundled
 
-    static func members(_ value: JSONValue?) -> [String: JSONValue] {
-        if case .object(let members)? = value { return members }
-        return [:]
-    }
-
-    static func items(_ value: JSONValue?) -> [JSONValue] {
-        if case .array(let items)? = value { return items }
-        return []
-    }
-
     /// Whether a `{from, to}` object is valid on `date` (`to` inclusive, open when absent).
     static func valid(_ item: [String: JSONValue], on date: LocalDate) -> Bool {
         guard let from = item["from"]?.stringValue.flatMap({ LocalDate(iso: $0) }), from <= date else { return false }
@@ -33,7 +23,7 @@ enum ProviderRendering {
     }
 
     static func withLabel(_ item: JSONValue) -> JSONValue {
-        var m = members(item)
+        var m = item.members
         if let code = m["code"]?.stringValue { m["label"] = label(code) }
         return .object(m)
     }
@@ -41,7 +31,7 @@ enum ProviderRendering {
     static func professional(
         _ stored: StoredProfessional, at date: LocalDate?, sensitive: Bool, includePractices: Bool = true
     ) -> JSONValue {
-        let document = members(stored.document)
+        let document = stored.document.members
         var out: [String: JSONValue] = [
             "id": .string(stored.id), "href": .string("/v1/providers/\(stored.id)"),
             "firstName": document["firstName"] ?? .null, "lastName": document["lastName"] ?? .null,
@@ -54,12 +44,12 @@ enum ProviderRendering {
             for field in ["ssin", "birthDate", "deathDate"] { out[field] = document[field] ?? .null }
         }
         out["professions"] = .array(
-            items(document["professions"]).compactMap { item -> JSONValue? in
-                var profession = members(item)
+            document["professions"].items.compactMap { item -> JSONValue? in
+                var profession = item.members
                 if let date, !valid(profession, on: date) { return nil }
                 for list in ["specialities", "licences"] {
                     profession[list] = .array(
-                        items(profession[list]).filter { date == nil || valid(members($0), on: date!) }.map(withLabel))
+                        profession[list].items.filter { date == nil || valid(($0).members, on: date!) }.map(withLabel))
                 }
                 return withLabel(.object(profession))
             })
@@ -67,7 +57,7 @@ enum ProviderRendering {
         if includePractices {
             out["practices"] = .array(
                 stored.practices.compactMap { key, document in
-                    if let date, !valid(members(document), on: date) { return nil }
+                    if let date, !valid(document.members, on: date) { return nil }
                     return practice(key: key, document: document)
                 })
         }
@@ -75,7 +65,7 @@ enum ProviderRendering {
     }
 
     static func practice(key: String, document: JSONValue) -> JSONValue {
-        var m = members(document)
+        var m = document.members
         m["href"] = .string("/v1/practices/\(key)")
         if let institution = m["institution"]?.stringValue {
             m["institutionHref"] = .string("/v1/institutions/\(institution)")
@@ -87,7 +77,7 @@ enum ProviderRendering {
     static func practiceAnswer(key: String, _ found: (document: JSONValue, professional: StoredProfessional?))
         -> JSONValue
     {
-        var body = members(practice(key: key, document: found.document))
+        var body = (practice(key: key, document: found.document)).members
         body["professional"] =
             found.professional.map { professional($0, at: nil, sensitive: false, includePractices: false) } ?? .null
         return .object(body)

@@ -64,7 +64,7 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
             guard let stored else {
                 throw Problem.notFound("No professional has \(ref.hasPrefix("hcp_") ? "id" : "NIHII") \(ref).")
             }
-            var body = ProviderRendering.members(ProviderRendering.professional(stored, at: date, sensitive: false))
+            var body = ProviderRendering.professional(stored, at: date, sensitive: false).members
             if !ref.hasPrefix("hcp_") { body["requestedNihii"] = .string(ref) }
             return .object(body)
         }

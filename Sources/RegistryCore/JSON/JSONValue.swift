@@ -94,6 +94,18 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The members of an object; empty for any other value.
+    public var members: [String: JSONValue] {
+        if case .object(let members) = self { return members }
+        return [:]
+    }
+
+    /// The elements of an array; empty for any other value.
+    public var items: [JSONValue] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+
     /// The element at `index` of an array, nil otherwise or out of range.
     public subscript(index: Int) -> JSONValue? {
         if case .array(let items) = self, items.indices.contains(index) { return items[index] }
@@ -267,4 +279,11 @@ struct JSONTextParser {
         index += 4
         return v
     }
+}
+
+extension Optional where Wrapped == JSONValue {
+    /// The members of an object; empty when absent or not an object.
+    public var members: [String: JSONValue] { self?.members ?? [:] }
+    /// The elements of an array; empty when absent or not an array.
+    public var items: [JSONValue] { self?.items ?? [] }
 }

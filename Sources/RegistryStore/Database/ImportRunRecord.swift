@@ -51,3 +51,56 @@ extension PostgresConnection {
             """, logger: logger)
     }
 }
+
+extension PostgresConnection {
+    /// Opens an import's transaction: BEGIN, the import's advisory lock (released with the
+    /// transaction), and its `import_run` row, whose id it returns. When another import holds the
+    /// lock it rolls back and throws ``ImportError/alreadyRunning(domain:)`` naming `label`.
+    func beginImportRun(domain: String, source: String, lockKey: Int64, label: String, logger: Logger) async throws
+        -> Int64
+    {
+        try await execute("BEGIN", logger: logger)
+        do {
+            let locked =
+                try await query("SELECT pg_try_advisory_xact_lock(\(lockKey))", logger: logger)
+                .decode(Bool.self).first { _ in true } ?? false
+            guard locked else { throw ImportError.alreadyRunning(domain: label) }
+            return try await query(
+                "INSERT INTO import_run (domain, source) VALUES (\(domain), \(source)) RETURNING id", logger: logger
+            ).decode(Int64.self).first { _ in true }!
+        } catch {
+            try? await execute("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+}
+
+extension ImportSummary {
+    /// Findings per severity and the ten worst, for the report.
+    mutating func count(_ findings: [QualityFinding]) {
+        findingsBySeverity = [:]
+        for finding in findings { findingsBySeverity[finding.severity, default: 0] += 1 }
+        findingsSample = Array(findings.sorted { $0.severity > $1.severity }.prefix(10))
+    }
+}
+
+extension PostgresClient {
+    /// Records a refused run on its own connection and transaction (the data transaction was
+    /// rolled back): nothing else changes. Sets the summary's run id.
+    func recordRefusedRun(_ summary: inout ImportSummary, findings: [QualityFinding], domain: String, logger: Logger)
+        async throws
+    {
+        summary.count(findings)
+        let recorded = summary
+        summary.runId = try await withConnection { connection in
+            let id = try await connection.query(
+                "INSERT INTO import_run (domain, source) VALUES (\(domain), \(recorded.source)) RETURNING id",
+                logger: logger
+            ).decode(Int64.self).first { _ in true }!
+            var withId = recorded
+            withId.runId = id
+            try await connection.recordImportRun(withId, findings: findings, logger: logger)
+            return id
+        }
+    }
+}

@@ -47,19 +47,10 @@ public struct CoBRHAImportPipeline: Sendable {
         var state = RunState(summary: ImportSummary(runId: 0, outcome: .applied, source: path))
         state.summary.label = "CoBRHA"
         let summary: ImportSummary = try await client.withConnection { connection in
-            try await connection.execute("BEGIN", logger: logger)
-            let locked =
-                try await connection.query(
-                    "SELECT pg_try_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger
-                ).decode(Bool.self).first { _ in true } ?? false
-            guard locked else {
-                try await connection.execute("ROLLBACK", logger: logger)
-                throw ImportError.alreadyRunning(domain: "CoBRHA")
-            }
+            // One CoBRHA import at a time; the lock ends with the transaction.
+            state.summary.runId = try await connection.beginImportRun(
+                domain: "cobrha", source: path, lockKey: Self.advisoryLockKey, label: "CoBRHA", logger: logger)
             do {
-                state.summary.runId = try await connection.query(
-                    "INSERT INTO import_run (domain, source) VALUES ('cobrha', \(path)) RETURNING id", logger: logger
-                ).decode(Int64.self).first { _ in true }!
                 try await connection.executeScript(
                     """
                     CREATE TEMP TABLE stage_fact (actor_type text, actor_key text, source text, document jsonb,
@@ -84,15 +75,12 @@ public struct CoBRHAImportPipeline: Sendable {
                 }
                 try await apply(connection, state: &state)
                 state.summary.durationSeconds = (ContinuousClock.now - started).seconds
-                PharmacyImportPipeline.count(state.findings, into: &state.summary)
+                state.summary.count(state.findings)
                 try await connection.recordImportRun(state.summary, findings: state.findings, logger: logger)
                 try await connection.execute("NOTIFY registry_data, 'cobrha'", logger: logger)
                 try await connection.execute("NOTIFY registry_deliveries, 'cobrha'", logger: logger)
                 try await connection.execute("COMMIT", logger: logger)
                 return state.summary
-            } catch let error as ImportError {
-                try? await connection.execute("ROLLBACK", logger: logger)
-                throw error
             } catch {
                 try? await connection.execute("ROLLBACK", logger: logger)
                 throw error
@@ -100,8 +88,7 @@ public struct CoBRHAImportPipeline: Sendable {
         }
         if summary.outcome == .refused {
             var refused = summary
-            let recorder = PharmacyImportPipeline(client: client, logger: logger)
-            try await recorder.recordAlone(&refused, findings: state.findings, domain: "cobrha")
+            try await client.recordRefusedRun(&refused, findings: state.findings, domain: "cobrha", logger: logger)
             throw ImportError.refused(refused)
         }
         return summary
@@ -145,7 +132,7 @@ public struct CoBRHAImportPipeline: Sendable {
                                         "the same SSIN is on the records at lines \(first) and \(fact.line); both are rejected"
                                 ))
                         }
-                        for profession in fact.document["professions"].map(Self.items) ?? [] {
+                        for profession in fact.document["professions"].items {
                             guard let nihii = profession["nihii"]?.stringValue else { continue }
                             if let owner = nihiiOwners.updateValue(fact.key, forKey: nihii), owner != fact.key {
                                 duplicateKeys.formUnion([owner, fact.key])
@@ -200,11 +187,6 @@ public struct CoBRHAImportPipeline: Sendable {
         counts["institution", default: .init()].read += facts - ssinLines.count
         counts["institution", default: .init()].rejected += rejected.filter { $0[0] == "institution" }.count
         state.summary.counts = counts
-    }
-
-    static func items(_ value: JSONValue) -> [JSONValue] {
-        if case .array(let items) = value { return items }
-        return []
     }
 
     /// Checks needing every source: a NIHII another person holds in another source's facts.

@@ -35,7 +35,7 @@ public struct PharmacyImportPipeline: Sendable {
             let finding = QualityFinding(rule: InstitutionQualityRules.unreadable, file: path, message: "\(error)")
             summary.outcome = .refused
             summary.refusalReason = "the input cannot be read: \(error)"
-            try await recordAlone(&summary, findings: [finding])
+            try await client.recordRefusedRun(&summary, findings: [finding], domain: "afmps", logger: logger)
             throw ImportError.refused(summary)
         }
         summary.files[0].entities = records.count
@@ -58,20 +58,10 @@ public struct PharmacyImportPipeline: Sendable {
         ).canonicalText
 
         return try await client.withConnection { connection in
-            try await connection.execute("BEGIN", logger: logger)
-            // One pharmacy import at a time; the lock ends with the transaction.
-            let locked =
-                try await connection.query(
-                    "SELECT pg_try_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger
-                ).decode(Bool.self).first { _ in true } ?? false
-            guard locked else {
-                try await connection.execute("ROLLBACK", logger: logger)
-                throw ImportError.alreadyRunning(domain: "AFMPS pharmacies")
-            }
+            // One AFMPS pharmacies import at a time; the lock ends with the transaction.
+            summary.runId = try await connection.beginImportRun(
+                domain: "afmps", source: path, lockKey: Self.advisoryLockKey, label: "AFMPS pharmacies", logger: logger)
             do {
-                summary.runId = try await connection.query(
-                    "INSERT INTO import_run (domain, source) VALUES ('afmps', \(path)) RETURNING id", logger: logger
-                ).decode(Int64.self).first { _ in true }!
                 let change = try await stageAndDiff(connection, rows: rows, rejectedKeys: rejectedKeys)
                 counts.created = change.created
                 counts.updated = change.updated
@@ -83,12 +73,12 @@ public struct PharmacyImportPipeline: Sendable {
                     summary.refusalReason =
                         "the list would delete \(change.deleted) of \(change.current) pharmacies, more than \(Int(maxDeleteShare * 100))%"
                     summary.durationSeconds = (ContinuousClock.now - started).seconds
-                    try await recordAlone(&summary, findings: findings)
+                    try await client.recordRefusedRun(&summary, findings: findings, domain: "afmps", logger: logger)
                     throw ImportError.refused(summary)
                 }
                 try await apply(connection, runId: summary.runId, summary: &summary)
                 summary.durationSeconds = (ContinuousClock.now - started).seconds
-                Self.count(findings, into: &summary)
+                summary.count(findings)
                 try await connection.recordImportRun(summary, findings: findings, logger: logger)
                 try await connection.execute(
                     "NOTIFY registry_data, 'afmps'", logger: logger)
@@ -101,29 +91,6 @@ public struct PharmacyImportPipeline: Sendable {
                 try? await connection.execute("ROLLBACK", logger: logger)
                 throw error
             }
-        }
-    }
-
-    static func count(_ findings: [QualityFinding], into summary: inout ImportSummary) {
-        summary.findingsBySeverity = [:]
-        for finding in findings { summary.findingsBySeverity[finding.severity, default: 0] += 1 }
-        summary.findingsSample = Array(findings.sorted { $0.severity > $1.severity }.prefix(10))
-    }
-
-    /// A refused run is recorded on its own connection and transaction: nothing else changes.
-    func recordAlone(_ summary: inout ImportSummary, findings: [QualityFinding], domain: String = "afmps") async throws
-    {
-        Self.count(findings, into: &summary)
-        let source = summary.source
-        let recorded = summary
-        summary.runId = try await client.withConnection { connection in
-            let id = try await connection.query(
-                "INSERT INTO import_run (domain, source) VALUES (\(domain), \(source)) RETURNING id", logger: logger
-            ).decode(Int64.self).first { _ in true }!
-            var withId = recorded
-            withId.runId = id
-            try await connection.recordImportRun(withId, findings: findings, logger: logger)
-            return id
         }
     }
 

@@ -30,19 +30,11 @@ public struct PracticeImportPipeline: Sendable {
         var findings: [QualityFinding] = []
         var refusal: String?
         summary = try await client.withConnection { connection in
-            try await connection.execute("BEGIN", logger: logger)
-            let locked =
-                try await connection.query(
-                    "SELECT pg_try_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger
-                ).decode(Bool.self).first { _ in true } ?? false
-            guard locked else {
-                try await connection.execute("ROLLBACK", logger: logger)
-                throw ImportError.alreadyRunning(domain: "practice register")
-            }
+            // One practice register import at a time; the lock ends with the transaction.
+            summary.runId = try await connection.beginImportRun(
+                domain: "practices", source: path, lockKey: Self.advisoryLockKey, label: "practice register",
+                logger: logger)
             do {
-                summary.runId = try await connection.query(
-                    "INSERT INTO import_run (domain, source) VALUES ('practices', \(path)) RETURNING id", logger: logger
-                ).decode(Int64.self).first { _ in true }!
                 try await connection.executeScript(
                     """
                     CREATE TEMP TABLE stage_practice (key text, nihii text, postcode text, latitude double precision,
@@ -110,7 +102,7 @@ public struct PracticeImportPipeline: Sendable {
                 findings += try await crossChecks(connection, file: reader.file)
                 try await apply(connection, summary: &summary)
                 summary.durationSeconds = (ContinuousClock.now - started).seconds
-                PharmacyImportPipeline.count(findings, into: &summary)
+                summary.count(findings)
                 try await connection.recordImportRun(summary, findings: findings, logger: logger)
                 try await connection.execute("NOTIFY registry_data, 'practices'", logger: logger)
                 try await connection.execute("NOTIFY registry_deliveries, 'practices'", logger: logger)
@@ -122,8 +114,7 @@ public struct PracticeImportPipeline: Sendable {
             }
         }
         if summary.outcome == .refused {
-            try await PharmacyImportPipeline(client: client, logger: logger).recordAlone(
-                &summary, findings: findings, domain: "practices")
+            try await client.recordRefusedRun(&summary, findings: findings, domain: "practices", logger: logger)
             throw ImportError.refused(summary)
         }
         return summary
