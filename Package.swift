@@ -64,6 +64,7 @@ let package = Package(
                 "RegistryCore", "SAMImporter", "ProviderImporter",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
@@ -174,7 +175,7 @@ let package = Package(
             name: "RegistryStoreTests",
             dependencies: [
                 "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ProviderImporter", .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

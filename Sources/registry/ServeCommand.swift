@@ -28,6 +28,12 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var cacheMb = ProcessInfo.processInfo.environment["RESPONSE_CACHE_MB"].flatMap { Int($0) } ?? 256
 
+    @Option(
+        help:
+            "Answer practice searches from memory once loaded (on), or always from PostgreSQL (off) (env PRACTICE_SEARCH_MEMORY)."
+    )
+    var practiceSearchMemory = ProcessInfo.processInfo.environment["PRACTICE_SEARCH_MEMORY"] ?? "on"
+
     @Option(help: "Days change events stay in the feed (env CHANGE_RETENTION_DAYS).")
     var retentionDays = ProcessInfo.processInfo.environment["CHANGE_RETENTION_DAYS"].flatMap { Int($0) } ?? 90
 
@@ -43,6 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--retention-days must be from 1 to 36500.")
         }
         guard (0...65536).contains(cacheMb) else { throw ValidationError("--cache-mb must be from 0 to 65536.") }
+        guard ["on", "off"].contains(practiceSearchMemory) else {
+            throw ValidationError("--practice-search-memory must be on or off.")
+        }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
         guard (3...500).contains(poolSize) else {
             throw ValidationError(
@@ -58,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = configuredLogger
         var configured = ServerSettings(host: host, port: port, logLevel: logger.logLevel, cacheBytes: cacheMb << 20)
         configured.retentionDays = retentionDays
+        configured.practiceSearchInMemory = practiceSearchMemory == "on"
         configured.webhooks = webhooks.webhookSettings
         configured.dispatcher = dispatch ? webhooks.dispatcherSettings : nil
         let settings = configured

@@ -46,17 +46,42 @@ struct ProviderAPITests {
         return list
     }
 
-    static func withProviders(_ body: @Sendable (APIClient, PostgresClient) async throws -> Void) async throws {
+    /// Where searches are answered: PostgreSQL, or the in-memory snapshot (waited for after the
+    /// imports, so every search of the test is answered from it).
+    enum SearchEngine: String, CaseIterable, Sendable { case database, memory }
+
+    static func withProviders(
+        engine: SearchEngine = .database, _ body: @Sendable (APIClient, PostgresClient) async throws -> Void
+    ) async throws {
         let folder = try ProviderFixture.folder([
             "fps.xml": ProviderFixture.fpsHealth(), "riziv.xml": ProviderFixture.rizivInami(),
         ])
         let register = try ProviderFixture.folder(["practices.csv": ProviderFixture.practicesCSV(practices())])
-        try await APITest.with(importing: []) { api, postgres in
-            _ = try await CoBRHAImportPipeline(client: postgres, logger: TestDatabase.logger).run(path: folder)
-            let summary = try await PracticeImportPipeline(client: postgres, logger: TestDatabase.logger).run(
-                path: register)
-            #expect(summary.counts["practice"]?.created == 19)
-            try await body(api, postgres)
+        try await TestDatabase.with { postgres, _ in
+            let search = PracticeSearchService(
+                client: postgres, enabled: engine == .memory, logger: TestDatabase.logger)
+            let app = try RegistryApplication.make(
+                client: postgres, settings: ServerSettings(logLevel: .warning), logger: TestDatabase.logger,
+                runsClient: false, practiceSearch: search)
+            try await app.test(.router) { client in
+                let api = APIClient(client: client)
+                _ = try await CoBRHAImportPipeline(client: postgres, logger: TestDatabase.logger).run(path: folder)
+                let summary = try await PracticeImportPipeline(client: postgres, logger: TestDatabase.logger).run(
+                    path: register)
+                #expect(summary.counts["practice"]?.created == 19)
+                if engine == .memory {
+                    let marker = try await PracticeSearchSnapshot.currentMarker(
+                        client: postgres, logger: TestDatabase.logger)
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while search.currentSnapshot?.marker != marker, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    #expect(search.currentSnapshot?.count == 19, "the snapshot of both imports is loaded")
+                } else {
+                    #expect(search.currentSnapshot == nil)
+                }
+                try await body(api, postgres)
+            }
         }
     }
 
@@ -131,8 +156,10 @@ struct ProviderAPITests {
         }
     }
 
-    @Test func namesMatchWhateverTheParticlesAccentsAndCaseAndExactSpellingRanksFirst() async throws {
-        try await Self.withProviders { api, _ in
+    @Test(arguments: SearchEngine.allCases) func namesMatchWhateverTheParticlesAccentsAndCaseAndExactSpellingRanksFirst(
+        engine: SearchEngine
+    ) async throws {
+        try await Self.withProviders(engine: engine) { api, _ in
             for query in ["Vandecasteele", "Van%20De%20Casteele", "vande%20casteele", "VAN%20DE%20CASTEELE"] {
                 let found = Self.lastNames(try await api.get("/v1/practices?name=\(query)&profession=persphysician"))
                 #expect(found == ["Van de Casteele"], "query \(query)")
@@ -153,8 +180,10 @@ struct ProviderAPITests {
         }
     }
 
-    @Test func radiusResultsAreSortedByDistanceAndAgreeWithIndependentDistances() async throws {
-        try await Self.withProviders { api, _ in
+    @Test(arguments: SearchEngine.allCases) func radiusResultsAreSortedByDistanceAndAgreeWithIndependentDistances(
+        engine: SearchEngine
+    ) async throws {
+        try await Self.withProviders(engine: engine) { api, _ in
             let expected = Self.practices().filter { $0.validTo.isEmpty }.map {
                 (
                     id: $0.id,
@@ -183,8 +212,10 @@ struct ProviderAPITests {
         }
     }
 
-    @Test func filtersApplyBeforeTheLimitAndTheCursorVisitsEveryHitOnce() async throws {
-        try await Self.withProviders { api, _ in
+    @Test(arguments: SearchEngine.allCases) func filtersApplyBeforeTheLimitAndTheCursorVisitsEveryHitOnce(
+        engine: SearchEngine
+    ) async throws {
+        try await Self.withProviders(engine: engine) { api, _ in
             // Twelve nurse practices are nearer than any dentist: the dentist must still be found.
             let dentist = try await api.get(
                 "/v1/practices?near=\(Self.centre.latitude),\(Self.centre.longitude)&profession=persdentist&limit=1")

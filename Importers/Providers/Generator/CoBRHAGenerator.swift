@@ -94,25 +94,19 @@ public struct CoBRHAGenerator: Sendable {
 // MARK: - Randomness, days, output
 
 extension CoBRHAGenerator {
-    /// SplitMix64: small, fast and the same on every platform.
+    /// Seeded draws, on ``SplitMix64`` (the same on every platform).
     struct Random {
-        var state: UInt64
+        var mix: SplitMix64
 
         init(_ seed: UInt64, stream: UInt64, index: Int) {
-            state =
-                (seed &* 0x9E37_79B9_7F4A_7C15) ^ (stream &* 0xD6E8_FEB8_6659_FD93)
-                ^ (UInt64(truncatingIfNeeded: index) &* 0xA076_1D64_78BD_642F)
+            mix = SplitMix64(
+                state: (seed &* 0x9E37_79B9_7F4A_7C15) ^ (stream &* 0xD6E8_FEB8_6659_FD93)
+                    ^ (UInt64(truncatingIfNeeded: index) &* 0xA076_1D64_78BD_642F))
             _ = next()
             _ = next()
         }
 
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        mutating func next() -> UInt64 { mix.next() }
 
         /// 0..<n (0 when n <= 1).
         mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }

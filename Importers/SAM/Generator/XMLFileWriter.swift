@@ -1,5 +1,6 @@
 import XMLStreaming
 import Foundation
+import RegistryCore
 
 /// Writes XML text to a file through a 1 MiB buffer (the generator writes ~1 GB files).
 final class XMLFileWriter {
@@ -60,24 +61,18 @@ final class XMLFileWriter {
     }
 }
 
-/// SplitMix64: small, fast and deterministic across platforms (the generator must be reproducible).
+/// Seeded draws for the generator (which must be reproducible), on ``SplitMix64``.
 struct SeededRandom {
-    var state: UInt64
+    var mix: SplitMix64
 
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    init(seed: UInt64) { mix = SplitMix64(state: seed &+ 0x9E37_79B9_7F4A_7C15) }
 
     init(seed: UInt64, stream: UInt64, index: Int) {
         self.init(seed: seed ^ (stream &* 0xD6E8_FEB8_6659_FD93) ^ (UInt64(index) &* 0xA076_1D64_78BD_642F))
         _ = next()
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { mix.next() }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))

@@ -2,6 +2,7 @@ import Hummingbird
 import RegistryCore
 import Logging
 import PostgresNIO
+import RegistryStore
 import ServiceLifecycle
 import Synchronization
 
@@ -89,13 +90,25 @@ public final class ResponseCache: Sendable {
     public var count: Int { state.withLock { $0.current.count + $0.previous.count } }
 }
 
-/// LISTENs on `registry_data` and clears the response cache on every notification; reconnects
-/// after a failure (the cache is off until it listens again).
+/// LISTENs on `registry_data` and clears the response cache (and tells the in-memory practice
+/// search) on every notification; reconnects after a failure (the cache and the in-memory
+/// search are off until it listens again).
 struct DataChangeListener: Service {
     static let channel = "registry_data"
     let client: PostgresClient
     let cache: ResponseCache
+    let practiceSearch: PracticeSearchService
     let logger: Logger
+
+    func dataChanged() {
+        cache.invalidate()
+        practiceSearch.dataChanged()
+    }
+
+    func setListening(_ listening: Bool) {
+        cache.setEnabled(listening)
+        practiceSearch.setListening(listening)
+    }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -112,8 +125,8 @@ struct DataChangeListener: Service {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: Self.channel) { notifications in
-                        cache.setEnabled(true)
-                        for try await _ in notifications { cache.invalidate() }
+                        setListening(true)
+                        for try await _ in notifications { dataChanged() }
                     }
                 }
             } catch {
@@ -123,7 +136,7 @@ struct DataChangeListener: Service {
                         metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
-            cache.setEnabled(false)
+            setListening(false)
             try? await Task.sleep(for: .seconds(1))
         }
     }
@@ -138,11 +151,11 @@ struct DataChangeListener: Service {
                 let rows = try await client.query(
                     "SELECT coalesce(max(id), 0) FROM import_run WHERE outcome = 'applied'", logger: logger)
                 for try await newest in rows.decode(Int64.self) {
-                    if let seen, seen != newest { cache.invalidate() }
+                    if let seen, seen != newest { dataChanged() }
                     seen = newest
                 }
             } catch {
-                cache.invalidate()
+                dataChanged()
                 seen = nil
             }
             try? await Task.sleep(for: .seconds(5))

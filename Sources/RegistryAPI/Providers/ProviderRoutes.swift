@@ -21,10 +21,13 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
     let audit: AuditLog
     /// Public answers are cached until the next import commits (as medicine lookups are).
     let cache: ResponseCache
+    /// Practice searches, from memory when loaded.
+    let practiceSearch: PracticeSearchService
 
-    init(client: PostgresClient, cache: ResponseCache, logger: Logger) {
+    init(client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, logger: Logger) {
         self.client = client
         self.cache = cache
+        self.practiceSearch = practiceSearch
         self.logger = logger
         reader = ProviderReader(client: client, logger: logger)
         authenticator = Authenticator(client: client, logger: logger)
@@ -134,7 +137,7 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
     func searchAnswer(_ query: PracticeSearchQuery, parameters: QueryParameters, cursorKey: String) async throws
         -> JSONValue
     {
-        let result = try await reader.search(query)
+        let result = try await practiceSearch.search(query)
         var next: JSONValue = .null
         if result.hasMore, let last = result.hits.last {
             var components = URLComponents()

@@ -20,6 +20,8 @@ public struct ServerSettings: Sendable {
     public var webhooks = WebhookSettings()
     /// The in-process dispatcher; nil runs none (another process dispatches).
     public var dispatcher: DispatcherSettings?
+    /// Answer practice searches from memory once loaded (PostgreSQL otherwise).
+    public var practiceSearchInMemory = true
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
@@ -36,8 +38,8 @@ public struct ServerSettings: Sendable {
 /// stop the server gracefully and then the pool.
 public enum RegistryApplication {
     public static func router(
-        client: PostgresClient, cache: ResponseCache, retentionDays: Int, webhooks: WebhookSettings = WebhookSettings(),
-        logger: Logger
+        client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, retentionDays: Int,
+        webhooks: WebhookSettings = WebhookSettings(), logger: Logger
     ) throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware())
@@ -50,7 +52,10 @@ public enum RegistryApplication {
         ChangeRoutes<BasicRequestContext>(client: client, retentionDays: retentionDays, logger: logger)
             .register(on: router)
         InstitutionRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
-        ProviderRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
+        ProviderRoutes<BasicRequestContext>(
+            client: client, cache: cache, practiceSearch: practiceSearch, logger: logger
+        )
+        .register(on: router)
         SubscriptionRoutes<BasicRequestContext>(
             client: client,
             sender: WebhookSender(policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true),
@@ -60,8 +65,11 @@ public enum RegistryApplication {
         return router
     }
 
+    /// `practiceSearch`: the in-memory practice search to run (one is made from `settings` when nil;
+    /// tests pass their own to wait until it is loaded).
     public static func make(
-        client: PostgresClient, settings: ServerSettings, logger: Logger, runsClient: Bool
+        client: PostgresClient, settings: ServerSettings, logger: Logger, runsClient: Bool,
+        practiceSearch: PracticeSearchService? = nil
     ) throws -> some ApplicationProtocol {
         _ = RegistryMetrics.registry
         var appLogger = logger
@@ -70,8 +78,12 @@ public enum RegistryApplication {
         var services: [any Service] = runsClient ? [PostgresClientService(client: client)] : []
         services.append(
             ChangeRetentionService(client: client, retentionDays: settings.retentionDays, logger: appLogger))
-        if settings.cacheBytes > 0 {
-            services.append(DataChangeListener(client: client, cache: cache, logger: appLogger))
+        let search =
+            practiceSearch
+            ?? PracticeSearchService(client: client, enabled: settings.practiceSearchInMemory, logger: appLogger)
+        services.append(search)
+        if settings.cacheBytes > 0 || search.enabled {
+            services.append(DataChangeListener(client: client, cache: cache, practiceSearch: search, logger: appLogger))
         }
         if let dispatcher = settings.dispatcher {
             services.append(
@@ -81,8 +93,8 @@ public enum RegistryApplication {
         }
         return Application(
             router: try router(
-                client: client, cache: cache, retentionDays: settings.retentionDays, webhooks: settings.webhooks,
-                logger: appLogger),
+                client: client, cache: cache, practiceSearch: search, retentionDays: settings.retentionDays,
+                webhooks: settings.webhooks, logger: appLogger),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "registry"),
             services: services,
             logger: appLogger

@@ -177,13 +177,18 @@ public struct ProviderReader: Sendable {
         return (statement, centre)
     }
 
+    /// `registry_name_exact` and `registry_name_key` of a name, by PostgreSQL.
+    public func fold(_ name: String) async throws -> (exact: String, key: String) {
+        let rows = try await client.query(
+            "SELECT registry_name_exact(\(name)), registry_name_key(\(name))", logger: logger)
+        var folded = ("", "")
+        for try await value in rows.decode((String, String).self) { folded = value }
+        return folded
+    }
+
     public func search(_ query: PracticeSearchQuery) async throws -> PracticeSearchResult {
         var query = query
-        if let name = query.name {
-            let rows = try await client.query(
-                "SELECT registry_name_exact(\(name)), registry_name_key(\(name))", logger: logger)
-            for try await folded in rows.decode((String, String).self) { query.folded = folded }
-        }
+        if let name = query.name { query.folded = try await fold(name) }
         var (statement, _) = try baseStatement(query)
         if query.name != nil {
             let key = try statement.bind(query.folded.key)

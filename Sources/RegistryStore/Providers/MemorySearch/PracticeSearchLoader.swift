@@ -1,0 +1,76 @@
+import Logging
+import PostgresNIO
+import RegistryCore
+
+extension PracticeSearchSnapshot {
+    /// The newest applied import that can change `practice_search` (CoBRHA or practices): a
+    /// snapshot built at another marker is stale.
+    public static func currentMarker(client: PostgresClient, logger: Logger) async throws -> Int64 {
+        let rows = try await client.query(
+            "SELECT coalesce(max(id), 0) FROM import_run WHERE outcome = 'applied' AND domain IN ('cobrha', 'practices')",
+            logger: logger)
+        var marker: Int64 = 0
+        for try await value in rows.decode(Int64.self) { marker = value }
+        return marker
+    }
+
+    /// Reads `practice_search` with the practice documents and the marker in one read-only
+    /// REPEATABLE READ transaction (so rows and marker are the same import's), and PostgreSQL's
+    /// own name folding for the Basic Multilingual Plane.
+    public static func load(client: PostgresClient, logger: Logger) async throws -> PracticeSearchSnapshot {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                var marker: Int64 = 0
+                for try await value in try await connection.query(
+                    "SELECT coalesce(max(id), 0) FROM import_run WHERE outcome = 'applied' AND domain IN ('cobrha', 'practices')",
+                    logger: logger
+                ).decode(Int64.self) { marker = value }
+                var table: [UInt32: String] = [:]
+                for try await (scalar, folded) in try await connection.query(
+                    """
+                    SELECT i, f FROM (
+                        SELECT i, lower(public.unaccent('public.unaccent'::regdictionary, chr(i))) AS f
+                        FROM generate_series(1, 65533) i WHERE i < 55296 OR i > 57343) x
+                    WHERE f IS DISTINCT FROM chr(i)
+                    """, logger: logger
+                ).decode((Int32, String).self) { table[UInt32(scalar)] = folded }
+                var rows: [PracticeSearchRow] = []
+                let result = try await connection.query(
+                    """
+                    SELECT s.practice_key, s.professional_id, s.profession, s.qualifications, s.languages, s.postcode,
+                           s.latitude, s.longitude, cube_ll_coord(s.earth, 1), cube_ll_coord(s.earth, 2),
+                           cube_ll_coord(s.earth, 3), s.valid_from - date '1970-01-01', s.valid_to - date '1970-01-01',
+                           s.family_name, s.given_name, s.family_exact, s.full_exact, s.family_key, s.full_key,
+                           p.document::text
+                    FROM practice_search s JOIN practice p ON p.key = s.practice_key
+                    ORDER BY s.practice_key
+                    """, logger: logger)
+                for try await row in result {
+                    let r = row.makeRandomAccess()
+                    let x = try r[8].decode(Double?.self)
+                    let y = try r[9].decode(Double?.self)
+                    let z = try r[10].decode(Double?.self)
+                    rows.append(
+                        PracticeSearchRow(
+                            key: try r[0].decode(String.self), professionalId: try r[1].decode(String?.self),
+                            profession: try r[2].decode(String?.self), qualifications: try r[3].decode([String].self),
+                            languages: try r[4].decode([String].self), postcode: try r[5].decode(String.self),
+                            latitude: try r[6].decode(Double?.self), longitude: try r[7].decode(Double?.self),
+                            earth: x.flatMap { x in y.flatMap { y in z.map { (x, y, $0) } } },
+                            validFrom: Int(try r[11].decode(Int32.self)),
+                            validTo: try r[12].decode(Int32?.self).map(Int.init),
+                            familyName: try r[13].decode(String?.self), givenName: try r[14].decode(String?.self),
+                            familyExact: try r[15].decode(String.self), fullExact: try r[16].decode(String.self),
+                            familyKey: try r[17].decode(String.self), fullKey: try r[18].decode(String.self),
+                            document: try r[19].decode(String.self)))
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return PracticeSearchSnapshot(rows: rows, marker: marker, folding: NameFolding(table: table))
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,623 @@
+import Foundation
+import RegistryCore
+
+/// One `practice_search` row with its practice document, as the in-memory search loads it.
+public struct PracticeSearchRow: Sendable {
+    public var key: String
+    public var professionalId: String?
+    public var profession: String?
+    public var qualifications: [String]
+    public var languages: [String]
+    public var postcode: String
+    public var latitude: Double?
+    public var longitude: Double?
+    /// `earth` as PostgreSQL stored it (`ll_to_earth`), so distances agree to the last bit.
+    public var earth: (x: Double, y: Double, z: Double)?
+    /// Day numbers (days since 1970-01-01), `validTo` inclusive.
+    public var validFrom: Int
+    public var validTo: Int?
+    public var familyName: String?
+    public var givenName: String?
+    public var familyExact: String
+    public var fullExact: String
+    public var familyKey: String
+    public var fullKey: String
+    /// The practice document as compact JSON text (parsed only for the hits of a page).
+    public var document: String
+
+    public init(
+        key: String, professionalId: String?, profession: String?, qualifications: [String], languages: [String],
+        postcode: String, latitude: Double?, longitude: Double?, earth: (x: Double, y: Double, z: Double)?,
+        validFrom: Int, validTo: Int?, familyName: String?, givenName: String?, familyExact: String,
+        fullExact: String, familyKey: String, fullKey: String, document: String
+    ) {
+        self.key = key
+        self.professionalId = professionalId
+        self.profession = profession
+        self.qualifications = qualifications
+        self.languages = languages
+        self.postcode = postcode
+        self.latitude = latitude
+        self.longitude = longitude
+        self.earth = earth
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.familyName = familyName
+        self.givenName = givenName
+        self.familyExact = familyExact
+        self.fullExact = fullExact
+        self.familyKey = familyKey
+        self.fullKey = fullKey
+        self.document = document
+    }
+}
+
+/// The practice search answered from memory: every row of `practice_search` as of one import,
+/// with the indexes a search needs (names and their trigrams, a grid of places per profession,
+/// postcodes, professions).
+///
+/// It answers exactly what `ProviderReader.search` answers from PostgreSQL (same matches, order,
+/// scores, totals and cursors; the tests compare both on generated data), for a fraction of the
+/// CPU: a search reads a few thousand array slots instead of planning and running 2-4 statements.
+/// Immutable: a new import builds a new snapshot.
+public final class PracticeSearchSnapshot: Sendable {
+    struct Entry: Sendable {
+        var key: String
+        var professionalId: String?
+        var profession: Int32
+        var qualifications: [Int32]
+        var languages: [Int32]
+        var postcode: String
+        var latitude: Double
+        var longitude: Double
+        var x: Double
+        var y: Double
+        var z: Double
+        var hasPlace: Bool
+        var validFrom: Int32
+        var validTo: Int32
+        var familyName: String?
+        var givenName: String?
+        var familyExact: String
+        var fullExact: String
+        var familyKey: Int32
+        var fullKey: Int32
+        /// Position in (family key, full key, practice key) order.
+        var nameRank: Int32
+        var document: String
+    }
+
+    /// The import run this snapshot reflects (the newest applied CoBRHA or practice import).
+    public let marker: Int64
+    public let folding: NameFolding
+    /// In `practice_key` order as PostgreSQL sorts it: an entry's index is its key's rank.
+    let entries: [Entry]
+    let rankOfKey: [String: Int32]
+    let codes: [String: Int32]
+    let codeNames: [String]
+    /// Distinct name keys, sorted (so name ids compare like the names), with their trigram counts.
+    let names: [String]
+    let nameIds: [String: Int32]
+    let nameTrigramCounts: [Int32]
+    let trigramNames: [UInt32: [Int32]]
+    /// Entries whose family or full key is the name, in rank order.
+    let namePostings: [[Int32]]
+    /// Entry indexes in name order (the inverse of `nameRank`).
+    let byNameRank: [Int32]
+    let byPostcode: [String: [Int32]]
+    let byProfession: [Int32: [Int32]]
+    /// Grid cells of `cellDegrees` (latitude) by `cellDegrees * 1.5` (longitude), per profession
+    /// (`-1`: every profession), entries in rank order.
+    let grid: [GridCell: [Int32]]
+    /// Every entry index, for searches no index narrows.
+    let all: [Int32]
+    static let cellDegrees = 0.04
+
+    struct GridCell: Hashable, Sendable {
+        var profession: Int32
+        var row: Int32
+        var column: Int32
+    }
+
+    /// Builds the snapshot; `rows` must come in `practice_key` order as the database sorts it.
+    public init(rows: [PracticeSearchRow], marker: Int64, folding: NameFolding) {
+        self.marker = marker
+        self.folding = folding
+        var codes: [String: Int32] = [:]
+        var codeNames: [String] = []
+        func code(_ text: String) -> Int32 {
+            if let id = codes[text] { return id }
+            let id = Int32(codeNames.count)
+            codes[text] = id
+            codeNames.append(text)
+            return id
+        }
+        let names = Array(Set(rows.flatMap { [$0.familyKey, $0.fullKey] })).sorted()
+        var nameIds: [String: Int32] = [:]
+        for (id, name) in names.enumerated() { nameIds[name] = Int32(id) }
+        var entries: [Entry] = []
+        entries.reserveCapacity(rows.count)
+        var rankOfKey: [String: Int32] = [:]
+        for (rank, row) in rows.enumerated() {
+            rankOfKey[row.key] = Int32(rank)
+            entries.append(
+                Entry(
+                    key: row.key, professionalId: row.professionalId, profession: row.profession.map(code) ?? -1,
+                    qualifications: row.qualifications.map(code), languages: row.languages.map(code),
+                    postcode: row.postcode, latitude: row.latitude ?? 0, longitude: row.longitude ?? 0,
+                    x: row.earth?.x ?? 0, y: row.earth?.y ?? 0, z: row.earth?.z ?? 0,
+                    hasPlace: row.earth != nil && row.latitude != nil && row.longitude != nil,
+                    validFrom: Int32(clamping: row.validFrom), validTo: Int32(clamping: row.validTo ?? Int(Int32.max)),
+                    familyName: row.familyName, givenName: row.givenName, familyExact: row.familyExact,
+                    fullExact: row.fullExact, familyKey: nameIds[row.familyKey]!, fullKey: nameIds[row.fullKey]!,
+                    nameRank: 0, document: row.document))
+        }
+        // Name order: family key, full key, then practice key (the entry's rank).
+        let byNameRank = (0..<Int32(entries.count)).sorted {
+            let a = entries[Int($0)]
+            let b = entries[Int($1)]
+            return (a.familyKey, a.fullKey, $0) < (b.familyKey, b.fullKey, $1)
+        }
+        for (position, index) in byNameRank.enumerated() { entries[Int(index)].nameRank = Int32(position) }
+
+        var namePostings = [[Int32]](repeating: [], count: names.count)
+        var byPostcode: [String: [Int32]] = [:]
+        var byProfession: [Int32: [Int32]] = [:]
+        var grid: [GridCell: [Int32]] = [:]
+        for (index, entry) in entries.enumerated() {
+            let i = Int32(index)
+            namePostings[Int(entry.familyKey)].append(i)
+            if entry.fullKey != entry.familyKey { namePostings[Int(entry.fullKey)].append(i) }
+            byPostcode[entry.postcode, default: []].append(i)
+            byProfession[entry.profession, default: []].append(i)
+            if entry.hasPlace {
+                let (row, column) = Self.cell(latitude: entry.latitude, longitude: entry.longitude)
+                grid[GridCell(profession: -1, row: row, column: column), default: []].append(i)
+                grid[GridCell(profession: entry.profession, row: row, column: column), default: []].append(i)
+            }
+        }
+        var trigramNames: [UInt32: [Int32]] = [:]
+        var nameTrigramCounts: [Int32] = []
+        nameTrigramCounts.reserveCapacity(names.count)
+        for (id, name) in names.enumerated() {
+            let trigrams = Trigrams.of(name)
+            nameTrigramCounts.append(Int32(trigrams.count))
+            for trigram in trigrams { trigramNames[trigram, default: []].append(Int32(id)) }
+        }
+        self.entries = entries
+        self.rankOfKey = rankOfKey
+        self.codes = codes
+        self.codeNames = codeNames
+        self.names = names
+        self.nameIds = nameIds
+        self.nameTrigramCounts = nameTrigramCounts
+        self.trigramNames = trigramNames
+        self.namePostings = namePostings
+        self.byNameRank = byNameRank
+        self.byPostcode = byPostcode
+        self.byProfession = byProfession
+        self.grid = grid
+        self.all = Array(0..<Int32(entries.count))
+    }
+
+    public var count: Int { entries.count }
+
+    static func cell(latitude: Double, longitude: Double) -> (Int32, Int32) {
+        (
+            Int32((latitude / cellDegrees).rounded(.down)),
+            Int32((longitude / (cellDegrees * 1.5)).rounded(.down))
+        )
+    }
+
+    // MARK: Geometry (the earthdistance extension's definitions)
+
+    /// `earth()`: the radius the earthdistance extension assumes, in metres.
+    static let earthRadius = 6_378_168.0
+
+    /// `ll_to_earth(lat, lon)`.
+    static func earth(latitude: Double, longitude: Double) -> (x: Double, y: Double, z: Double) {
+        let lat = latitude * (Double.pi / 180)
+        let lon = longitude * (Double.pi / 180)
+        return (
+            earthRadius * cos(lat) * cos(lon), earthRadius * cos(lat) * sin(lon), earthRadius * sin(lat)
+        )
+    }
+
+    /// `cube_distance` (`<->`) between two points: the chord.
+    static func chord(_ a: (x: Double, y: Double, z: Double), _ e: Entry) -> Double {
+        let dx = a.x - e.x
+        let dy = a.y - e.y
+        let dz = a.z - e.z
+        return (dx * dx + dy * dy + dz * dz).squareRoot()
+    }
+
+    /// `sec_to_gc`: the great-circle distance of a chord, as `earth_distance` returns it.
+    static func greatCircle(chord: Double) -> Double {
+        if chord < 0 { return 0 }
+        if chord / (2 * earthRadius) > 1 { return Double.pi * earthRadius }
+        return 2 * earthRadius * asin(chord / (2 * earthRadius))
+    }
+}
+
+// MARK: - Search
+
+extension PracticeSearchSnapshot {
+    /// The order of a match: compared as a tuple, the entry's rank last (keys are unique).
+    struct Order: Comparable {
+        var a: Double
+        var b: Double = 0
+        var c: Double = 0
+        var rank: Double
+
+        static func < (l: Order, r: Order) -> Bool { (l.a, l.b, l.c, l.rank) < (r.a, r.b, r.c, r.rank) }
+    }
+
+    struct Match {
+        var order: Order
+        var index: Int32
+        var tier: Int
+        var similarity: Float
+        var chord: Double
+    }
+
+    /// Answers `query` with its name already folded (`folding.fold`, or PostgreSQL's own).
+    public func search(_ query: PracticeSearchQuery, folded: (exact: String, key: String)?) -> PracticeSearchResult {
+        let filter = Filter(snapshot: self, query: query)
+        var matches: [Match]
+        switch query.sort {
+        case .relevance where query.near == nil:
+            matches = relevanceMatches(filter, folded: folded ?? ("", ""))
+        case .relevance:
+            matches = nearbyRelevanceMatches(filter, folded: folded ?? ("", ""))
+        case .distance:
+            matches = distanceMatches(filter, folded: query.name == nil ? nil : folded ?? ("", ""))
+        case .name:
+            matches = nameOrderMatches(filter)
+        }
+        let total = matches.count
+        if let after = query.after.map({ cursorOrder($0, sort: query.sort, nearby: query.near != nil) }) {
+            matches.removeAll { !(after < $0.order) }
+        }
+        let page = Self.smallest(matches, count: query.limit + 1)
+        let hasMore = page.count > query.limit
+        let hits = page.prefix(query.limit).map { hit($0, query: query, centre: filter.centre) }
+        return PracticeSearchResult(
+            hits: Array(hits), hasMore: hasMore, total: min(total, ProviderReader.totalCap),
+            totalIsExact: total <= ProviderReader.totalCap)
+    }
+
+    /// The `count` smallest matches in order (a bounded insertion: pages are short).
+    static func smallest(_ matches: [Match], count: Int) -> [Match] {
+        var kept: [Match] = []
+        kept.reserveCapacity(count + 1)
+        for match in matches {
+            if kept.count == count, let last = kept.last, !(match.order < last.order) { continue }
+            var low = 0
+            var high = kept.count
+            while low < high {
+                let mid = (low + high) / 2
+                if kept[mid].order < match.order { low = mid + 1 } else { high = mid }
+            }
+            kept.insert(match, at: low)
+            if kept.count > count { kept.removeLast() }
+        }
+        return kept
+    }
+
+    /// The filters of every sort: validity on the date, codes, postcode and the circle.
+    struct Filter {
+        let entries: [Entry]
+        let at: Int32
+        let profession: Int32?
+        let qualification: Int32?
+        let language: Int32?
+        let postcode: String?
+        let centre: (x: Double, y: Double, z: Double)?
+        let near: (latitude: Double, longitude: Double)?
+        let radius: Double?
+
+        init(snapshot: PracticeSearchSnapshot, query: PracticeSearchQuery) {
+            entries = snapshot.entries
+            at = Int32(clamping: query.at.dayNumber)
+            // An unknown code matches nothing (-2 is no code's id).
+            profession = query.profession.map { snapshot.codes[$0] ?? -2 }
+            qualification = query.qualification.map { snapshot.codes[$0] ?? -2 }
+            language = query.language.map { snapshot.codes[$0] ?? -2 }
+            postcode = query.postcode
+            near = query.near
+            centre = query.near.map { PracticeSearchSnapshot.earth(latitude: $0.latitude, longitude: $0.longitude) }
+            radius = query.radiusMetres
+        }
+
+        /// Whether entry `i` passes; its chord to the centre (0 without one).
+        func passes(_ i: Int32) -> (Bool, Double) {
+            let e = entries[Int(i)]
+            guard e.validFrom <= at, at <= e.validTo else { return (false, 0) }
+            if let profession, e.profession != profession { return (false, 0) }
+            if let qualification, !e.qualifications.contains(qualification) { return (false, 0) }
+            if let language, !e.languages.contains(language) { return (false, 0) }
+            if let postcode, e.postcode != postcode { return (false, 0) }
+            guard let centre else { return (true, 0) }
+            guard e.hasPlace else { return (false, 0) }
+            let chord = PracticeSearchSnapshot.chord(centre, e)
+            if let radius, PracticeSearchSnapshot.greatCircle(chord: chord) > radius { return (false, chord) }
+            return (true, chord)
+        }
+    }
+
+    /// Similarities to a query key of every name (dense by name id: 0 when no trigram is
+    /// shared), and the names that share one.
+    struct Similarities {
+        var values: [Float]
+        var sharing: [Int32]
+
+        subscript(name: Int32) -> Float { values[Int(name)] }
+    }
+
+    func similarities(to key: String) -> Similarities {
+        let trigrams = Trigrams.of(key)
+        var shared = [UInt16](repeating: 0, count: names.count)
+        var sharing: [Int32] = []
+        for trigram in trigrams {
+            for name in trigramNames[trigram] ?? [] {
+                if shared[Int(name)] == 0 { sharing.append(name) }
+                shared[Int(name)] += 1
+            }
+        }
+        var values = [Float](repeating: 0, count: names.count)
+        for name in sharing {
+            values[Int(name)] = Trigrams.similarity(
+                shared: Int(shared[Int(name)]), trigrams.count, Int(nameTrigramCounts[Int(name)]))
+        }
+        return Similarities(values: values, sharing: sharing)
+    }
+
+    /// The cheapest list of entries that holds every match of the filter: a postcode, a
+    /// profession, or the grid cells around the centre (per profession when there is one).
+    func candidates(_ filter: Filter) -> [ArraySlice<Int32>] {
+        var options: [[ArraySlice<Int32>]] = []
+        if let postcode = filter.postcode { options.append([(byPostcode[postcode] ?? [])[...]]) }
+        if let profession = filter.profession { options.append([(byProfession[profession] ?? [])[...]]) }
+        if let near = filter.near, let radius = filter.radius {
+            options.append(gridCells(near: near, radius: radius, profession: filter.profession ?? -1))
+        }
+        guard !options.isEmpty else { return [all[...]] }
+        return options.min { a, b in a.reduce(0) { $0 + $1.count } < b.reduce(0) { $0 + $1.count } }!
+    }
+
+    func gridCells(near: (latitude: Double, longitude: Double), radius: Double, profession: Int32) -> [ArraySlice<
+        Int32
+    >] {
+        // Degrees of latitude per metre on the earthdistance sphere, with 1% to spare.
+        let dLat = radius / (Self.earthRadius * Double.pi / 180) * 1.01
+        let maxLat = min(89.0, abs(near.latitude) + dLat)
+        let dLon = min(180, dLat / cos(maxLat * Double.pi / 180))
+        let (r0, c0) = Self.cell(latitude: near.latitude - dLat, longitude: near.longitude - dLon)
+        let (r1, c1) = Self.cell(latitude: near.latitude + dLat, longitude: near.longitude + dLon)
+        var cells: [ArraySlice<Int32>] = []
+        guard (Int(r1) - Int(r0) + 1) * (Int(c1) - Int(c0) + 1) < 250_000 else {
+            return [all[...]]
+        }
+        for row in r0...r1 {
+            for column in c0...c1 {
+                if let list = grid[GridCell(profession: profession, row: row, column: column)] {
+                    cells.append(list[...])
+                }
+            }
+        }
+        return cells
+    }
+
+    /// Relevance without a place: (0) exact spelling, (1) same letters, (2) similar names among
+    /// the 200 most similar, name by name in decreasing similarity.
+    func relevanceMatches(_ filter: Filter, folded: (exact: String, key: String)) -> [Match] {
+        var matches: [Match] = []
+        let keyId = nameIds[folded.key]
+        if let keyId {
+            for i in namePostings[Int(keyId)] {
+                guard filter.passes(i).0 else { continue }
+                let e = entries[Int(i)]
+                let tier = e.familyExact == folded.exact || e.fullExact == folded.exact ? 0 : 1
+                matches.append(
+                    Match(
+                        order: Order(a: Double(tier), b: tier == 0 ? -3 : -2, c: -1, rank: Double(i)), index: i,
+                        tier: tier, similarity: 0, chord: 0))
+            }
+        }
+        let similar = similarities(to: folded.key)
+        // The 200 most similar names, as the trigram index walk `<->` returns them.
+        let closest = similar.sharing.filter { $0 != keyId && Trigrams.isSimilar(similar[$0]) }
+            .sorted { (similar[$1], $0) < (similar[$0], $1) }.prefix(200)
+        for name in closest {
+            let similarity = similar[name]
+            for i in namePostings[Int(name)] {
+                let e = entries[Int(i)]
+                guard e.familyKey != keyId, e.fullKey != keyId else { continue }
+                let family = similar[e.familyKey]
+                let full = similar[e.fullKey]
+                let best = family > full || (family == full && e.familyKey <= e.fullKey) ? e.familyKey : e.fullKey
+                guard best == name, filter.passes(i).0 else { continue }
+                matches.append(
+                    Match(
+                        order: Order(a: 2, b: -Double(similarity), c: Double(name), rank: Double(i)), index: i,
+                        tier: 2, similarity: similarity, chord: 0))
+            }
+        }
+        return matches
+    }
+
+    /// Relevance within a circle: every similar name in it, by tier, similarity, key.
+    func nearbyRelevanceMatches(_ filter: Filter, folded: (exact: String, key: String)) -> [Match] {
+        let similar = similarities(to: folded.key)
+        let keyId = nameIds[folded.key]
+        var matches: [Match] = []
+        forEachNameMatch(filter, similar) { i, chord, e, sim in
+            let tier =
+                e.familyExact == folded.exact || e.fullExact == folded.exact
+                ? 0 : (e.familyKey == keyId || e.fullKey == keyId) ? 1 : 2
+            matches.append(
+                Match(
+                    order: Order(a: Double(tier), b: -Double(sim), rank: Double(i)), index: i, tier: tier,
+                    similarity: sim, chord: chord))
+        }
+        return matches
+    }
+
+    /// Calls `body` for each entry passing the filter whose family or full key is similar:
+    /// from the practices of the similar names or from the filter's candidates, whichever is
+    /// shorter.
+    func forEachNameMatch(
+        _ filter: Filter, _ similar: Similarities, _ body: (Int32, Double, Entry, Float) -> Void
+    ) {
+        let similarNames = similar.sharing.filter { Trigrams.isSimilar(similar[$0]) }
+        let byName = similarNames.reduce(0) { $0 + namePostings[Int($1)].count }
+        let byFilter = candidates(filter)
+        func visit(_ i: Int32, from name: Int32?) {
+            let e = entries[Int(i)]
+            let family = similar[e.familyKey]
+            let full = similar[e.fullKey]
+            guard Trigrams.isSimilar(family) || Trigrams.isSimilar(full) else { return }
+            // Listed under both its names: take it under the first similar one only.
+            if let name, name != (Trigrams.isSimilar(family) ? e.familyKey : e.fullKey) { return }
+            let (passes, chord) = filter.passes(i)
+            if passes { body(i, chord, e, max(family, full)) }
+        }
+        if byName < byFilter.reduce(0, { $0 + $1.count }) {
+            for name in similarNames {
+                for i in namePostings[Int(name)] { visit(i, from: name) }
+            }
+        } else {
+            for list in byFilter {
+                for i in list { visit(i, from: nil) }
+            }
+        }
+    }
+
+    /// Nearest first within the circle (and similar names when there is a name).
+    func distanceMatches(_ filter: Filter, folded: (exact: String, key: String)?) -> [Match] {
+        var matches: [Match] = []
+        if let folded {
+            forEachNameMatch(filter, similarities(to: folded.key)) { i, chord, _, _ in
+                matches.append(
+                    Match(order: Order(a: chord, rank: Double(i)), index: i, tier: 0, similarity: 0, chord: chord))
+            }
+            return matches
+        }
+        for list in candidates(filter) {
+            for i in list {
+                let (passes, chord) = filter.passes(i)
+                if passes {
+                    matches.append(
+                        Match(order: Order(a: chord, rank: Double(i)), index: i, tier: 0, similarity: 0, chord: chord))
+                }
+            }
+        }
+        return matches
+    }
+
+    /// No name and no place: family name, full name, key.
+    func nameOrderMatches(_ filter: Filter) -> [Match] {
+        var matches: [Match] = []
+        for list in candidates(filter) {
+            for i in list where filter.passes(i).0 {
+                matches.append(
+                    Match(
+                        order: Order(a: Double(entries[Int(i)].nameRank), rank: 0), index: i, tier: 0, similarity: 0,
+                        chord: 0))
+            }
+        }
+        return matches
+    }
+
+    // MARK: Cursors and hits
+
+    /// The rank a cursor's practice key continues after: its own, or (a practice gone since)
+    /// half a step before the first key above it.
+    func rank(after key: String) -> Double {
+        if let rank = rankOfKey[key] { return Double(rank) }
+        return Double(Self.partitionPoint(entries.count) { entries[$0].key < key }) - 0.5
+    }
+
+    /// Position of a name key among the names, half a step before the next one when absent.
+    func namePosition(_ name: String) -> Double {
+        if let id = nameIds[name] { return Double(id) }
+        return Double(Self.partitionPoint(names.count) { names[$0] < name }) - 0.5
+    }
+
+    func cursorOrder(_ after: (value: String, key: String), sort: PracticeSearchQuery.Sort, nearby: Bool) -> Order {
+        let rank = rank(after: after.key)
+        let parts = after.value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        switch sort {
+        case .distance:
+            return Order(a: Double(after.value) ?? 0, rank: rank)
+        case .relevance where nearby:
+            return Order(
+                a: Double(Int(parts[0]) ?? 0), b: -(Double(parts.count > 1 ? parts[1] : "") ?? 0), rank: rank)
+        case .relevance:
+            let tier = Int(parts[0]) ?? 0
+            if tier <= 1 { return Order(a: Double(tier), b: tier == 0 ? -3 : -2, c: -1, rank: rank) }
+            return Order(
+                a: 2, b: -(Double(parts.count > 1 ? parts[1] : "") ?? 0),
+                c: namePosition(parts.count > 2 ? parts[2] : ""), rank: rank)
+        case .name:
+            let names = after.value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            let family = names.first ?? ""
+            let full = names.count > 1 ? names[1] : ""
+            // The first entry in name order after (family, full, key).
+            let position = Self.partitionPoint(byNameRank.count) { position in
+                let e = entries[Int(byNameRank[position])]
+                let names = (self.names[Int(e.familyKey)], self.names[Int(e.fullKey)])
+                return names < (family, full) || (names == (family, full) && Double(byNameRank[position]) <= rank)
+            }
+            return Order(a: Double(position) - 0.5, rank: 0)
+        }
+    }
+
+    /// The first position in 0..<count where `isBefore` is false (it must be true, then false).
+    static func partitionPoint(_ count: Int, isBefore: (Int) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if isBefore(mid) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// PostgreSQL's text for a float8 (shortest round trip, no trailing ".0").
+    static func postgresText(_ value: Double) -> String {
+        let text = "\(value)"
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+    }
+
+    func hit(_ match: Match, query: PracticeSearchQuery, centre: (x: Double, y: Double, z: Double)?)
+        -> PracticeSearchHit
+    {
+        let e = entries[Int(match.index)]
+        var score: Double?
+        var sortValue: String
+        switch query.sort {
+        case .distance:
+            sortValue = "\(match.chord)"
+        case .relevance where query.near != nil:
+            score = match.tier == 0 ? 3 : match.tier == 1 ? 2 : Double(match.similarity)
+            sortValue = "\(match.tier)|\(Self.postgresText(Double(match.similarity)))"
+        case .relevance:
+            score = match.tier == 0 ? 3 : match.tier == 1 ? 2 : Double(match.similarity)
+            sortValue =
+                match.tier <= 1
+                ? "\(match.tier)|\(match.tier == 0 ? 3 : 2)|"
+                : "2|\(Self.postgresText(Double(match.similarity)))|\(names[Int(match.order.c)])"
+        case .name:
+            sortValue = names[Int(e.familyKey)] + "\t" + names[Int(e.fullKey)]
+        }
+        var distance: Double?
+        if let centre { distance = Self.greatCircle(chord: Self.chord(centre, e)) }
+        return PracticeSearchHit(
+            practiceKey: e.key, practice: (try? JSONValue.parse(e.document)) ?? .null, professionalId: e.professionalId,
+            familyName: e.familyName, givenName: e.givenName,
+            profession: e.profession >= 0 ? codeNames[Int(e.profession)] : nil,
+            qualifications: e.qualifications.map { codeNames[Int($0)] }, distanceMetres: distance, score: score,
+            sortValue: sortValue)
+    }
+}
