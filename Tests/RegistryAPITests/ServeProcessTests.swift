@@ -18,8 +18,9 @@ struct ServeProcessTests {
         var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
     }
 
-    static func start(port: Int, databaseURL: DatabaseURL) throws -> Server {
-        let (process, log) = try RegistryBinary.launch(["serve", "--port", String(port)], databaseURL: databaseURL)
+    static func start(port: Int, databaseURL: DatabaseURL, environment: [String: String] = [:]) throws -> Server {
+        let (process, log) = try RegistryBinary.launch(
+            ["serve", "--port", String(port)], databaseURL: databaseURL, environment: environment)
         return Server(process: process, log: log)
     }
 
@@ -49,10 +50,14 @@ struct ServeProcessTests {
         }
     }
 
-    @Test func answersOverHTTPAndStopsGracefullyOnSIGTERM() async throws {
+    /// With the in-memory practice search on (the default) and off.
+    @Test(arguments: ["on", "off"]) func answersOverHTTPAndStopsGracefullyOnSIGTERM(practiceSearchMemory: String)
+        async throws
+    {
         try await TestDatabase.with { _, url in
             let port = Self.freePort()
-            let server = try Self.start(port: port, databaseURL: url)
+            let server = try Self.start(
+                port: port, databaseURL: url, environment: ["PRACTICE_SEARCH_MEMORY": practiceSearchMemory])
             var ready: (Int, Data)?
             for _ in 0..<100 {
                 ready = try await Self.get("http://127.0.0.1:\(port)/health/ready")
@@ -62,6 +67,10 @@ struct ServeProcessTests {
             #expect(ready?.0 == 200, "\(server.output)")
             let missing = try await Self.get("http://127.0.0.1:\(port)/v1/medicines/cnk/0046128")
             #expect(missing?.0 == 404)
+            let search = try await Self.get("http://127.0.0.1:\(port)/v1/practices?name=Peeters")
+            #expect(search?.0 == 200)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(server.process.isRunning, "every service keeps running: \(server.output)")
             server.process.terminate()  // SIGTERM
             server.process.waitUntilExit()
             #expect(server.process.terminationReason == .exit)

@@ -12,8 +12,8 @@
 #   name      /v1/practices?name={a real family name with one letter dropped}
 #   radius    /v1/practices?profession={a profession}&near={random postcode}&radius_km=10
 #   both      name + profession + near + radius_km=10
-# each with the response cache off (every answer from PostgreSQL) and on (256 MiB, after a 5 s
-# warm-up over the mix: repeated searches are answered from memory until the next import).
+# in three server configurations (below): answered by PostgreSQL, by the in-memory snapshot, and
+# by the snapshot plus the response cache (after a 5 s warm-up over the mix).
 # Medians (and their ratio to pgbench) are printed as a Markdown table for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -96,14 +96,28 @@ FROM (SELECT family_name, profession, postcode FROM practice_search WHERE profes
 SQL
 cat "$WORK/search-name.txt" "$WORK/search-radius.txt" "$WORK/search-both.txt" | shuf > "$WORK/search-mix.txt"
 
-for CACHE in 0 256; do
-  "$REGISTRY" serve --port "$PORT" --pool-size 32 --cache-mb "$CACHE" --no-dispatch > "$WORK/providers-serve.log" 2>&1 &
+# Three server configurations, each measured in the same run:
+#   database      every search answered by PostgreSQL (PRACTICE_SEARCH_MEMORY=off), no response cache
+#   memory        every search answered by the in-memory snapshot, no response cache
+#   memory-cache  the default: the snapshot, and repeated searches from the response cache (256 MiB)
+for MODE in database memory memory-cache; do
+  memory=on; cache=0
+  [ "$MODE" = database ] && memory=off
+  [ "$MODE" = memory-cache ] && cache=256
+  LOG_LEVEL=info PRACTICE_SEARCH_MEMORY=$memory "$REGISTRY" serve --port "$PORT" --pool-size 32 --cache-mb "$cache" \
+    --no-dispatch > "$WORK/providers-serve.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+  if [ "$memory" = on ]; then
+    for _ in $(seq 1 600); do grep -q "practice search loaded in memory" "$WORK/providers-serve.log" && break; sleep 0.5; done
+    load=$(grep -o 'duration=[0-9.]* seconds' "$WORK/providers-serve.log" | head -1 | grep -o '[0-9.]*')
+    echo "snapshot load $load $(( $(ps -o rss= -p "$SERVER") / 1024 ))" >> "$RESULTS"
+    echo "  snapshot loaded in $load s, server RSS $(( $(ps -o rss= -p "$SERVER") / 1024 )) MiB" >&2
+  fi
   # Warm-up (and, with the response cache on, a first pass over part of the query mix).
   WRK_PATHS="$WORK/search-mix.txt" wrk -t2 -c32 -d5s -s ops/bench/random-path.lua "http://127.0.0.1:$PORT" >/dev/null
   for rep in $(seq 1 "$REPS"); do
-    if [ "$CACHE" = 0 ]; then
+    if [ "$MODE" = database ]; then
       tps=$(pgbench -S -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" -n "${ADMIN%/postgres}/pgbench_base" 2>/dev/null \
         | awk '/^tps/ {print $3; exit}')
       echo "search pgbench $tps 0 0" >> "$RESULTS"
@@ -111,13 +125,14 @@ for CACHE in 0 256; do
     for kind in mix name radius both; do
       line=$(WRK_PATHS="$WORK/search-$kind.txt" wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -s ops/bench/random-path.lua \
         "http://127.0.0.1:$PORT" | grep '^RESULT')
-      echo "rep $rep cache $CACHE $kind $line" >&2
+      echo "rep $rep $MODE $kind $line" >&2
       rps=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")
       p50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
       p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
-      echo "search $kind-c$CACHE $rps $p50 $p99" >> "$RESULTS"
+      echo "search $kind-$MODE $rps $p50 $p99" >> "$RESULTS"
     done
   done
+  echo "server rss-$MODE $(( $(ps -o rss= -p "$SERVER") / 1024 ))" >> "$RESULTS"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 done
 
@@ -133,13 +148,17 @@ for step in copy-floor cobrha practices pharmacies cobrha-again; do
 done
 tps=$(pick search pgbench 3)
 echo
-echo "| searches (wrk -c32) | response cache | req/s | / pgbench -S ($tps tps) | p50 ms | p99 ms |"
-echo "|---|---|---|---|---|---|"
-for CACHE in 0 256; do
+echo
+echo "In-memory snapshot: loaded in $(pick snapshot load 3) s; server RSS after loading $(pick snapshot load 4) MiB."
+echo
+echo "| searches (wrk -c32) | answered by | req/s | × database | / pgbench -S ($tps tps) | p50 ms | p99 ms | server RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+for MODE in database memory memory-cache; do
   for kind in mix name radius both; do
-    rps=$(pick search "$kind-c$CACHE" 3)
-    label="off"; [ "$CACHE" != 0 ] && label="$CACHE MiB"
-    printf "| %s | %s | %.0f | %.3f | %s | %s |\n" "$kind" "$label" "$rps" "$(echo "$rps / $tps" | bc -l)" \
-      "$(pick search "$kind-c$CACHE" 4)" "$(pick search "$kind-c$CACHE" 5)"
+    rps=$(pick search "$kind-$MODE" 3)
+    base=$(pick search "$kind-database" 3)
+    printf "| %s | %s | %.0f | %.1f | %.3f | %s | %s | %s |\n" "$kind" "$MODE" "$rps" "$(echo "$rps / $base" | bc -l)" \
+      "$(echo "$rps / $tps" | bc -l)" "$(pick search "$kind-$MODE" 4)" "$(pick search "$kind-$MODE" 5)" \
+      "$(pick server "rss-$MODE" 3)"
   done
 done

@@ -75,7 +75,8 @@ public final class PracticeSearchService: Service, Sendable {
     }
 
     public func run() async throws {
-        guard enabled else { return }
+        // A service that returns early would stop the whole service group: idle until shutdown.
+        guard enabled else { return try await gracefulShutdown() }
         signal.yield()
         await cancelWhenGracefulShutdown {
             for await _ in self.changes {

@@ -61,13 +61,13 @@ public struct PracticeSearchRow: Sendable {
 /// CPU: a search reads a few thousand array slots instead of planning and running 2-4 statements.
 /// Immutable: a new import builds a new snapshot.
 public final class PracticeSearchSnapshot: Sendable {
+    /// What the filters and the ordering read, without references (a search reads thousands
+    /// of these: copying one costs no reference counting).
     struct Entry: Sendable {
-        var key: String
-        var professionalId: String?
         var profession: Int32
-        var qualifications: [Int32]
-        var languages: [Int32]
-        var postcode: String
+        /// Bit `n` for the language of id `n` (ids below 64; others are read from `Detail`).
+        var languages: UInt64
+        var postcode: Int32
         var latitude: Double
         var longitude: Double
         var x: Double
@@ -76,14 +76,23 @@ public final class PracticeSearchSnapshot: Sendable {
         var hasPlace: Bool
         var validFrom: Int32
         var validTo: Int32
-        var familyName: String?
-        var givenName: String?
-        var familyExact: String
-        var fullExact: String
+        /// Ids of the folded spellings (`exacts`) and of the name keys (`names`).
+        var familyExact: Int32
+        var fullExact: Int32
         var familyKey: Int32
         var fullKey: Int32
         /// Position in (family key, full key, practice key) order.
         var nameRank: Int32
+    }
+
+    /// What a hit shows, read only for the hits of a page (and the rare qualification filter).
+    struct Detail: Sendable {
+        var key: String
+        var professionalId: String?
+        var qualifications: [Int32]
+        var languages: [Int32]
+        var familyName: String?
+        var givenName: String?
         var document: String
     }
 
@@ -92,6 +101,9 @@ public final class PracticeSearchSnapshot: Sendable {
     public let folding: NameFolding
     /// In `practice_key` order as PostgreSQL sorts it: an entry's index is its key's rank.
     let entries: [Entry]
+    let details: [Detail]
+    let exacts: [String: Int32]
+    let postcodes: [String: Int32]
     let rankOfKey: [String: Int32]
     let codes: [String: Int32]
     let codeNames: [String]
@@ -104,7 +116,7 @@ public final class PracticeSearchSnapshot: Sendable {
     let namePostings: [[Int32]]
     /// Entry indexes in name order (the inverse of `nameRank`).
     let byNameRank: [Int32]
-    let byPostcode: [String: [Int32]]
+    let byPostcode: [Int32: [Int32]]
     let byProfession: [Int32: [Int32]]
     /// Grid cells of `cellDegrees` (latitude) by `cellDegrees * 1.5` (longitude), per profession
     /// (`-1`: every profession), entries in rank order.
@@ -135,22 +147,39 @@ public final class PracticeSearchSnapshot: Sendable {
         let names = Array(Set(rows.flatMap { [$0.familyKey, $0.fullKey] })).sorted()
         var nameIds: [String: Int32] = [:]
         for (id, name) in names.enumerated() { nameIds[name] = Int32(id) }
+        var exacts: [String: Int32] = [:]
+        var postcodes: [String: Int32] = [:]
+        func intern(_ text: String, in table: inout [String: Int32]) -> Int32 {
+            if let id = table[text] { return id }
+            let id = Int32(table.count)
+            table[text] = id
+            return id
+        }
         var entries: [Entry] = []
+        var details: [Detail] = []
         entries.reserveCapacity(rows.count)
+        details.reserveCapacity(rows.count)
         var rankOfKey: [String: Int32] = [:]
+        // Languages first, so their ids are small enough for the bit set.
+        for row in rows { for language in row.languages { _ = code(language) } }
         for (rank, row) in rows.enumerated() {
             rankOfKey[row.key] = Int32(rank)
+            let languages = row.languages.map(code)
             entries.append(
                 Entry(
-                    key: row.key, professionalId: row.professionalId, profession: row.profession.map(code) ?? -1,
-                    qualifications: row.qualifications.map(code), languages: row.languages.map(code),
-                    postcode: row.postcode, latitude: row.latitude ?? 0, longitude: row.longitude ?? 0,
-                    x: row.earth?.x ?? 0, y: row.earth?.y ?? 0, z: row.earth?.z ?? 0,
+                    profession: row.profession.map(code) ?? -1,
+                    languages: languages.reduce(0) { $1 < 64 ? $0 | (1 << UInt64($1)) : $0 },
+                    postcode: intern(row.postcode, in: &postcodes), latitude: row.latitude ?? 0,
+                    longitude: row.longitude ?? 0, x: row.earth?.x ?? 0, y: row.earth?.y ?? 0, z: row.earth?.z ?? 0,
                     hasPlace: row.earth != nil && row.latitude != nil && row.longitude != nil,
                     validFrom: Int32(clamping: row.validFrom), validTo: Int32(clamping: row.validTo ?? Int(Int32.max)),
-                    familyName: row.familyName, givenName: row.givenName, familyExact: row.familyExact,
-                    fullExact: row.fullExact, familyKey: nameIds[row.familyKey]!, fullKey: nameIds[row.fullKey]!,
-                    nameRank: 0, document: row.document))
+                    familyExact: intern(row.familyExact, in: &exacts), fullExact: intern(row.fullExact, in: &exacts),
+                    familyKey: nameIds[row.familyKey]!, fullKey: nameIds[row.fullKey]!, nameRank: 0))
+            details.append(
+                Detail(
+                    key: row.key, professionalId: row.professionalId, qualifications: row.qualifications.map(code),
+                    languages: languages, familyName: row.familyName, givenName: row.givenName,
+                    document: row.document))
         }
         // Name order: family key, full key, then practice key (the entry's rank).
         let byNameRank = (0..<Int32(entries.count)).sorted {
@@ -161,7 +190,7 @@ public final class PracticeSearchSnapshot: Sendable {
         for (position, index) in byNameRank.enumerated() { entries[Int(index)].nameRank = Int32(position) }
 
         var namePostings = [[Int32]](repeating: [], count: names.count)
-        var byPostcode: [String: [Int32]] = [:]
+        var byPostcode: [Int32: [Int32]] = [:]
         var byProfession: [Int32: [Int32]] = [:]
         var grid: [GridCell: [Int32]] = [:]
         for (index, entry) in entries.enumerated() {
@@ -185,6 +214,9 @@ public final class PracticeSearchSnapshot: Sendable {
             for trigram in trigrams { trigramNames[trigram, default: []].append(Int32(id)) }
         }
         self.entries = entries
+        self.details = details
+        self.exacts = exacts
+        self.postcodes = postcodes
         self.rankOfKey = rankOfKey
         self.codes = codes
         self.codeNames = codeNames
@@ -307,26 +339,34 @@ extension PracticeSearchSnapshot {
     /// The filters of every sort: validity on the date, codes, postcode and the circle.
     struct Filter {
         let entries: [Entry]
+        let details: [Detail]
         let at: Int32
         let profession: Int32?
         let qualification: Int32?
         let language: Int32?
-        let postcode: String?
+        let postcode: Int32?
         let centre: (x: Double, y: Double, z: Double)?
         let near: (latitude: Double, longitude: Double)?
         let radius: Double?
+        /// The chord of `radius`, to decide most distances without `asin`.
+        let radiusChord: Double
 
         init(snapshot: PracticeSearchSnapshot, query: PracticeSearchQuery) {
             entries = snapshot.entries
+            details = snapshot.details
             at = Int32(clamping: query.at.dayNumber)
             // An unknown code matches nothing (-2 is no code's id).
             profession = query.profession.map { snapshot.codes[$0] ?? -2 }
             qualification = query.qualification.map { snapshot.codes[$0] ?? -2 }
             language = query.language.map { snapshot.codes[$0] ?? -2 }
-            postcode = query.postcode
+            postcode = query.postcode.map { snapshot.postcodes[$0] ?? -2 }
             near = query.near
             centre = query.near.map { PracticeSearchSnapshot.earth(latitude: $0.latitude, longitude: $0.longitude) }
             radius = query.radiusMetres
+            radiusChord =
+                query.radiusMetres.map {
+                    2 * PracticeSearchSnapshot.earthRadius * sin($0 / (2 * PracticeSearchSnapshot.earthRadius))
+                } ?? 0
         }
 
         /// Whether entry `i` passes; its chord to the centre (0 without one).
@@ -334,13 +374,25 @@ extension PracticeSearchSnapshot {
             let e = entries[Int(i)]
             guard e.validFrom <= at, at <= e.validTo else { return (false, 0) }
             if let profession, e.profession != profession { return (false, 0) }
-            if let qualification, !e.qualifications.contains(qualification) { return (false, 0) }
-            if let language, !e.languages.contains(language) { return (false, 0) }
             if let postcode, e.postcode != postcode { return (false, 0) }
+            if let language {
+                if language >= 0 && language < 64 {
+                    guard e.languages & (1 << UInt64(language)) != 0 else { return (false, 0) }
+                } else if !details[Int(i)].languages.contains(language) {
+                    return (false, 0)
+                }
+            }
+            if let qualification, !details[Int(i)].qualifications.contains(qualification) { return (false, 0) }
             guard let centre else { return (true, 0) }
             guard e.hasPlace else { return (false, 0) }
             let chord = PracticeSearchSnapshot.chord(centre, e)
-            if let radius, PracticeSearchSnapshot.greatCircle(chord: chord) > radius { return (false, chord) }
+            if let radius {
+                // Clearly inside or outside by the chord; near the edge, exactly as earth_distance.
+                if chord > radiusChord * (1 + 1e-9) { return (false, chord) }
+                if chord >= radiusChord * (1 - 1e-9), PracticeSearchSnapshot.greatCircle(chord: chord) > radius {
+                    return (false, chord)
+                }
+            }
             return (true, chord)
         }
     }
@@ -413,11 +465,12 @@ extension PracticeSearchSnapshot {
     func relevanceMatches(_ filter: Filter, folded: (exact: String, key: String)) -> [Match] {
         var matches: [Match] = []
         let keyId = nameIds[folded.key]
+        let exact = exacts[folded.exact] ?? -2
         if let keyId {
             for i in namePostings[Int(keyId)] {
                 guard filter.passes(i).0 else { continue }
                 let e = entries[Int(i)]
-                let tier = e.familyExact == folded.exact || e.fullExact == folded.exact ? 0 : 1
+                let tier = e.familyExact == exact || e.fullExact == exact ? 0 : 1
                 matches.append(
                     Match(
                         order: Order(a: Double(tier), b: tier == 0 ? -3 : -2, c: -1, rank: Double(i)), index: i,
@@ -450,10 +503,11 @@ extension PracticeSearchSnapshot {
     func nearbyRelevanceMatches(_ filter: Filter, folded: (exact: String, key: String)) -> [Match] {
         let similar = similarities(to: folded.key)
         let keyId = nameIds[folded.key]
+        let exact = exacts[folded.exact] ?? -2
         var matches: [Match] = []
         forEachNameMatch(filter, similar) { i, chord, e, sim in
             let tier =
-                e.familyExact == folded.exact || e.fullExact == folded.exact
+                e.familyExact == exact || e.fullExact == exact
                 ? 0 : (e.familyKey == keyId || e.fullKey == keyId) ? 1 : 2
             matches.append(
                 Match(
@@ -535,7 +589,7 @@ extension PracticeSearchSnapshot {
     /// half a step before the first key above it.
     func rank(after key: String) -> Double {
         if let rank = rankOfKey[key] { return Double(rank) }
-        return Double(Self.partitionPoint(entries.count) { entries[$0].key < key }) - 0.5
+        return Double(Self.partitionPoint(details.count) { details[$0].key < key }) - 0.5
     }
 
     /// Position of a name key among the names, half a step before the next one when absent.
@@ -594,6 +648,7 @@ extension PracticeSearchSnapshot {
         -> PracticeSearchHit
     {
         let e = entries[Int(match.index)]
+        let detail = details[Int(match.index)]
         var score: Double?
         var sortValue: String
         switch query.sort {
@@ -614,10 +669,10 @@ extension PracticeSearchSnapshot {
         var distance: Double?
         if let centre { distance = Self.greatCircle(chord: Self.chord(centre, e)) }
         return PracticeSearchHit(
-            practiceKey: e.key, practice: (try? JSONValue.parse(e.document)) ?? .null, professionalId: e.professionalId,
-            familyName: e.familyName, givenName: e.givenName,
+            practiceKey: detail.key, practice: (try? JSONValue.parse(detail.document)) ?? .null,
+            professionalId: detail.professionalId, familyName: detail.familyName, givenName: detail.givenName,
             profession: e.profession >= 0 ? codeNames[Int(e.profession)] : nil,
-            qualifications: e.qualifications.map { codeNames[Int($0)] }, distanceMetres: distance, score: score,
+            qualifications: detail.qualifications.map { codeNames[Int($0)] }, distanceMetres: distance, score: score,
             sortValue: sortValue)
     }
 }
