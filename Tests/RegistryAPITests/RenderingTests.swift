@@ -104,3 +104,29 @@ struct SearchStatementTests {
         #expect(without.contains("e.name_norm >= $13"))
     }
 }
+
+/// Distances and scores in search hits: fixed decimals like `%.Nf`, without `String(format:)`.
+struct FixedDecimalTests {
+    @Test func fixedDecimalsAgreeWithPrintfAwayFromExactHalves() {
+        var mix = SplitMix64(state: 42)
+        var compared = 0
+        for _ in 0..<20_000 {
+            let value = Double(mix.next() % 300_000_000) / 1_000_000 * (mix.next() % 5 == 0 ? -1 : 1)
+            for decimals in [3, 4] {
+                let printf = String(format: "%.\(decimals)f", value)
+                // Skip values within a hair of a rounding half, where `%.Nf` sees the exact binary value.
+                var scale = 1.0
+                for _ in 0..<decimals { scale *= 10 }
+                let fraction = abs(value) * scale - (abs(value) * scale).rounded(.down)
+                guard abs(fraction - 0.5) > 1e-6 else { continue }
+                #expect(ProviderRendering.fixed(value, decimals: decimals) == printf, "\(value)")
+                compared += 1
+            }
+        }
+        #expect(compared > 39_000)
+        #expect(ProviderRendering.fixed(0, decimals: 3) == "0.000")
+        #expect(ProviderRendering.fixed(-0.0001, decimals: 3) == "0.000")
+        #expect(ProviderRendering.fixed(12.3456, decimals: 3) == "12.346")
+        #expect(ProviderRendering.fixed(3, decimals: 4) == "3.0000")
+    }
+}

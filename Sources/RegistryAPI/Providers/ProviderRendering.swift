@@ -83,6 +83,19 @@ enum ProviderRendering {
         return .object(body)
     }
 
+    /// `value` with exactly `decimals` decimals, rounded half away from zero (what `%.Nf` gives
+    /// but without `String(format:)`, which is slow on every hit of every search).
+    static func fixed(_ value: Double, decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
+        guard scaled < 1e15 else { return String(format: "%.\(decimals)f", value) }
+        let units = Int(scaled)
+        var fraction = String(units % Int(scale))
+        fraction = String(repeating: "0", count: decimals - fraction.count) + fraction
+        return (value < 0 && units != 0 ? "-" : "") + "\(units / Int(scale)).\(fraction)"
+    }
+
     /// One search hit: the practice, who practises there, and how far it is.
     static func hit(_ hit: PracticeSearchHit) -> JSONValue {
         var out: [String: JSONValue] = ["practice": practice(key: hit.practiceKey, document: hit.practice)]
@@ -98,9 +111,9 @@ enum ProviderRendering {
             out["professional"] = .null
         }
         if let metres = hit.distanceMetres {
-            out["distanceKm"] = .number(String(format: "%.3f", metres / 1000))
+            out["distanceKm"] = .number(fixed(metres / 1000, decimals: 3))
         }
-        if let score = hit.score { out["score"] = .number(String(format: "%.4f", score)) }
+        if let score = hit.score { out["score"] = .number(fixed(score, decimals: 4)) }
         return .object(out)
     }
 }

@@ -184,19 +184,19 @@ enum PracticeSearchParameters {
             }
             name = text
         }
-        func code(_ parameter: String, pattern: String, example: String) throws -> String? {
+        func code(_ parameter: String, _ isValid: (String) -> Bool, example: String) throws -> String? {
             guard let text = p[parameter] else { return nil }
-            guard text.range(of: pattern, options: .regularExpression) != nil else {
+            guard isValid(text) else {
                 throw Problem.invalidParameter(parameter, "\(parameter) must look like \(example), got '\(text)'.")
             }
             return text
         }
-        let profession = try code(
-            "profession", pattern: "^pers[a-z]{2,60}$", example: "persphysician (a CD-HCPARTY code)")
+        let profession = try code("profession", isProfessionCode, example: "persphysician (a CD-HCPARTY code)")
         let qualification = try code(
-            "qualification", pattern: "^pers[a-z]{2,60}$", example: "persgeneralphysician (a CD-HCPARTY code)")
-        let language = try code("language", pattern: "^[a-z]{2}$", example: "fr, nl, de or en")?.lowercased()
-        let postcode = try code("postcode", pattern: "^[0-9]{4}$", example: "1000")
+            "qualification", isProfessionCode, example: "persgeneralphysician (a CD-HCPARTY code)")
+        let language = try code(
+            "language", { only($0, UInt8(ascii: "a")...UInt8(ascii: "z"), count: 2...2) }, example: "fr, nl, de or en")
+        let postcode = try code("postcode", isPostcode, example: "1000")
         var near: (Double, Double)?
         if let text = p["near"] {
             near = try location(text)
@@ -242,6 +242,19 @@ enum PracticeSearchParameters {
         return query
     }
 
+    /// Whether `text` is `count` characters, each in `range` (checked per request: no regex).
+    static func only(_ text: String, _ range: ClosedRange<UInt8>, count: ClosedRange<Int>) -> Bool {
+        count.contains(text.utf8.count) && text.utf8.allSatisfy { range.contains($0) }
+    }
+
+    /// `pers` and 2-60 lowercase letters.
+    static func isProfessionCode(_ text: String) -> Bool {
+        text.hasPrefix("pers") && only(String(text.dropFirst(4)), UInt8(ascii: "a")...UInt8(ascii: "z"), count: 2...60)
+    }
+
+    /// Four digits.
+    static func isPostcode(_ text: String) -> Bool { only(text, UInt8(ascii: "0")...UInt8(ascii: "9"), count: 4...4) }
+
     /// `LAT,LON` in WGS84 degrees, or a Belgian postcode (its centroid).
     static func location(_ text: String) throws -> (Double, Double) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
@@ -255,7 +268,7 @@ enum PracticeSearchParameters {
             }
             return (lat, lon)
         }
-        guard text.range(of: "^[0-9]{4}$", options: .regularExpression) != nil else {
+        guard isPostcode(text) else {
             throw Problem.invalidParameter(
                 "near", "near must be LAT,LON in degrees (e.g. 50.8466,4.3528) or a postcode, got '\(text)'.")
         }

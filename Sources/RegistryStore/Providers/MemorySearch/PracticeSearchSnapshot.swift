@@ -295,6 +295,13 @@ extension PracticeSearchSnapshot {
     /// Answers `query` with its name already folded (`folding.fold`, or PostgreSQL's own).
     public func search(_ query: PracticeSearchQuery, folded: (exact: String, key: String)?) -> PracticeSearchResult {
         let filter = Filter(snapshot: self, query: query)
+        let after = query.after.map { cursorOrder($0, sort: query.sort, nearby: query.near != nil) }
+        if query.sort == .distance, query.name == nil, query.postcode == nil, let near = query.near,
+            let radius = query.radiusMetres
+        {
+            let (page, total) = nearestPage(filter, near: near, radius: radius, after: after, count: query.limit + 1)
+            return result(page, total: total, query: query, centre: filter.centre)
+        }
         var matches: [Match]
         switch query.sort {
         case .relevance where query.near == nil:
@@ -306,34 +313,71 @@ extension PracticeSearchSnapshot {
         case .name:
             matches = nameOrderMatches(filter)
         }
-        let total = matches.count
-        if let after = query.after.map({ cursorOrder($0, sort: query.sort, nearby: query.near != nil) }) {
-            matches.removeAll { !(after < $0.order) }
+        var page: [Match] = []
+        page.reserveCapacity(query.limit + 2)
+        for match in matches where after.map({ $0 < match.order }) ?? true {
+            Self.keep(match, in: &page, count: query.limit + 1)
         }
-        let page = Self.smallest(matches, count: query.limit + 1)
-        let hasMore = page.count > query.limit
-        let hits = page.prefix(query.limit).map { hit($0, query: query, centre: filter.centre) }
-        return PracticeSearchResult(
-            hits: Array(hits), hasMore: hasMore, total: min(total, ProviderReader.totalCap),
+        return result(page, total: matches.count, query: query, centre: filter.centre)
+    }
+
+    func result(_ page: [Match], total: Int, query: PracticeSearchQuery, centre: (x: Double, y: Double, z: Double)?)
+        -> PracticeSearchResult
+    {
+        PracticeSearchResult(
+            hits: page.prefix(query.limit).map { hit($0, query: query, centre: centre) },
+            hasMore: page.count > query.limit, total: min(total, ProviderReader.totalCap),
             totalIsExact: total <= ProviderReader.totalCap)
     }
 
-    /// The `count` smallest matches in order (a bounded insertion: pages are short).
-    static func smallest(_ matches: [Match], count: Int) -> [Match] {
+    /// Keeps `match` if it is among the `count` smallest so far (`kept` stays sorted; pages are
+    /// short, so a binary insertion beats a heap).
+    static func keep(_ match: Match, in kept: inout [Match], count: Int) {
+        if kept.count == count, let last = kept.last, !(match.order < last.order) { return }
+        let position = partitionPoint(kept.count) { kept[$0].order < match.order }
+        kept.insert(match, at: position)
+        if kept.count > count { kept.removeLast() }
+    }
+
+    /// Nearest first within a circle, reading grid cells from the nearest out and stopping once
+    /// the page is full, no unread cell can hold a nearer practice, and the matches counted
+    /// already pass the total's cap (so the total is what a full count would report).
+    func nearestPage(
+        _ filter: Filter, near: (latitude: Double, longitude: Double), radius: Double, after: Order?, count: Int
+    ) -> (page: [Match], total: Int) {
+        var cells: [(bound: Double, list: [Int32])] = []
+        forEachCell(near: near, radius: radius, profession: filter.profession ?? -1) { row, column, list in
+            // The cell's nearest point (its rectangle clamped to the centre), as a chord with 2%
+            // to spare: a lower bound of every chord in the cell.
+            let lat0 = Double(row) * Self.cellDegrees
+            let lon0 = Double(column) * Self.cellDegrees * 1.5
+            let latitude = min(max(near.latitude, lat0), lat0 + Self.cellDegrees)
+            let longitude = min(max(near.longitude, lon0), lon0 + Self.cellDegrees * 1.5)
+            let point = Self.earth(latitude: latitude, longitude: longitude)
+            let centre = filter.centre!
+            let dx = centre.x - point.x
+            let dy = centre.y - point.y
+            let dz = centre.z - point.z
+            let bound = (dx * dx + dy * dy + dz * dz).squareRoot() * 0.98
+            if bound <= filter.radiusChord * 1.01 { cells.append((bound, list)) }
+        }
+        cells.sort { $0.bound < $1.bound }
         var kept: [Match] = []
         kept.reserveCapacity(count + 1)
-        for match in matches {
-            if kept.count == count, let last = kept.last, !(match.order < last.order) { continue }
-            var low = 0
-            var high = kept.count
-            while low < high {
-                let mid = (low + high) / 2
-                if kept[mid].order < match.order { low = mid + 1 } else { high = mid }
+        var total = 0
+        for cell in cells {
+            if total > ProviderReader.totalCap, kept.count == count, cell.bound > kept[count - 1].order.a { break }
+            for i in cell.list {
+                let (passes, chord) = filter.passes(i)
+                guard passes else { continue }
+                total += 1
+                let match = Match(
+                    order: Order(a: chord, rank: Double(i)), index: i, tier: 0, similarity: 0, chord: chord)
+                if let after, !(after < match.order) { continue }
+                Self.keep(match, in: &kept, count: count)
             }
-            kept.insert(match, at: low)
-            if kept.count > count { kept.removeLast() }
         }
-        return kept
+        return (kept, total)
     }
 
     /// The filters of every sort: validity on the date, codes, postcode and the circle.
@@ -440,24 +484,33 @@ extension PracticeSearchSnapshot {
     func gridCells(near: (latitude: Double, longitude: Double), radius: Double, profession: Int32) -> [ArraySlice<
         Int32
     >] {
+        var cells: [ArraySlice<Int32>] = []
+        forEachCell(near: near, radius: radius, profession: profession) { _, _, list in cells.append(list[...]) }
+        return cells
+    }
+
+    /// The non-empty grid cells of the box around the circle (every cell when the box is huge).
+    func forEachCell(
+        near: (latitude: Double, longitude: Double), radius: Double, profession: Int32,
+        _ body: (Int32, Int32, [Int32]) -> Void
+    ) {
         // Degrees of latitude per metre on the earthdistance sphere, with 1% to spare.
         let dLat = radius / (Self.earthRadius * Double.pi / 180) * 1.01
         let maxLat = min(89.0, abs(near.latitude) + dLat)
         let dLon = min(180, dLat / cos(maxLat * Double.pi / 180))
         let (r0, c0) = Self.cell(latitude: near.latitude - dLat, longitude: near.longitude - dLon)
         let (r1, c1) = Self.cell(latitude: near.latitude + dLat, longitude: near.longitude + dLon)
-        var cells: [ArraySlice<Int32>] = []
-        guard (Int(r1) - Int(r0) + 1) * (Int(c1) - Int(c0) + 1) < 250_000 else {
-            return [all[...]]
-        }
-        for row in r0...r1 {
-            for column in c0...c1 {
-                if let list = grid[GridCell(profession: profession, row: row, column: column)] {
-                    cells.append(list[...])
+        if (Int(r1) - Int(r0) + 1) * (Int(c1) - Int(c0) + 1) < 250_000 {
+            for row in r0...r1 {
+                for column in c0...c1 {
+                    if let list = grid[GridCell(profession: profession, row: row, column: column)] {
+                        body(row, column, list)
+                    }
                 }
             }
+        } else {
+            for (cell, list) in grid where cell.profession == profession { body(cell.row, cell.column, list) }
         }
-        return cells
     }
 
     /// Relevance without a place: (0) exact spelling, (1) same letters, (2) similar names among
