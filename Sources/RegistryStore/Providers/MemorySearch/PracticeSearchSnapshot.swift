@@ -103,6 +103,8 @@ public final class PracticeSearchSnapshot: Sendable {
     let entries: [Entry]
     let details: [Detail]
     let exacts: [String: Int32]
+    /// Entries whose family or full spelling is the exact spelling, in rank order.
+    let exactPostings: [[Int32]]
     let postcodes: [String: Int32]
     let rankOfKey: [String: Int32]
     let codes: [String: Int32]
@@ -190,6 +192,7 @@ public final class PracticeSearchSnapshot: Sendable {
         for (position, index) in byNameRank.enumerated() { entries[Int(index)].nameRank = Int32(position) }
 
         var namePostings = [[Int32]](repeating: [], count: names.count)
+        var exactPostings = [[Int32]](repeating: [], count: exacts.count)
         var byPostcode: [Int32: [Int32]] = [:]
         var byProfession: [Int32: [Int32]] = [:]
         var grid: [GridCell: [Int32]] = [:]
@@ -197,6 +200,8 @@ public final class PracticeSearchSnapshot: Sendable {
             let i = Int32(index)
             namePostings[Int(entry.familyKey)].append(i)
             if entry.fullKey != entry.familyKey { namePostings[Int(entry.fullKey)].append(i) }
+            exactPostings[Int(entry.familyExact)].append(i)
+            if entry.fullExact != entry.familyExact { exactPostings[Int(entry.fullExact)].append(i) }
             byPostcode[entry.postcode, default: []].append(i)
             byProfession[entry.profession, default: []].append(i)
             if entry.hasPlace {
@@ -216,6 +221,7 @@ public final class PracticeSearchSnapshot: Sendable {
         self.entries = entries
         self.details = details
         self.exacts = exacts
+        self.exactPostings = exactPostings
         self.postcodes = postcodes
         self.rankOfKey = rankOfKey
         self.codes = codes
@@ -299,13 +305,17 @@ extension PracticeSearchSnapshot {
         if query.sort == .distance, query.name == nil, query.postcode == nil, let near = query.near,
             let radius = query.radiusMetres
         {
-            let (page, total) = nearestPage(filter, near: near, radius: radius, after: after, count: query.limit + 1)
-            return result(page, total: total, query: query, centre: filter.centre)
+            var page = Page(after: after, count: query.limit + 1)
+            nearestPage(filter, near: near, radius: radius, into: &page)
+            return result(page.kept, total: page.total, query: query, centre: filter.centre)
+        }
+        if query.sort == .relevance, query.near == nil {
+            var page = Page(after: after, count: query.limit + 1)
+            relevancePage(filter, folded: folded ?? ("", ""), into: &page)
+            return result(page.kept, total: page.total, query: query, centre: filter.centre)
         }
         var matches: [Match]
         switch query.sort {
-        case .relevance where query.near == nil:
-            matches = relevanceMatches(filter, folded: folded ?? ("", ""))
         case .relevance:
             matches = nearbyRelevanceMatches(filter, folded: folded ?? ("", ""))
         case .distance:
@@ -313,12 +323,37 @@ extension PracticeSearchSnapshot {
         case .name:
             matches = nameOrderMatches(filter)
         }
-        var page: [Match] = []
-        page.reserveCapacity(query.limit + 2)
-        for match in matches where after.map({ $0 < match.order }) ?? true {
-            Self.keep(match, in: &page, count: query.limit + 1)
+        var page = Page(after: after, count: query.limit + 1)
+        for match in matches { page.consider(match) }
+        return result(page.kept, total: page.total, query: query, centre: filter.centre)
+    }
+
+    /// A page being collected: every match is counted (for the total), and kept when it comes
+    /// after the cursor and among the `count` smallest so far (`kept` stays sorted; pages are
+    /// short, so a binary insertion beats a heap).
+    struct Page {
+        let after: Order?
+        let count: Int
+        var kept: [Match] = []
+        var total = 0
+
+        init(after: Order?, count: Int) {
+            self.after = after
+            self.count = count
+            kept.reserveCapacity(count + 1)
         }
-        return result(page, total: matches.count, query: query, centre: filter.centre)
+
+        /// Whether matches still to come (all ordered after those seen) cannot change the answer.
+        var isSettled: Bool { total > ProviderReader.totalCap && kept.count == count }
+
+        mutating func consider(_ match: Match) {
+            total += 1
+            if let after, !(after < match.order) { return }
+            if kept.count == count, let last = kept.last, !(match.order < last.order) { return }
+            let position = PracticeSearchSnapshot.partitionPoint(kept.count) { kept[$0].order < match.order }
+            kept.insert(match, at: position)
+            if kept.count > count { kept.removeLast() }
+        }
     }
 
     func result(_ page: [Match], total: Int, query: PracticeSearchQuery, centre: (x: Double, y: Double, z: Double)?)
@@ -330,21 +365,12 @@ extension PracticeSearchSnapshot {
             totalIsExact: total <= ProviderReader.totalCap)
     }
 
-    /// Keeps `match` if it is among the `count` smallest so far (`kept` stays sorted; pages are
-    /// short, so a binary insertion beats a heap).
-    static func keep(_ match: Match, in kept: inout [Match], count: Int) {
-        if kept.count == count, let last = kept.last, !(match.order < last.order) { return }
-        let position = partitionPoint(kept.count) { kept[$0].order < match.order }
-        kept.insert(match, at: position)
-        if kept.count > count { kept.removeLast() }
-    }
-
     /// Nearest first within a circle, reading grid cells from the nearest out and stopping once
     /// the page is full, no unread cell can hold a nearer practice, and the matches counted
     /// already pass the total's cap (so the total is what a full count would report).
     func nearestPage(
-        _ filter: Filter, near: (latitude: Double, longitude: Double), radius: Double, after: Order?, count: Int
-    ) -> (page: [Match], total: Int) {
+        _ filter: Filter, near: (latitude: Double, longitude: Double), radius: Double, into page: inout Page
+    ) {
         var cells: [(bound: Double, list: [Int32])] = []
         forEachCell(near: near, radius: radius, profession: filter.profession ?? -1) { row, column, list in
             // The cell's nearest point (its rectangle clamped to the centre), as a chord with 2%
@@ -362,22 +388,16 @@ extension PracticeSearchSnapshot {
             if bound <= filter.radiusChord * 1.01 { cells.append((bound, list)) }
         }
         cells.sort { $0.bound < $1.bound }
-        var kept: [Match] = []
-        kept.reserveCapacity(count + 1)
-        var total = 0
         for cell in cells {
-            if total > ProviderReader.totalCap, kept.count == count, cell.bound > kept[count - 1].order.a { break }
+            // Cells come nearest first, but their practices do not: stop between cells only.
+            if page.isSettled, let last = page.kept.last, cell.bound > last.order.a { return }
             for i in cell.list {
                 let (passes, chord) = filter.passes(i)
                 guard passes else { continue }
-                total += 1
-                let match = Match(
-                    order: Order(a: chord, rank: Double(i)), index: i, tier: 0, similarity: 0, chord: chord)
-                if let after, !(after < match.order) { continue }
-                Self.keep(match, in: &kept, count: count)
+                page.consider(
+                    Match(order: Order(a: chord, rank: Double(i)), index: i, tier: 0, similarity: 0, chord: chord))
             }
         }
-        return (kept, total)
     }
 
     /// The filters of every sort: validity on the date, codes, postcode and the circle.
@@ -514,20 +534,28 @@ extension PracticeSearchSnapshot {
     }
 
     /// Relevance without a place: (0) exact spelling, (1) same letters, (2) similar names among
-    /// the 200 most similar, name by name in decreasing similarity.
-    func relevanceMatches(_ filter: Filter, folded: (exact: String, key: String)) -> [Match] {
-        var matches: [Match] = []
+    /// the 200 most similar, name by name in decreasing similarity. Read in that order, so it
+    /// stops as soon as the page is full and the total passes its cap.
+    func relevancePage(_ filter: Filter, folded: (exact: String, key: String), into page: inout Page) {
         let keyId = nameIds[folded.key]
-        let exact = exacts[folded.exact] ?? -2
+        let exact = exacts[folded.exact]
+        if let exact {
+            for i in exactPostings[Int(exact)] {
+                if page.isSettled { return }
+                guard filter.passes(i).0 else { continue }
+                page.consider(
+                    Match(order: Order(a: 0, b: -3, c: -1, rank: Double(i)), index: i, tier: 0, similarity: 0, chord: 0)
+                )
+            }
+        }
         if let keyId {
             for i in namePostings[Int(keyId)] {
-                guard filter.passes(i).0 else { continue }
+                if page.isSettled { return }
                 let e = entries[Int(i)]
-                let tier = e.familyExact == exact || e.fullExact == exact ? 0 : 1
-                matches.append(
-                    Match(
-                        order: Order(a: Double(tier), b: tier == 0 ? -3 : -2, c: -1, rank: Double(i)), index: i,
-                        tier: tier, similarity: 0, chord: 0))
+                guard e.familyExact != exact, e.fullExact != exact, filter.passes(i).0 else { continue }
+                page.consider(
+                    Match(order: Order(a: 1, b: -2, c: -1, rank: Double(i)), index: i, tier: 1, similarity: 0, chord: 0)
+                )
             }
         }
         let similar = similarities(to: folded.key)
@@ -537,19 +565,19 @@ extension PracticeSearchSnapshot {
         for name in closest {
             let similarity = similar[name]
             for i in namePostings[Int(name)] {
+                if page.isSettled { return }
                 let e = entries[Int(i)]
                 guard e.familyKey != keyId, e.fullKey != keyId else { continue }
                 let family = similar[e.familyKey]
                 let full = similar[e.fullKey]
                 let best = family > full || (family == full && e.familyKey <= e.fullKey) ? e.familyKey : e.fullKey
                 guard best == name, filter.passes(i).0 else { continue }
-                matches.append(
+                page.consider(
                     Match(
                         order: Order(a: 2, b: -Double(similarity), c: Double(name), rank: Double(i)), index: i,
                         tier: 2, similarity: similarity, chord: 0))
             }
         }
-        return matches
     }
 
     /// Relevance within a circle: every similar name in it, by tier, similarity, key.
