@@ -58,7 +58,7 @@ struct ProviderAPITests {
         ])
         let register = try ProviderFixture.folder(["practices.csv": ProviderFixture.practicesCSV(practices())])
         try await TestDatabase.with { postgres, _ in
-            let search = PracticeSearchService(
+            let search = RegistryApplication.practiceSearchService(
                 client: postgres, enabled: engine == .memory, logger: TestDatabase.logger)
             let app = try RegistryApplication.make(
                 client: postgres, settings: ServerSettings(logLevel: .warning), logger: TestDatabase.logger,
@@ -291,6 +291,44 @@ struct ProviderAPITests {
                 JSON(bytes: payload.canonicalBytes)["practices"].array.compactMap { $0["id"].string }.contains("OLD"))
             #expect(!payload.canonicalText.contains(ProviderFixture.people[0].ssin))
             #expect(try await source.entity(href: "/v1/practices/NOPE") == nil)
+        }
+    }
+
+    /// The in-memory search and PostgreSQL give the same bytes (hits, order, distances, scores,
+    /// totals, next links) for searches of every kind, page after page.
+    @Test func bothEnginesAnswerEverySearchWithTheSameBytes() async throws {
+        try await Self.withProviders(engine: .memory) { memory, postgres in
+            let app = try RegistryApplication.make(
+                client: postgres, settings: ServerSettings(logLevel: .warning, cacheBytes: 0),
+                logger: TestDatabase.logger, runsClient: false,
+                practiceSearch: RegistryApplication.practiceSearchService(
+                    client: postgres, enabled: false, logger: TestDatabase.logger))
+            try await app.test(.router) { client in
+                let database = APIClient(client: client)
+                let searches = [
+                    "name=casteele&limit=3", "name=De%20Smet", "name=desmet&profession=persphysician", "name=lefevre",
+                    "name=Vandecastele&limit=2", "name=Pieter%20De%20Smet", "near=1000&radius_km=20&limit=4",
+                    "near=50.8466,4.3528&radius_km=2.5&limit=100", "near=1000&profession=persdentist&limit=1",
+                    "name=casteele&near=1000&radius_km=20&limit=4", "name=smet&near=1000&sort=distance&limit=2",
+                    "qualification=perscardiologist", "language=fr&limit=5", "postcode=1000&limit=7",
+                    "limit=6", "at=2019-06-01&limit=5", "name=zzzz",
+                ]
+                var pages = 0
+                for search in searches {
+                    var uri: String? = "/v1/practices?\(search)"
+                    while let next = uri {
+                        let fromMemory = try await memory.get(next)
+                        let fromDatabase = try await database.get(next)
+                        #expect(fromMemory.status == .ok && fromDatabase.status == .ok, "\(next)")
+                        #expect(
+                            String(decoding: fromMemory.body, as: UTF8.self)
+                                == String(decoding: fromDatabase.body, as: UTF8.self), "\(next)")
+                        uri = fromDatabase.json["next"].string
+                        pages += 1
+                    }
+                }
+                #expect(pages > searches.count + 5)
+            }
         }
     }
 

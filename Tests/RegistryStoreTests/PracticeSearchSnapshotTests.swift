@@ -100,6 +100,18 @@ struct PracticeSearchSnapshotTests {
             + "radius=\(q.radiusMetres ?? 0) sort=\(q.sort) limit=\(q.limit) at=\(q.at)"
     }
 
+    /// A renderer for the test: every field a hit carries, in canonical JSON.
+    @Sendable static func render(_ hit: PracticeSearchHit) -> [UInt8] {
+        JSONValue.object([
+            "practice": hit.practice, "key": .string(hit.practiceKey),
+            "professional": hit.professionalId.map(JSONValue.string) ?? .null,
+            "family": hit.familyName.map(JSONValue.string) ?? .null,
+            "given": hit.givenName.map(JSONValue.string) ?? .null,
+            "profession": hit.profession.map(JSONValue.string) ?? .null,
+            "qualifications": .array(hit.qualifications.sorted().map(JSONValue.string)),
+        ]).canonicalBytes
+    }
+
     /// What two answers must share, hit by hit.
     static func summary(_ result: PracticeSearchResult) -> [String] {
         ["total \(result.total) \(result.totalIsExact) more \(result.hasMore)"]
@@ -108,7 +120,8 @@ struct PracticeSearchSnapshotTests {
                     hit.practiceKey, hit.sortValue, hit.score.map { "\($0)" } ?? "-",
                     hit.distanceMetres.map { String(format: "%.6f", $0) } ?? "-", hit.professionalId ?? "-",
                     hit.familyName ?? "-", hit.givenName ?? "-", hit.profession ?? "-",
-                    hit.qualifications.sorted().joined(separator: ","), hit.practice.canonicalText,
+                    hit.qualifications.sorted().joined(separator: ","),
+                    String(decoding: hit.rendered ?? render(hit), as: UTF8.self),
                 ].joined(separator: " ")
             }
     }
@@ -125,7 +138,8 @@ struct PracticeSearchSnapshotTests {
         try await TestDatabase.with { postgres, _ in
             try await Self.importGenerated(scale: 0.004, seed: 7, into: postgres)
             let reader = ProviderReader(client: postgres, logger: TestDatabase.logger)
-            let snapshot = try await PracticeSearchSnapshot.load(client: postgres, logger: TestDatabase.logger)
+            let snapshot = try await PracticeSearchSnapshot.load(
+                client: postgres, logger: TestDatabase.logger, render: Self.render)
             let practices = try await postgres.scalar("SELECT count(*) FROM practice_search", as: Int64.self)
             #expect(snapshot.count == Int(practices) && practices > 2000)
             #expect(
@@ -162,7 +176,8 @@ struct PracticeSearchSnapshotTests {
     @Test func namesFoldInSwiftAsPostgreSQLFoldsThem() async throws {
         try await TestDatabase.with { postgres, _ in
             try await Self.importGenerated(scale: 0.002, seed: 3, into: postgres)
-            let snapshot = try await PracticeSearchSnapshot.load(client: postgres, logger: TestDatabase.logger)
+            let snapshot = try await PracticeSearchSnapshot.load(
+                client: postgres, logger: TestDatabase.logger, render: Self.render)
             let reader = ProviderReader(client: postgres, logger: TestDatabase.logger)
             let generated = try await postgres.strings(
                 "SELECT DISTINCT n FROM practice_search, LATERAL (VALUES (family_name), (given_name)) v(n) WHERE n IS NOT NULL"

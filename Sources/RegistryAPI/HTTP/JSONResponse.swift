@@ -13,8 +13,11 @@ enum JSONResponse {
     static let lookupCacheControl = "public, max-age=60"
 
     /// Canonical JSON bytes and their strong ETag.
-    static func render(_ value: JSONValue) -> ResponseCache.Entry {
-        var body = value.canonicalBytes
+    static func render(_ value: JSONValue) -> ResponseCache.Entry { render(bytes: value.canonicalBytes) }
+
+    /// The same for canonical JSON already rendered.
+    static func render(bytes: [UInt8]) -> ResponseCache.Entry {
+        var body = bytes
         body.append(UInt8(ascii: "\n"))
         return ResponseCache.Entry(body: body, etag: "\"" + hexString(SHA256.hash(data: body)).prefix(32) + "\"")
     }

@@ -96,24 +96,66 @@ enum ProviderRendering {
         return (value < 0 && units != 0 ? "-" : "") + "\(units / Int(scale)).\(fraction)"
     }
 
-    /// One search hit: the practice, who practises there, and how far it is.
-    static func hit(_ hit: PracticeSearchHit) -> JSONValue {
-        var out: [String: JSONValue] = ["practice": practice(key: hit.practiceKey, document: hit.practice)]
+    /// The members of a search hit that depend on the practice only, `"practice":…,"professional":…`
+    /// in canonical JSON: the in-memory search renders them once per practice when it loads.
+    @Sendable static func hitMembers(_ hit: PracticeSearchHit) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        out.append(contentsOf: #""practice":"#.utf8)
+        practice(key: hit.practiceKey, document: hit.practice).write(into: &out)
+        out.append(contentsOf: #","professional":"#.utf8)
+        var professional = JSONValue.null
         if let id = hit.professionalId {
-            out["professional"] = .object([
+            professional = .object([
                 "id": .string(id), "href": .string("/v1/providers/\(id)"),
                 "firstName": hit.givenName.map(JSONValue.string) ?? .null,
                 "lastName": hit.familyName.map(JSONValue.string) ?? .null,
                 "profession": hit.profession.map { withLabel(.object(["code": .string($0)])) } ?? .null,
                 "qualifications": .array(hit.qualifications.sorted().map { withLabel(.object(["code": .string($0)])) }),
             ])
-        } else {
-            out["professional"] = .null
         }
+        professional.write(into: &out)
+        return out
+    }
+
+    /// One search hit, `{"distanceKm":…,"practice":…,"professional":…,"score":…}` (canonical: keys
+    /// in order): the practice, who practises there, how far it is and how well the name matched.
+    static func writeHit(_ hit: PracticeSearchHit, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
         if let metres = hit.distanceMetres {
-            out["distanceKm"] = .number(fixed(metres / 1000, decimals: 3))
+            out.append(contentsOf: #""distanceKm":"#.utf8)
+            out.append(contentsOf: fixed(metres / 1000, decimals: 3).utf8)
+            out.append(UInt8(ascii: ","))
         }
-        if let score = hit.score { out["score"] = .number(fixed(score, decimals: 4)) }
-        return .object(out)
+        out.append(contentsOf: hit.rendered ?? hitMembers(hit))
+        if let score = hit.score {
+            out.append(contentsOf: #","score":"#.utf8)
+            out.append(contentsOf: fixed(score, decimals: 4).utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The search answer in canonical JSON, assembled from the hits' bytes.
+    static func searchBody(
+        at: LocalDate, sort: String, hits: [PracticeSearchHit], total: Int, totalIsExact: Bool, next: String?
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024 * (hits.count + 1))
+        out.append(contentsOf: #"{"at":"#.utf8)
+        JSONValue.string(at.description).write(into: &out)
+        out.append(contentsOf: #","items":["#.utf8)
+        for (index, hit) in hits.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeHit(hit, into: &out)
+        }
+        out.append(contentsOf: #"],"next":"#.utf8)
+        (next.map(JSONValue.string) ?? .null).write(into: &out)
+        out.append(contentsOf: #","sort":"#.utf8)
+        JSONValue.string(sort).write(into: &out)
+        out.append(contentsOf: #","total":"#.utf8)
+        JSONValue.object(["value": .number(String(total)), "relation": .string(totalIsExact ? "eq" : "gte")])
+            .write(into: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 }

@@ -129,16 +129,16 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
             "practices|"
             + parameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
             + "|at=\(query.at)"
-        return try await cache.answer(request, key: key) {
+        return try await cache.answerRendered(request, key: key) {
             try await searchAnswer(query, parameters: parameters, cursorKey: cursorKey)
         }
     }
 
     func searchAnswer(_ query: PracticeSearchQuery, parameters: QueryParameters, cursorKey: String) async throws
-        -> JSONValue
+        -> [UInt8]
     {
         let result = try await practiceSearch.search(query)
-        var next: JSONValue = .null
+        var next: String?
         if result.hasMore, let last = result.hits.last {
             var components = URLComponents()
             components.path = "/v1/practices"
@@ -151,17 +151,11 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
                         value: PracticeSearchParameters.encodeCursor(
                             value: last.sortValue, key: last.practiceKey, fingerprint: cursorKey))
                 ]
-            next = .string(components.string ?? "")
+            next = components.string ?? ""
         }
-        let body: JSONValue = .object([
-            "at": .string(query.at.description), "sort": .string(query.sort.rawValue),
-            "items": .array(result.hits.map(ProviderRendering.hit)),
-            "total": .object([
-                "value": .number(String(result.total)), "relation": .string(result.totalIsExact ? "eq" : "gte"),
-            ]),
-            "next": next,
-        ])
-        return body
+        return ProviderRendering.searchBody(
+            at: query.at, sort: query.sort.rawValue, hits: result.hits, total: result.total,
+            totalIsExact: result.totalIsExact, next: next)
     }
 }
 

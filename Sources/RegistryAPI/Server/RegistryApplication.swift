@@ -65,6 +65,13 @@ public enum RegistryApplication {
         return router
     }
 
+    /// The in-memory practice search with this API's rendering of hits.
+    public static func practiceSearchService(client: PostgresClient, enabled: Bool, logger: Logger)
+        -> PracticeSearchService
+    {
+        PracticeSearchService(client: client, enabled: enabled, logger: logger, render: ProviderRendering.hitMembers)
+    }
+
     /// `practiceSearch`: the in-memory practice search to run (one is made from `settings` when nil;
     /// tests pass their own to wait until it is loaded).
     public static func make(
@@ -80,7 +87,7 @@ public enum RegistryApplication {
             ChangeRetentionService(client: client, retentionDays: settings.retentionDays, logger: appLogger))
         let search =
             practiceSearch
-            ?? PracticeSearchService(client: client, enabled: settings.practiceSearchInMemory, logger: appLogger)
+            ?? practiceSearchService(client: client, enabled: settings.practiceSearchInMemory, logger: appLogger)
         services.append(search)
         if settings.cacheBytes > 0 || search.enabled {
             services.append(DataChangeListener(client: client, cache: cache, practiceSearch: search, logger: appLogger))

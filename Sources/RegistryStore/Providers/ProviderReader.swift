@@ -38,7 +38,10 @@ public struct PracticeSearchQuery: Sendable {
 
 public struct PracticeSearchHit: Sendable {
     public var practiceKey: String
+    /// The practice document (`.null` when `rendered` is set).
     public var practice: JSONValue
+    /// What the renderer of the in-memory search made of this hit when the snapshot loaded.
+    public var rendered: [UInt8]?
     public var professionalId: String?
     public var familyName: String?
     public var givenName: String?
@@ -244,7 +247,8 @@ public struct ProviderReader: Sendable {
             ) {
                 hits.append(
                     PracticeSearchHit(
-                        practiceKey: row.0, practice: try row.1.map(JSONValue.parse) ?? .null, professionalId: row.2,
+                        practiceKey: row.0, practice: try row.1.map(JSONValue.parse) ?? .null, rendered: nil,
+                        professionalId: row.2,
                         familyName: row.3, givenName: row.4, profession: row.5, qualifications: row.6,
                         distanceMetres: row.7, score: row.8, sortValue: row.9.text))
             }

@@ -16,8 +16,11 @@ extension PracticeSearchSnapshot {
 
     /// Reads `practice_search` with the practice documents and the marker in one read-only
     /// REPEATABLE READ transaction (so rows and marker are the same import's), and PostgreSQL's
-    /// own name folding for the Basic Multilingual Plane.
-    public static func load(client: PostgresClient, logger: Logger) async throws -> PracticeSearchSnapshot {
+    /// own name folding for the Basic Multilingual Plane. `render` makes the bytes a hit shows
+    /// (from a hit without distance or score), once per practice.
+    public static func load(
+        client: PostgresClient, logger: Logger, render: @Sendable (PracticeSearchHit) -> [UInt8]
+    ) async throws -> PracticeSearchSnapshot {
         try await client.withConnection { connection in
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
@@ -51,19 +54,31 @@ extension PracticeSearchSnapshot {
                     let x = try r[8].decode(Double?.self)
                     let y = try r[9].decode(Double?.self)
                     let z = try r[10].decode(Double?.self)
+                    let key = try r[0].decode(String.self)
+                    let professionalId = try r[1].decode(String?.self)
+                    let profession = try r[2].decode(String?.self)
+                    let qualifications = try r[3].decode([String].self)
+                    let familyName = try r[13].decode(String?.self)
+                    let givenName = try r[14].decode(String?.self)
+                    let rendered = render(
+                        PracticeSearchHit(
+                            practiceKey: key, practice: try JSONValue.parse(try r[19].decode(String.self)),
+                            rendered: nil, professionalId: professionalId, familyName: familyName,
+                            givenName: givenName, profession: profession, qualifications: qualifications,
+                            distanceMetres: nil, score: nil, sortValue: ""))
                     rows.append(
                         PracticeSearchRow(
-                            key: try r[0].decode(String.self), professionalId: try r[1].decode(String?.self),
-                            profession: try r[2].decode(String?.self), qualifications: try r[3].decode([String].self),
+                            key: key, professionalId: professionalId,
+                            profession: profession, qualifications: qualifications,
                             languages: try r[4].decode([String].self), postcode: try r[5].decode(String.self),
                             latitude: try r[6].decode(Double?.self), longitude: try r[7].decode(Double?.self),
                             earth: x.flatMap { x in y.flatMap { y in z.map { (x, y, $0) } } },
                             validFrom: Int(try r[11].decode(Int32.self)),
                             validTo: try r[12].decode(Int32?.self).map(Int.init),
-                            familyName: try r[13].decode(String?.self), givenName: try r[14].decode(String?.self),
+                            familyName: familyName, givenName: givenName,
                             familyExact: try r[15].decode(String.self), fullExact: try r[16].decode(String.self),
                             familyKey: try r[17].decode(String.self), fullKey: try r[18].decode(String.self),
-                            document: try r[19].decode(String.self)))
+                            rendered: rendered))
                 }
                 try await connection.query("COMMIT", logger: logger)
                 return PracticeSearchSnapshot(rows: rows, marker: marker, folding: NameFolding(table: table))

@@ -30,11 +30,17 @@ public final class PracticeSearchService: Service, Sendable {
     let client: PostgresClient
     let logger: Logger
     public let enabled: Bool
+    let render: @Sendable (PracticeSearchHit) -> [UInt8]
     let changes: AsyncStream<Void>
     let signal: AsyncStream<Void>.Continuation
 
-    /// `enabled: false` answers every search from PostgreSQL (and loads nothing).
-    public init(client: PostgresClient, enabled: Bool, logger: Logger) {
+    /// `enabled: false` answers every search from PostgreSQL (and loads nothing). `render` makes
+    /// the bytes of a hit once per practice when a snapshot loads (see `PracticeSearchRow.rendered`).
+    public init(
+        client: PostgresClient, enabled: Bool, logger: Logger,
+        render: @escaping @Sendable (PracticeSearchHit) -> [UInt8]
+    ) {
+        self.render = render
         self.client = client
         self.reader = ProviderReader(client: client, logger: logger)
         self.logger = logger
@@ -100,7 +106,7 @@ public final class PracticeSearchService: Service, Sendable {
                 if current { return }
                 let clock = ContinuousClock()
                 let started = clock.now
-                let snapshot = try await PracticeSearchSnapshot.load(client: client, logger: logger)
+                let snapshot = try await PracticeSearchSnapshot.load(client: client, logger: logger, render: render)
                 state.withLock { $0.snapshot = snapshot }
                 logger.info(
                     "practice search loaded in memory",

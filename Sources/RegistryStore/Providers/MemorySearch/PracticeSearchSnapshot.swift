@@ -22,14 +22,15 @@ public struct PracticeSearchRow: Sendable {
     public var fullExact: String
     public var familyKey: String
     public var fullKey: String
-    /// The practice document as compact JSON text (parsed only for the hits of a page).
-    public var document: String
+    /// The hit as the API shows it, minus what depends on the search (distance, score): rendered
+    /// once when the snapshot loads, so a page is assembled from bytes.
+    public var rendered: [UInt8]
 
     public init(
         key: String, professionalId: String?, profession: String?, qualifications: [String], languages: [String],
         postcode: String, latitude: Double?, longitude: Double?, earth: (x: Double, y: Double, z: Double)?,
         validFrom: Int, validTo: Int?, familyName: String?, givenName: String?, familyExact: String,
-        fullExact: String, familyKey: String, fullKey: String, document: String
+        fullExact: String, familyKey: String, fullKey: String, rendered: [UInt8]
     ) {
         self.key = key
         self.professionalId = professionalId
@@ -48,7 +49,7 @@ public struct PracticeSearchRow: Sendable {
         self.fullExact = fullExact
         self.familyKey = familyKey
         self.fullKey = fullKey
-        self.document = document
+        self.rendered = rendered
     }
 }
 
@@ -93,7 +94,7 @@ public final class PracticeSearchSnapshot: Sendable {
         var languages: [Int32]
         var familyName: String?
         var givenName: String?
-        var document: String
+        var rendered: [UInt8]
     }
 
     /// The import run this snapshot reflects (the newest applied CoBRHA or practice import).
@@ -181,7 +182,7 @@ public final class PracticeSearchSnapshot: Sendable {
                 Detail(
                     key: row.key, professionalId: row.professionalId, qualifications: row.qualifications.map(code),
                     languages: languages, familyName: row.familyName, givenName: row.givenName,
-                    document: row.document))
+                    rendered: row.rendered))
         }
         // Name order: family key, full key, then practice key (the entry's rank).
         let byNameRank = (0..<Int32(entries.count)).sorted {
@@ -750,7 +751,7 @@ extension PracticeSearchSnapshot {
         var distance: Double?
         if let centre { distance = Self.greatCircle(chord: Self.chord(centre, e)) }
         return PracticeSearchHit(
-            practiceKey: detail.key, practice: (try? JSONValue.parse(detail.document)) ?? .null,
+            practiceKey: detail.key, practice: .null, rendered: detail.rendered,
             professionalId: detail.professionalId, familyName: detail.familyName, givenName: detail.givenName,
             profession: e.profession >= 0 ? codeNames[Int(e.profession)] : nil,
             qualifications: detail.qualifications.map { codeNames[Int($0)] }, distanceMetres: distance, score: score,
