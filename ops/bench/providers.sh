@@ -143,7 +143,8 @@ echo
 echo "| import step | median s | peak RSS MiB |"
 echo "|---|---|---|"
 for step in copy-floor cobrha practices pharmacies cobrha-again; do
-  s=$(pick import "$step" 3); [ -z "$s" ] && continue
+  grep -q "^import $step " "$RESULTS" || continue
+  s=$(pick import "$step" 3)
   echo "| $step | $s | $(pick import "$step" 4) |"
 done
 tps=$(pick search pgbench 3)
