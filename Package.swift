@@ -59,9 +59,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SPORImporter",
+            dependencies: ["RegistryCore", "XMLStreaming"],
+            path: "Importers/SPOR",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "RegistryStore",
             dependencies: [
-                "RegistryCore", "SAMImporter", "ProviderImporter",
+                "RegistryCore", "SAMImporter", "ProviderImporter", "SPORImporter",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

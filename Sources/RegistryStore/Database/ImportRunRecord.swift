@@ -104,3 +104,18 @@ extension PostgresClient {
         }
     }
 }
+
+extension PostgresConnection {
+    /// Ends an applied import: its `import_run` row and findings, the notifications (the response
+    /// cache and in-memory search listen on `registry_data`, the dispatcher on
+    /// `registry_deliveries`; both are delivered at commit), and COMMIT. `domain` is a literal of
+    /// the pipeline, never user input (NOTIFY takes no bound parameters).
+    func commitImportRun(_ summary: ImportSummary, findings: [QualityFinding], domain: StaticString, logger: Logger)
+        async throws
+    {
+        try await recordImportRun(summary, findings: findings, logger: logger)
+        try await execute(PostgresQuery(unsafeSQL: "NOTIFY registry_data, '\(domain)'"), logger: logger)
+        try await execute(PostgresQuery(unsafeSQL: "NOTIFY registry_deliveries, '\(domain)'"), logger: logger)
+        try await execute("COMMIT", logger: logger)
+    }
+}

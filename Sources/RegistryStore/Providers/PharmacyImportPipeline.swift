@@ -79,11 +79,7 @@ public struct PharmacyImportPipeline: Sendable {
                 try await apply(connection, runId: summary.runId, summary: &summary)
                 summary.durationSeconds = (ContinuousClock.now - started).seconds
                 summary.count(findings)
-                try await connection.recordImportRun(summary, findings: findings, logger: logger)
-                try await connection.execute(
-                    "NOTIFY registry_data, 'afmps'", logger: logger)
-                try await connection.execute("NOTIFY registry_deliveries, 'afmps'", logger: logger)
-                try await connection.execute("COMMIT", logger: logger)
+                try await connection.commitImportRun(summary, findings: findings, domain: "afmps", logger: logger)
                 return summary
             } catch let error as ImportError {
                 throw error

@@ -103,10 +103,7 @@ public struct PracticeImportPipeline: Sendable {
                 try await apply(connection, summary: &summary)
                 summary.durationSeconds = (ContinuousClock.now - started).seconds
                 summary.count(findings)
-                try await connection.recordImportRun(summary, findings: findings, logger: logger)
-                try await connection.execute("NOTIFY registry_data, 'practices'", logger: logger)
-                try await connection.execute("NOTIFY registry_deliveries, 'practices'", logger: logger)
-                try await connection.execute("COMMIT", logger: logger)
+                try await connection.commitImportRun(summary, findings: findings, domain: "practices", logger: logger)
                 return summary
             } catch {
                 try? await connection.execute("ROLLBACK", logger: logger)
