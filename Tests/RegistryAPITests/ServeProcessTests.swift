@@ -37,6 +37,17 @@ struct ServeProcessTests {
         }
     }
 
+    /// Polls `/health/ready` for up to 10 s; the last status seen (nil: no answer at all).
+    static func waitUntilReady(port: Int) async throws -> Int? {
+        var ready: (Int, Data)?
+        for _ in 0..<100 {
+            ready = try await get("http://127.0.0.1:\(port)/health/ready")
+            if ready?.0 == 200 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return ready?.0
+    }
+
     @Test func refusesToStartWhileMigrationsArePending() async throws {
         try await TestDatabase.with { postgres, url in
             try await postgres.execute(
@@ -58,13 +69,7 @@ struct ServeProcessTests {
             let port = Self.freePort()
             let server = try Self.start(
                 port: port, databaseURL: url, environment: ["PRACTICE_SEARCH_MEMORY": practiceSearchMemory])
-            var ready: (Int, Data)?
-            for _ in 0..<100 {
-                ready = try await Self.get("http://127.0.0.1:\(port)/health/ready")
-                if ready?.0 == 200 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(ready?.0 == 200, "\(server.output)")
+            #expect(try await Self.waitUntilReady(port: port) == 200, "\(server.output)")
             let missing = try await Self.get("http://127.0.0.1:\(port)/v1/medicines/cnk/0046128")
             #expect(missing?.0 == 404)
             let search = try await Self.get("http://127.0.0.1:\(port)/v1/practices?name=Peeters")
@@ -87,13 +92,7 @@ struct ServeProcessTests {
             let server = Server(process: process, log: log)
             // Whatever fails below, no server is left running.
             defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-            var ready: (Int, Data)?
-            for _ in 0..<100 {
-                ready = try await Self.get("http://127.0.0.1:\(port)/health/ready")
-                if ready?.0 == 200 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(ready?.0 == 200, "\(server.output)")
+            #expect(try await Self.waitUntilReady(port: port) == 200, "\(server.output)")
             // The database goes away: no new connections, every existing one cut.
             try await withPostgresClient(try TestDatabase.server.get(), logger: TestDatabase.logger) { admin in
                 try await admin.execute(

@@ -103,6 +103,19 @@ extension PostgresClient {
             return id
         }
     }
+
+    /// Refuses a run: the summary says why, the refused run is recorded (see `recordRefusedRun`),
+    /// and ``ImportError/refused(_:)`` is thrown. The caller has rolled its transaction back.
+    func refuse(
+        _ summary: inout ImportSummary, because reason: String, findings: [QualityFinding], domain: String,
+        startedAt started: ContinuousClock.Instant, logger: Logger
+    ) async throws -> Never {
+        summary.outcome = .refused
+        summary.refusalReason = reason
+        summary.durationSeconds = (ContinuousClock.now - started).seconds
+        try await recordRefusedRun(&summary, findings: findings, domain: domain, logger: logger)
+        throw ImportError.refused(summary)
+    }
 }
 
 extension PostgresConnection {

@@ -33,10 +33,9 @@ public struct PharmacyImportPipeline: Sendable {
             (records, findings) = try AFMPSPharmacyList().read(data, file: URL(fileURLWithPath: path).lastPathComponent)
         } catch {
             let finding = QualityFinding(rule: InstitutionQualityRules.unreadable, file: path, message: "\(error)")
-            summary.outcome = .refused
-            summary.refusalReason = "the input cannot be read: \(error)"
-            try await client.recordRefusedRun(&summary, findings: [finding], domain: "afmps", logger: logger)
-            throw ImportError.refused(summary)
+            try await client.refuse(
+                &summary, because: "the input cannot be read: \(error)", findings: [finding], domain: "afmps",
+                startedAt: started, logger: logger)
         }
         summary.files[0].entities = records.count
         var counts = ImportSummary.TypeCounts()
@@ -69,12 +68,11 @@ public struct PharmacyImportPipeline: Sendable {
                 summary.counts = ["institution": counts]
                 if change.current > 0, Double(change.deleted) / Double(change.current) > maxDeleteShare {
                     try await connection.execute("ROLLBACK", logger: logger)
-                    summary.outcome = .refused
-                    summary.refusalReason =
-                        "the list would delete \(change.deleted) of \(change.current) pharmacies, more than \(Int(maxDeleteShare * 100))%"
-                    summary.durationSeconds = (ContinuousClock.now - started).seconds
-                    try await client.recordRefusedRun(&summary, findings: findings, domain: "afmps", logger: logger)
-                    throw ImportError.refused(summary)
+                    try await client.refuse(
+                        &summary,
+                        because:
+                            "the list would delete \(change.deleted) of \(change.current) pharmacies, more than \(Int(maxDeleteShare * 100))%",
+                        findings: findings, domain: "afmps", startedAt: started, logger: logger)
                 }
                 try await apply(connection, runId: summary.runId, summary: &summary)
                 summary.durationSeconds = (ContinuousClock.now - started).seconds

@@ -53,11 +53,8 @@ public struct RMSImportPipeline: Sendable {
         }
         if let fatal {
             findings.append(QualityFinding(rule: RMSQualityRules.unreadable, message: fatal))
-            summary.outcome = .refused
-            summary.refusalReason = fatal
-            summary.durationSeconds = (ContinuousClock.now - started).seconds
-            try await client.recordRefusedRun(&summary, findings: findings, domain: Self.domain, logger: logger)
-            throw ImportError.refused(summary)
+            try await client.refuse(
+                &summary, because: fatal, findings: findings, domain: Self.domain, startedAt: started, logger: logger)
         }
         let rejectedKeys = Array(
             Set(findings.filter { $0.severity >= .error }.compactMap(\.entityKey)).subtracting(terms.map(\.termId)))
@@ -98,12 +95,11 @@ public struct RMSImportPipeline: Sendable {
                     $0.value.current > 0 && Double($0.value.deleted) / Double($0.value.current) > maxDeleteShare
                 }) {
                     try await connection.execute("ROLLBACK", logger: logger)
-                    summary.outcome = .refused
-                    summary.refusalReason =
-                        "list \(list) would lose \(diff.deleted) of its \(diff.current) terms, more than \(Int(maxDeleteShare * 100))%"
-                    summary.durationSeconds = (ContinuousClock.now - started).seconds
-                    try await client.recordRefusedRun(&summary, findings: findings, domain: Self.domain, logger: logger)
-                    throw ImportError.refused(summary)
+                    try await client.refuse(
+                        &summary,
+                        because:
+                            "list \(list) would lose \(diff.deleted) of its \(diff.current) terms, more than \(Int(maxDeleteShare * 100))%",
+                        findings: findings, domain: Self.domain, startedAt: started, logger: logger)
                 }
                 try await apply(connection, runId: summary.runId, summary: &summary)
                 summary.durationSeconds = (ContinuousClock.now - started).seconds

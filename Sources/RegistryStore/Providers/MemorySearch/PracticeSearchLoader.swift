@@ -3,11 +3,15 @@ import PostgresNIO
 import RegistryCore
 
 extension PracticeSearchSnapshot {
+    /// The newest applied import that can change `practice_search`.
+    static let markerSQL =
+        "SELECT coalesce(max(id), 0) FROM import_run WHERE outcome = 'applied' AND domain IN ('cobrha', 'practices')"
+
     /// The newest applied import that can change `practice_search` (CoBRHA or practices): a
     /// snapshot built at another marker is stale.
     public static func currentMarker(client: PostgresClient, logger: Logger) async throws -> Int64 {
         let rows = try await client.query(
-            "SELECT coalesce(max(id), 0) FROM import_run WHERE outcome = 'applied' AND domain IN ('cobrha', 'practices')",
+            PostgresQuery(unsafeSQL: markerSQL),
             logger: logger)
         var marker: Int64 = 0
         for try await value in rows.decode(Int64.self) { marker = value }
@@ -26,7 +30,7 @@ extension PracticeSearchSnapshot {
             do {
                 var marker: Int64 = 0
                 for try await value in try await connection.query(
-                    "SELECT coalesce(max(id), 0) FROM import_run WHERE outcome = 'applied' AND domain IN ('cobrha', 'practices')",
+                    PostgresQuery(unsafeSQL: markerSQL),
                     logger: logger
                 ).decode(Int64.self) { marker = value }
                 var table: [UInt32: String] = [:]

@@ -69,8 +69,6 @@ public final class PracticeSearchSnapshot: Sendable {
         /// Bit `n` for the language of id `n` (ids below 64; others are read from `Detail`).
         var languages: UInt64
         var postcode: Int32
-        var latitude: Double
-        var longitude: Double
         var x: Double
         var y: Double
         var z: Double
@@ -172,8 +170,8 @@ public final class PracticeSearchSnapshot: Sendable {
                 Entry(
                     profession: row.profession.map(code) ?? -1,
                     languages: languages.reduce(0) { $1 < 64 ? $0 | (1 << UInt64($1)) : $0 },
-                    postcode: intern(row.postcode, in: &postcodes), latitude: row.latitude ?? 0,
-                    longitude: row.longitude ?? 0, x: row.earth?.x ?? 0, y: row.earth?.y ?? 0, z: row.earth?.z ?? 0,
+                    postcode: intern(row.postcode, in: &postcodes), x: row.earth?.x ?? 0, y: row.earth?.y ?? 0,
+                    z: row.earth?.z ?? 0,
                     hasPlace: row.earth != nil && row.latitude != nil && row.longitude != nil,
                     validFrom: Int32(clamping: row.validFrom), validTo: Int32(clamping: row.validTo ?? Int(Int32.max)),
                     familyExact: intern(row.familyExact, in: &exacts), fullExact: intern(row.fullExact, in: &exacts),
@@ -205,8 +203,8 @@ public final class PracticeSearchSnapshot: Sendable {
             if entry.fullExact != entry.familyExact { exactPostings[Int(entry.fullExact)].append(i) }
             byPostcode[entry.postcode, default: []].append(i)
             byProfession[entry.profession, default: []].append(i)
-            if entry.hasPlace {
-                let (row, column) = Self.cell(latitude: entry.latitude, longitude: entry.longitude)
+            if entry.hasPlace, let latitude = rows[index].latitude, let longitude = rows[index].longitude {
+                let (row, column) = Self.cell(latitude: latitude, longitude: longitude)
                 grid[GridCell(profession: -1, row: row, column: column), default: []].append(i)
                 grid[GridCell(profession: entry.profession, row: row, column: column), default: []].append(i)
             }
