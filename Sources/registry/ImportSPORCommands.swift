@@ -20,3 +20,23 @@ struct ImportSPORRMSCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ImportSPORSMSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spor-sms",
+        abstract:
+            "Import EMA SPOR SMS substance lists (CSV: substance_code,substance_name[,moiety_code,moiety_name] or SMS_ID,Substance_Name,Is_Preferred_Name; zipped or not)."
+    )
+
+    @Argument(help: "Substance list files (.csv or a .zip holding one) or folders holding them.")
+    var paths: [String]
+
+    @OptionGroup var gate: DeleteShareOption
+
+    func run() async throws {
+        let (paths, share) = (self.paths, gate.maxDeleteShare)
+        try await runImport { client, logger in
+            try await SMSImportPipeline(client: client, logger: logger).run(paths: paths, maxDeleteShare: share)
+        }
+    }
+}

@@ -120,4 +120,37 @@ struct RMSImportTests {
             #expect(missing.isEmpty, "EDQM pairs of the derivation we lack: \(missing.prefix(10))")
         }
     }
+
+    /// A list export that lost a tenth of its terms is refused; other lists are untouched either way.
+    @Test func aListLosingMoreThanTheShareIsRefusedAndNothingChanges() async throws {
+        let original = try String(
+            contentsOfFile: "\(Self.exports)/200000000014.csv", encoding: .utf8)
+        let lines =
+            original.components(separatedBy: "\r\n").count > 2
+            ? original.components(separatedBy: "\r\n") : original.components(separatedBy: "\n")
+        // Term ids are the second field; rows of one term in every language go together.
+        let termIds = Array(
+            Set(lines.dropFirst().compactMap { $0.split(separator: ",", maxSplits: 2).dropFirst().first })
+        )
+        .sorted()
+        let dropped = Set(termIds.prefix(termIds.count / 10 + 1))
+        let shrunk = lines.filter { line in
+            guard let id = line.split(separator: ",", maxSplits: 2).dropFirst().first else { return true }
+            return !dropped.contains(id)
+        }
+        let dir = try TestDatabase.temporaryDirectory()
+        try shrunk.joined(separator: "\n").write(toFile: "\(dir)/200000000014.csv", atomically: true, encoding: .utf8)
+        try await TestDatabase.with { postgres, _ in
+            let pipeline = RMSImportPipeline(client: postgres, logger: TestDatabase.logger)
+            _ = try await pipeline.run(paths: [Self.exports])
+            let before = try await postgres.strings("SELECT term_id || content_hash FROM spor_rms_term ORDER BY 1")
+            await #expect(throws: ImportError.self) { try await pipeline.run(paths: ["\(dir)/200000000014.csv"]) }
+            #expect(
+                try await postgres.strings("SELECT term_id || content_hash FROM spor_rms_term ORDER BY 1") == before)
+            let reason = try await postgres.strings(
+                "SELECT refusal_reason FROM import_run WHERE domain = 'spor-rms' AND outcome = 'refused'")
+            #expect(reason.count == 1)
+            #expect(reason.first?.hasPrefix("200000000014 would delete \(dropped.count) of the ") == true, "\(reason)")
+        }
+    }
 }

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryCore
+import SPORImporter
+
+/// Imports SMS substance lists (`registry import spor-sms PATH...`): the files read and checked
+/// first (a file that is not a substance list refuses the run), then the shared SPOR transaction:
+/// diff by content hash against every stored substance, the deletion gate over the whole list,
+/// `spor.sms.substance.created|updated|deleted` events. The same file twice changes nothing.
+public struct SMSImportPipeline: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    static let advisoryLockKey: Int64 = 7_020_311
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func run(paths: [String], maxDeleteShare: Double = 0.05) async throws -> ImportSummary {
+        let started = ContinuousClock.now
+        var summary = ImportSummary(runId: 0, outcome: .applied, source: paths.joined(separator: " "))
+        summary.label = "SPOR SMS"
+        var findings: [QualityFinding] = []
+        var substances: [SMSSubstance] = []
+        var seen: [String: String] = [:]  // substance id → file
+        var fatal: String?
+        do {
+            let files = try SPORInput.files(paths, extensions: ["csv"])
+            if files.isEmpty {
+                fatal = "no SMS substance list (.csv, or a .zip holding one) in \(paths.joined(separator: ", "))"
+            }
+            for file in files {
+                let result = try SMSSubstanceList().read(file.bytes, file: file.name)
+                findings += result.findings
+                summary.record(file, kind: "sms-substances", entities: result.substances.count)
+                for substance in result.substances {
+                    if let other = seen[substance.substanceId] {
+                        findings.append(
+                            QualityFinding(
+                                rule: SMSQualityRules.duplicate, entityType: "sms-substance",
+                                entityKey: substance.substanceId, file: file.name,
+                                message: "substance \(substance.substanceId) is also in \(other); the first is kept"))
+                        continue
+                    }
+                    seen[substance.substanceId] = file.name
+                    substances.append(substance)
+                }
+            }
+        } catch {
+            fatal = "\(error)"
+        }
+        if let fatal {
+            findings.append(QualityFinding(rule: SMSQualityRules.unreadable, message: fatal))
+            try await client.refuse(
+                &summary, because: fatal, findings: findings, domain: "spor-sms", startedAt: started, logger: logger)
+        }
+        let rejectedKeys = Array(
+            Set(findings.filter { $0.severity >= .error }.compactMap(\.entityKey)).subtracting(seen.keys))
+        let rows = substances.map { substance in
+            SPORStagedRow(
+                key: substance.substanceId, group: "", document: substance.document,
+                columns: ["name": .string(substance.name)],
+                extra: [
+                    "names": .array(
+                        [.object(["name": .string(substance.name), "preferred": .bool(true)])]
+                            + substance.synonyms.map { .object(["name": .string($0), "preferred": .bool(false)]) })
+                ])
+        }
+        return try await SPORDocumentImport(
+            table: Self.table, client: client, logger: logger, domain: "spor-sms", lockKey: Self.advisoryLockKey
+        ).apply(
+            rows: rows, groups: [""], rejectedKeys: rejectedKeys, summary: summary, findings: findings,
+            maxDeleteShare: maxDeleteShare, startedAt: started)
+    }
+
+    static let table = SPORDocumentTable(
+        table: "spor_sms_substance", key: "substance_id", group: nil, columns: ["name"],
+        entityType: "sms-substance", eventPrefix: "spor.sms.substance", hrefPrefix: "/v1/spor/sms/substances/",
+        eventKey: "jsonb_build_object('substanceId', c.key)",
+        refreshSideTables: """
+            DELETE FROM spor_sms_substance_name n USING stage_doc_change c
+            WHERE c.kind = 'updated' AND n.substance_id = c.key;
+            INSERT INTO spor_sms_substance_name (substance_id, name, folded, preferred)
+            SELECT DISTINCT ON (s.key, x ->> 'name') s.key, x ->> 'name',
+                   lower(public.unaccent('public.unaccent'::regdictionary, x ->> 'name')), (x ->> 'preferred')::boolean
+            FROM stage_doc s JOIN stage_doc_change c ON c.key = s.key, jsonb_array_elements(s.extra -> 'names') x;
+            """)
+}

@@ -1,0 +1,218 @@
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryCore
+import SPORImporter
+
+/// One SPOR entity table and what its imports emit. Every name here is a constant of the code,
+/// never input: they are spliced into SQL.
+struct SPORDocumentTable: Sendable {
+    /// e.g. `spor_rms_term`.
+    let table: String
+    /// Its primary key column, e.g. `term_id`.
+    let key: String
+    /// The column that scopes deletions and the gate (an RMS list); nil: the whole table is one set.
+    let group: String?
+    /// Further text columns, filled from the staged row's `columns` object.
+    let columns: [String]
+    /// `entity_type` of the change events and the gate's wording, e.g. `rms-term`.
+    let entityType: String
+    /// Event types are `<eventPrefix>.created|updated|deleted`.
+    let eventPrefix: String
+    /// The event's `href` is this followed by the key.
+    let hrefPrefix: String
+    /// SQL for the event's `key` object from `c.key` and `c.grp`.
+    let eventKey: String
+    /// SQL run after the rows are written, refreshing side tables of the changed keys from
+    /// `stage_doc s` / `stage_doc_change c` (kind `created`/`updated`; deleted rows cascade).
+    let refreshSideTables: String
+}
+
+/// A row to stage: its key, its group, the canonical document (what is hashed and compared),
+/// the table's extra columns and anything the side tables need.
+struct SPORStagedRow {
+    var key: String
+    var group: String
+    var document: JSONValue
+    var columns: [String: JSONValue] = [:]
+    var extra: [String: JSONValue] = [:]
+}
+
+/// The shared second half of every SPOR import: one transaction that stages the rows, diffs
+/// them with the table by content hash, refuses a group losing more than `maxDeleteShare` of its
+/// rows, applies, emits one change event per changed row (gap-free numbering) and records the run.
+struct SPORDocumentImport {
+    let table: SPORDocumentTable
+    let client: PostgresClient
+    let logger: Logger
+    let domain: StaticString
+    let lockKey: Int64
+
+    struct GroupDiff {
+        var created = 0
+        var updated = 0
+        var deleted = 0
+        var current = 0
+    }
+
+    /// Applies `rows` as the complete current content of `groups` (rows of other groups stay).
+    /// Keys in `rejectedKeys` (refused by a rule) are kept as stored rather than deleted.
+    func apply(
+        rows: [SPORStagedRow], groups: [String], rejectedKeys: [String], summary: ImportSummary,
+        findings: [QualityFinding], maxDeleteShare: Double, startedAt started: ContinuousClock.Instant
+    ) async throws -> ImportSummary {
+        var summary = summary
+        var counts = ImportSummary.TypeCounts()
+        counts.accepted = rows.count
+        counts.rejected = rejectedKeys.count
+        counts.read = counts.accepted + counts.rejected
+        let staged = JSONValue.array(
+            rows.map {
+                .object([
+                    "key": .string($0.key), "grp": .string($0.group), "document": $0.document,
+                    "cols": .object($0.columns), "extra": .object($0.extra),
+                ])
+            }
+        ).canonicalText
+        return try await client.withConnection { connection in
+            summary.runId = try await connection.beginImportRun(
+                domain: "\(domain)", source: summary.source, lockKey: lockKey, label: summary.label, logger: logger)
+            do {
+                let diffs = try await stageAndDiff(
+                    connection, rows: staged, groups: groups, rejectedKeys: rejectedKeys)
+                for diff in diffs.values {
+                    counts.created += diff.created
+                    counts.updated += diff.updated
+                    counts.deleted += diff.deleted
+                }
+                summary.counts = [table.entityType: counts]
+                if let (group, diff) = diffs.sorted(by: { $0.key < $1.key }).first(where: {
+                    $0.value.current > 0 && Double($0.value.deleted) / Double($0.value.current) > maxDeleteShare
+                }) {
+                    try await connection.execute("ROLLBACK", logger: logger)
+                    let scope = table.group == nil ? "the import" : "\(group)"
+                    try await client.refuse(
+                        &summary,
+                        because:
+                            "\(scope) would delete \(diff.deleted) of the \(diff.current) current \(table.entityType) rows, more than \(Int(maxDeleteShare * 100))%",
+                        findings: findings, domain: "\(domain)", startedAt: started, logger: logger)
+                }
+                try await write(connection, runId: summary.runId, summary: &summary)
+                summary.durationSeconds = (ContinuousClock.now - started).seconds
+                summary.count(findings)
+                try await connection.commitImportRun(summary, findings: findings, domain: domain, logger: logger)
+                return summary
+            } catch let error as ImportError {
+                throw error
+            } catch {
+                try? await connection.execute("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    private var groupColumn: String { table.group ?? "''" }
+
+    func stageAndDiff(_ connection: PostgresConnection, rows: String, groups: [String], rejectedKeys: [String])
+        async throws -> [String: GroupDiff]
+    {
+        try await connection.execute(
+            """
+            CREATE TEMP TABLE stage_doc ON COMMIT DROP AS
+            SELECT r.key, r.grp, r.document, r.cols, r.extra,
+                   encode(sha256(convert_to(r.document::text, 'UTF8')), 'hex') AS content_hash
+            FROM jsonb_to_recordset(\(rows)::jsonb) AS r(key text, grp text, document jsonb, cols jsonb, extra jsonb)
+            """, logger: logger)
+        let (t, k, g) = (table.table, table.key, groupColumn)
+        try await connection.execute(
+            """
+            CREATE TEMP TABLE stage_doc_change ON COMMIT DROP AS
+            SELECT s.key, s.grp, CASE WHEN t.\(unescaped: k) IS NULL THEN 'created' ELSE 'updated' END AS kind
+            FROM stage_doc s LEFT JOIN \(unescaped: t) t ON t.\(unescaped: k) = s.key
+            WHERE t.\(unescaped: k) IS NULL OR t.content_hash <> s.content_hash
+            UNION ALL
+            SELECT t.\(unescaped: k), \(unescaped: g), 'deleted' FROM \(unescaped: t) t
+            WHERE \(unescaped: g) = ANY (\(groups)::text[]) AND t.\(unescaped: k) <> ALL (\(rejectedKeys)::text[])
+              AND NOT EXISTS (SELECT 1 FROM stage_doc s WHERE s.key = t.\(unescaped: k))
+            """, logger: logger)
+        let diffRows = try await connection.query(
+            """
+            SELECT l.grp,
+                   (SELECT count(*) FROM stage_doc_change c WHERE c.grp = l.grp AND c.kind = 'created'),
+                   (SELECT count(*) FROM stage_doc_change c WHERE c.grp = l.grp AND c.kind = 'updated'),
+                   (SELECT count(*) FROM stage_doc_change c WHERE c.grp = l.grp AND c.kind = 'deleted'),
+                   (SELECT count(*) FROM \(unescaped: t) t WHERE \(unescaped: g) = l.grp)
+            FROM unnest(\(groups)::text[]) AS l(grp)
+            """, logger: logger)
+        var diffs: [String: GroupDiff] = [:]
+        for try await (group, created, updated, deleted, current) in diffRows.decode(
+            (String, Int64, Int64, Int64, Int64).self)
+        {
+            diffs[group] = GroupDiff(
+                created: Int(created), updated: Int(updated), deleted: Int(deleted), current: Int(current))
+        }
+        return diffs
+    }
+
+    func write(_ connection: PostgresConnection, runId: Int64, summary: inout ImportSummary) async throws {
+        let (t, k) = (table.table, table.key)
+        // Events first (`changed` compares with the stored documents), numbered gap-free.
+        let numbered = try await connection.query(
+            """
+            WITH changes AS (
+                SELECT c.key, c.grp, c.kind,
+                       CASE c.kind WHEN 'updated' THEN ARRAY(
+                           SELECT f FROM jsonb_object_keys(s.document || t.document) f
+                           WHERE s.document -> f IS DISTINCT FROM t.document -> f ORDER BY f)
+                       WHEN 'created' THEN ARRAY(SELECT f FROM jsonb_object_keys(s.document) f ORDER BY f)
+                       ELSE '{}'::text[] END AS changed,
+                       row_number() OVER (ORDER BY c.grp, c.key) AS n
+                FROM stage_doc_change c
+                LEFT JOIN stage_doc s ON s.key = c.key
+                LEFT JOIN \(unescaped: t) t ON t.\(unescaped: k) = c.key),
+            counter AS (UPDATE change_event_counter SET last_seq = last_seq + (SELECT count(*) FROM changes)
+                        WHERE id = 1 RETURNING last_seq - (SELECT count(*) FROM changes) AS base),
+            inserted AS (
+                INSERT INTO change_event (seq, id, type, run_id, entity_type, entity_key, key, changed, href)
+                SELECT counter.base + c.n, 'evt_' || lpad((counter.base + c.n)::text, 12, '0'),
+                       \(table.eventPrefix + ".") || c.kind, \(runId), \(table.entityType), c.key,
+                       \(unescaped: table.eventKey), c.changed, \(table.hrefPrefix) || c.key
+                FROM changes c, counter
+                RETURNING seq)
+            SELECT count(*), min(seq), max(seq) FROM inserted
+            """, logger: logger)
+        for try await (count, first, last) in numbered.decode((Int64, Int64?, Int64?).self) {
+            summary.eventsEmitted = Int(count)
+            summary.firstEventSeq = first
+            summary.lastEventSeq = last
+        }
+        let groupColumns = table.group.map { [$0] } ?? []
+        let columns = groupColumns + table.columns
+        let insertColumns = ([k] + columns + ["document", "content_hash", "changed_run_id"]).joined(separator: ", ")
+        let values =
+            (["s.key"] + groupColumns.map { _ in "s.grp" } + table.columns.map { "s.cols ->> '\($0)'" }
+            + ["s.document", "s.content_hash", "\(runId)"]).joined(separator: ", ")
+        let updates = (columns + ["document", "content_hash", "changed_run_id"]).map { "\($0) = EXCLUDED.\($0)" }
+            .joined(separator: ", ")
+        try await connection.executeScript(
+            """
+            DELETE FROM \(t) t USING stage_doc_change c WHERE c.kind = 'deleted' AND t.\(k) = c.key;
+            INSERT INTO \(t) (\(insertColumns))
+            SELECT \(values)
+            FROM stage_doc s JOIN stage_doc_change c ON c.key = s.key
+            ON CONFLICT (\(k)) DO UPDATE SET \(updates), changed_at = now();
+            \(table.refreshSideTables)
+            """, logger: logger)
+    }
+}
+
+extension ImportSummary {
+    /// Records one input file of a SPOR import (name, size, SHA-256, entities read).
+    mutating func record(_ file: SPORInput.File, kind: String, entities: Int) {
+        files.append(
+            .init(
+                name: file.name, kind: kind, bytes: UInt64(file.bytes.count),
+                sha256: hexString(SHA256.hash(data: file.bytes)), entities: entities))
+    }
+}
