@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "RegistryAPI",
             dependencies: [
-                "RegistryCore", "RegistryStore", "RegistryDispatch", "ProviderImporter",
+                "RegistryCore", "RegistryStore", "RegistryDispatch", "ProviderImporter", "SPORImporter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

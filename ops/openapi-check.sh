@@ -21,6 +21,12 @@ if [ ! -f "$REGISTRY_HOME/demo/generator.json" ]; then
   "$REGISTRY" generate sam --scale 0.004 --seed 1 --out "$REGISTRY_HOME/demo" >/dev/null 2>&1
 fi
 "$REGISTRY" import sam "$REGISTRY_HOME/demo" >/dev/null
+# SPOR data when ../shared is present, so the documented examples find terms and substances.
+SPOR=../shared/reference/spor-samples
+if [ -d "$SPOR" ]; then
+  "$REGISTRY" import spor-rms "$SPOR/rms-list-exports-csv" >/dev/null
+  "$REGISTRY" import spor-sms "$SPOR/sms-substances/substance.csv" >/dev/null
+fi
 # An admin token, so the subscription routes are exercised past authentication.
 TOKEN=$("$REGISTRY" clients create --name api-check --scopes admin 2>/dev/null | awk '/^token:/ {print $2}')
 # Loopback is allow-listed so the documented example URL creates subscriptions the stateful phase

@@ -25,6 +25,12 @@ $REGISTRY import cobrha .registry/demo-providers
 $REGISTRY import practices .registry/demo-providers
 AFMPS=../shared/reference/providers/afmps-pharmacies_last-pharmacies_afmps.json
 if [ -f "$AFMPS" ]; then $REGISTRY import pharmacies "$AFMPS"; fi
+# EMA SPOR reference data (RMS lists, SMS substances) when ../shared is present.
+SPOR=../shared/reference/spor-samples
+if [ -d "$SPOR" ]; then
+  $REGISTRY import spor-rms "$SPOR/rms-list-exports-csv" >/dev/null
+  $REGISTRY import spor-sms "$SPOR/sms-substances/substance.csv"
+fi
 
 # A demo client (created once; its token is kept here so the example below works on every start).
 if [ ! -s .registry/demo-token ]; then
@@ -48,6 +54,7 @@ EXAMPLES=(
   "$BASE/v1/medicines/vmp-groups/1?at=2025-01-01"
   "$BASE/v1/practices?name=Vandecasteele&limit=5"
   "$BASE/v1/practices?profession=persphysician&near=1000&radius_km=5&limit=5"
+  "$BASE/v1/spor/rms/terms?source=EDQM&code=10219000"
 )
 echo
 echo "Registry serving on $BASE (database $($REGISTRY db url)); try:"

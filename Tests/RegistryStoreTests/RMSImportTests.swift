@@ -3,19 +3,11 @@ import Foundation
 import PostgresNIO
 import RegistryCore
 import RegistryStore
+import SharedSamples
 import Testing
 
 /// The real EMA RMS exports of `../shared` (BOM, `¦` multi-values, unquoted commas that shift
 /// columns, line breaks inside quoted fields), imported into PostgreSQL.
-/// Where the real SPOR samples are (absent outside this workspace).
-enum SPORSamples {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
-            "shared/reference/spor-samples")
-    static let exports = directory.appendingPathComponent("rms-list-exports-csv").path
-    static var available: Bool { FileManager.default.fileExists(atPath: exports) }
-}
-
 @Suite(
     .enabled(if: SPORSamples.available, "../shared/reference/spor-samples is not present"),
     .timeLimit(.minutes(3)))

@@ -3,6 +3,7 @@ import Foundation
 import PostgresNIO
 import RegistryCore
 import RegistryStore
+import SharedSamples
 import Testing
 
 /// SMS substance lists in both layouts, their change events, the gate and bad rows; and the real

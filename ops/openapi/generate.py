@@ -295,6 +295,97 @@ paths["/v1/institutions/{ref}"] = {"get": {
         "400": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
     }}}
 
+# SPOR: RMS referential lists and terms, SMS substances (as imported with `registry import spor-*`).
+RMS_ID = {"type": "string", "pattern": "^[0-9]{12}$"}
+RMS_TERM_SUMMARY = {"type": "object", "required": ["termId", "listId", "status", "name", "href"], "properties": {
+    "termId": RMS_ID, "listId": RMS_ID,
+    "status": {"type": "string", "enum": ["CURRENT", "NON_CURRENT", "NULLIFIED", "PROVISIONAL"]},
+    "name": {"type": ["string", "null"]}, "nameLanguage": {"type": "string"},
+    "mainMapping": {"type": "boolean"}, "href": {"type": "string"}}}
+
+
+def spor_get(summary, description, parameters, schema, not_found=True):
+    responses = {"200": {"description": summary, "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                         "content": {"application/json": {"schema": schema}}},
+                 "304": {"description": "Not modified."},
+                 "400": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM}
+    if not_found:
+        responses["404"] = PROBLEM
+    return {"get": {"summary": summary, "description": description, "parameters": parameters,
+                    "responses": responses}}
+
+
+paths["/v1/spor/rms/lists"] = spor_get(
+    "Imported RMS lists", "Every RMS list imported, with its English name when known and its term counts.", [],
+    {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+        "type": "object", "required": ["listId", "name", "terms", "currentTerms", "href"],
+        "properties": {"listId": RMS_ID, "name": {"type": ["string", "null"]}, "terms": {"type": "integer"},
+                       "currentTerms": {"type": "integer"},
+                       "lastChangedByImportRun": {"type": ["integer", "null"]}, "href": {"type": "string"}}}}}},
+    not_found=False)
+paths["/v1/spor/rms/lists/{listId}/terms"] = spor_get(
+    "Terms of an RMS list",
+    "A page of the list's terms in term id order. `q` matches names as a substring, ignoring case and accents "
+    "(in `lang` when given, which also picks the name shown; English otherwise); `next` links the following page.",
+    [param("listId", "path", "RMS list id.", RMS_ID, example="200000000004"),
+     param("q", "query", "Part of a term name.", {"type": "string"}, example="tablet"),
+     param("lang", "query", "Two-letter language of the names matched and shown.",
+           {"type": "string", "pattern": "^[a-z]{2}$"}, example="en"),
+     param("status", "query", "Only terms with this status.",
+           {"type": "string", "enum": ["CURRENT", "NON_CURRENT", "NULLIFIED", "PROVISIONAL"]}),
+     param("after", "query", "Term id of the previous page's last term.", RMS_ID),
+     param("limit", "query", "Page size.", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100})],
+    {"type": "object", "required": ["listId", "name", "total", "items"], "properties": {
+        "listId": RMS_ID, "name": {"type": ["string", "null"]}, "total": {"type": "integer"},
+        "items": {"type": "array", "items": RMS_TERM_SUMMARY}, "next": {"type": "string"}}})
+paths["/v1/spor/rms/terms"] = spor_get(
+    "RMS terms by source code",
+    "The terms a code of a mapping source maps to (EDQM standard terms, UCUM units, XEVMPD codes, ...), "
+    "main mappings and current terms first.",
+    [param("source", "query", "EDQM, UCUM, XEVMPD, VICH or a 12-digit RMS mapping source id.", {"type": "string"},
+           required=True, example="EDQM"),
+     param("code", "query", "The code in that source.", {"type": "string"}, required=True, example="10219000")],
+    {"type": "object", "required": ["source", "code", "items"], "properties": {
+        "source": {"type": "object", "required": ["id", "name"],
+                   "properties": {"id": RMS_ID, "name": {"type": ["string", "null"]}}},
+        "code": {"type": "string"}, "items": {"type": "array", "items": RMS_TERM_SUMMARY}}},
+    not_found=False)
+paths["/v1/spor/rms/terms/{termId}"] = spor_get(
+    "An RMS term",
+    "Everything the export says about the term: status, replacement, version, names per language with their "
+    "translation status, symbol, source mappings and attributes.",
+    [param("termId", "path", "RMS term id.", RMS_ID, example="100000073664")],
+    {"type": "object", "required": ["termId", "listId", "status", "names", "sourceMappings", "href"],
+     "properties": {"termId": RMS_ID, "listId": RMS_ID, "listName": {"type": ["string", "null"]},
+                    "status": {"type": "string"}, "currentTermId": {"type": ["string", "null"]},
+                    "replacedBy": {"type": "object"}, "names": {"type": "object"},
+                    "sourceMappings": {"type": "array", "items": {"type": "object"}},
+                    "attributes": {"type": "array"}, "href": {"type": "string"},
+                    "lastChangedByImportRun": {"type": ["integer", "null"]}}})
+paths["/v1/spor/sms/substances"] = spor_get(
+    "SMS substances by name",
+    "Substances with a name (preferred or synonym) containing `q`, ignoring case and accents: exact names first, "
+    "then names starting with `q`, then by similarity.",
+    [param("q", "query", "Part of a substance name, at least 2 characters.", {"type": "string", "minLength": 2},
+           required=True, example="haloperidol"),
+     param("limit", "query", "At most this many.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20})],
+    {"type": "object", "required": ["query", "total", "items"], "properties": {
+        "query": {"type": "string"}, "total": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object", "required": ["substanceId", "name", "href"],
+                                             "properties": {"substanceId": {"type": "string"},
+                                                            "name": {"type": "string"},
+                                                            "matchedName": {"type": "string"},
+                                                            "href": {"type": "string"}}}}}},
+    not_found=False)
+paths["/v1/spor/sms/substances/{substanceId}"] = spor_get(
+    "An SMS substance", "The substance's preferred name, synonyms and moiety.",
+    [param("substanceId", "path", "SMS substance id.", {"type": "string", "pattern": "^[0-9]{9,15}$"},
+           example="100000092645")],
+    {"type": "object", "required": ["substanceId", "name", "href"], "properties": {
+        "substanceId": {"type": "string"}, "name": {"type": "string"},
+        "synonyms": {"type": "array", "items": {"type": "string"}}, "moiety": {"type": "object"},
+        "href": {"type": "string"}, "lastChangedByImportRun": {"type": ["integer", "null"]}}})
+
 # Subscription management: bearer token with scope subscriptions:manage (admin sees every client's).
 SUB_ID = param("id", "path", "Subscription id.", {"type": "string", "pattern": "^sub_[0-9a-f]{20}$"},
                example="sub_0123456789abcdef0123")

@@ -127,7 +127,7 @@ public struct RMSListExport {
             listId: listId, terms: terms, findings: findings, rows: records.count - 1, repairedRows: repairedRows)
     }
 
-    static func isRMSId(_ text: String) -> Bool { text.count == 12 && text.allSatisfy(\.isASCII) && Int(text) != nil }
+    public static func isRMSId(_ text: String) -> Bool { text.count == 12 && text.allSatisfy(\.isASCII) && Int(text) != nil }
 
     public enum Alignment: Equatable {
         case aligned
@@ -294,4 +294,22 @@ public enum RMSMappingSources {
         if RMSListExport.isRMSId(source) { return source }
         return known.first { $0.value.caseInsensitiveCompare(source) == .orderedSame }?.key
     }
+}
+
+/// English names of RMS lists: the exports carry only the list id. The ones the registry's
+/// users meet (IDMP dose forms, routes, units, packaging and the lists around them).
+public enum RMSListNames {
+    static let known: [String: String] = [
+        "100000000002": "Country", "100000000004": "Domain", "100000000008": "Quantity operator",
+        "100000072049": "Regulatory entitlement status", "100000072050": "Ingredient role",
+        "100000072051": "Legal status for the supply", "100000072052": "Marketing status",
+        "100000072057": "Language", "100000073345": "Routes and methods of administration",
+        "100000073346": "Packaging", "100000110633": "Units of measurement",
+        "200000000004": "Pharmaceutical dose form", "200000000006": "Combined pharmaceutical dose form",
+        "200000000007": "Combined term", "200000000008": "Combination package", "200000000009": "Basic dose form",
+        "200000000014": "Unit of presentation", "200000003199": "Material",
+        "220000000000": "Medicinal product name part type", "220000000060": "Regulatory entitlement type",
+    ]
+
+    public static func name(of listId: String) -> String? { known[listId] }
 }

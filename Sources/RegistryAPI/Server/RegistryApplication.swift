@@ -52,6 +52,7 @@ public enum RegistryApplication {
         ChangeRoutes<BasicRequestContext>(client: client, retentionDays: retentionDays, logger: logger)
             .register(on: router)
         InstitutionRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
+        SPORRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
         ProviderRoutes<BasicRequestContext>(
             client: client, cache: cache, practiceSearch: practiceSearch, logger: logger
         )
