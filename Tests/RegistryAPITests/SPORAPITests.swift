@@ -48,7 +48,9 @@ struct SPORAPITests {
             #expect(Set(lists.compactMap { $0["listId"].string }) == expectedLists)
             let units = lists.first { $0["listId"].string == "200000000014" }
             #expect(units?["name"].string == "Unit of presentation")
-            #expect(units?["terms"].number == Double(Set(derived.filter { $0.listId == "200000000014" }.map(\.termId)).count))
+            #expect(
+                units?["terms"].number
+                    == Double(Set(derived.filter { $0.listId == "200000000014" }.map(\.termId)).count))
 
             // Following `next` with small pages visits every term of the list once, in id order.
             var seen: [String] = []
@@ -154,7 +156,8 @@ struct SPORAPITests {
             _ = try await SMSImportPipeline(client: postgres, logger: TestDatabase.logger).run(paths: [path])
             // Exact name first, then names starting with it; "peridol" also finds bromperidol.
             let haloperidol = try await api.get("/v1/spor/sms/substances?q=Haloperidol").json
-            #expect(haloperidol["items"].array.compactMap { $0["substanceId"].string } == ["100000090186", "100000090187"])
+            #expect(
+                haloperidol["items"].array.compactMap { $0["substanceId"].string } == ["100000090186", "100000090187"])
             #expect(try await api.get("/v1/spor/sms/substances?q=peridol").json["total"].number == 3)
             // A synonym finds the substance under its preferred name and says which name matched.
             let synonym = try await api.get("/v1/spor/sms/substances?q=acetamino").json["items"].array

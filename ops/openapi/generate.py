@@ -81,17 +81,25 @@ paths = {
             ["cnk", "deliveryEnvironment", "dmpp", "ampp", "amp", "reimbursementContexts", "price"]),
         extra=[dict(ENV, schema={"type": "string", "enum": ["P", "A", "H", "R"], "default": "P"})]),
     "/v1/medicines/amp/{code}": lookup(
-        "An actual medicinal product (AMP)", "The AMP with its AMPPs (and their DMPPs) and components.",
+        "An actual medicinal product (AMP)",
+        "The AMP with its AMPPs (and their DMPPs) and components, and `idmp`: its dose forms and routes as RMS "
+        "terms (through their EDQM standard terms), active substances as SMS substances, strength units as RMS "
+        "units, and what blocks the rest.",
         [param("code", "path", "AMP code, e.g. SAM000025-00.",
                {"type": "string", "pattern": "^SAM[0-9]{6}-[0-9]{2}$"}, example="SAM000001-00")],
-        envelope({"amp": ENTITY, "ampps": entities("dmpps"), "components": entities("ingredients")},
-                 ["amp", "ampps", "components"])),
+        envelope({"amp": ENTITY, "ampps": entities("dmpps"), "components": entities("ingredients"),
+                  "idmp": {"oneOf": [{"$ref": "#/components/schemas/IDMPCodes"}, {"type": "null"}]}},
+                 ["amp", "ampps", "components", "idmp"])),
     "/v1/medicines/ampp/{ctiExtended}": lookup(
-        "An actual medicinal product package (AMPP)", "The AMPP with its AMP, DMPPs and components.",
+        "An actual medicinal product package (AMPP)",
+        "The AMPP with its AMP, DMPPs and components, and `idmp`: the AMP's IDMP codes with the pack's "
+        "packaging (EDQM code and RMS packaging term).",
         [param("ctiExtended", "path", "CTI-extended, e.g. 000025-01.",
                {"type": "string", "pattern": "^[0-9]{6}-[0-9]{2}$"}, example="000001-01")],
         envelope({"ampp": ENTITY, "amp": ENTITY_OR_NULL, "dmpps": entities(),
-                  "components": entities("equivalents")}, ["ampp", "amp", "dmpps", "components"])),
+                  "components": entities("equivalents"),
+                  "idmp": {"oneOf": [{"$ref": "#/components/schemas/IDMPCodes"}, {"type": "null"}]}},
+                 ["ampp", "amp", "dmpps", "components", "idmp"])),
     "/v1/medicines/vmp/{code}": lookup(
         "A virtual medicinal product (VMP)", "The VMP with its components and the AMPs that implement it.",
         [param("code", "path", "VMP code.", {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"}, example="1")],
@@ -386,6 +394,34 @@ paths["/v1/spor/sms/substances/{substanceId}"] = spor_get(
         "synonyms": {"type": "array", "items": {"type": "string"}}, "moiety": {"type": "object"},
         "href": {"type": "string"}, "lastChangedByImportRun": {"type": ["integer", "null"]}}})
 
+paths["/v1/mappings/coverage"] = {"get": {
+    "summary": "IDMP coverage of SAM",
+    "description": "Which share of the AMPs valid on `at` is fully coded in IDMP terms (dose forms and routes as RMS "
+                   "terms via their EDQM standard terms, active substances as SMS substances, strength units as RMS "
+                   "units), how many AMPs each aspect blocks, the reasons, and the blockers that hold back most AMPs.",
+    "parameters": [AT, param("limit", "query", "How many blockers to list.",
+                             {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50})],
+    "responses": {
+        "200": {"description": "The coverage report.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["at", "amps", "fullyCodedAmps", "fullyCodedShare", "aspects",
+                                                   "reasons", "blockers"],
+                    "properties": {
+                        "at": {"type": "string", "format": "date"}, "amps": {"type": "integer"},
+                        "fullyCodedAmps": {"type": "integer"}, "fullyCodedShare": {"type": "number"},
+                        "aspects": {"type": "object", "additionalProperties": {
+                            "type": "object", "properties": {"ampsBlocked": {"type": "integer"},
+                                                             "codesBlocked": {"type": "integer"}}}},
+                        "reasons": {"type": "array", "items": {"type": "object", "required": ["aspect", "reason", "amps"],
+                                                               "properties": {"aspect": {"type": "string"},
+                                                                              "reason": {"type": "string"},
+                                                                              "amps": {"type": "integer"},
+                                                                              "codes": {"type": "integer"}}}},
+                        "blockers": {"type": "array", "items": {"$ref": "#/components/schemas/IDMPBlocker"}}}}}}},
+        "304": {"description": "Not modified."},
+        "400": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
+    }}}
+
 # Subscription management: bearer token with scope subscriptions:manage (admin sees every client's).
 SUB_ID = param("id", "path", "Subscription id.", {"type": "string", "pattern": "^sub_[0-9a-f]{20}$"},
                example="sub_0123456789abcdef0123")
@@ -639,6 +675,25 @@ document = {
                                                "effectiveFrom": {"type": "string", "format": "date"},
                                                "changed": {"type": "array", "items": {"type": "string"}},
                                                "href": {"type": "string"}}}}},
+            "IDMPBlocker": {"type": "object", "required": ["aspect", "reason", "detail"],
+                            "description": "Why an item is not coded: `aspect` (component, dose-form, route, "
+                                           "substance, unit, packaging), `reason` (no-edqm-standard, "
+                                           "edqm-not-in-rms, no-english-name, no-sms-match, ambiguous-sms-match, "
+                                           "unit-not-in-rms, no-component), the SAM code and name.",
+                            "properties": {"aspect": {"type": "string"}, "reason": {"type": "string"},
+                                           "code": {"type": "string"}, "name": {"type": "string"},
+                                           "detail": {"type": "string"}, "amps": {"type": "integer"},
+                                           "exampleAmp": {"type": "string"}}},
+            "IDMPCodes": {"type": "object", "required": ["components", "blockers", "fullyCoded"],
+                          "properties": {
+                              "fullyCoded": {"type": "boolean"},
+                              "blockers": {"type": "array", "items": {"$ref": "#/components/schemas/IDMPBlocker"}},
+                              "components": {"type": "array", "items": {"type": "object", "properties": {
+                                  "sequenceNr": {"type": "string"},
+                                  "doseForms": {"type": "array", "items": {"type": "object"}},
+                                  "routes": {"type": "array", "items": {"type": "object"}},
+                                  "activeIngredients": {"type": "array", "items": {"type": "object"}}}}},
+                              "packaging": {"type": "array", "items": {"type": "object"}}}},
             "SearchHit": {"type": "object",
                           "required": ["type", "code", "href", "name", "match", "matchedName", "matchedLanguages"],
                           "properties": {"type": {"type": "string", "enum": ["amp", "ampp", "vmp"]},

@@ -61,6 +61,8 @@ public struct SAMExportGenerator: Sendable {
     var companyCount: Int { max(3, Int(900 * config.scale)) }
     var vmpCount: Int { max(3, Int(9_000 * config.scale)) }
     var vmpGroupCount: Int { max(2, Int(6_000 * config.scale)) }
+    /// Substances of the REF file; ingredients refer to these only.
+    var substanceCount: Int { max(5, Int(5_000 * config.scale)) }
     var vtmCount: Int { max(2, Int(2_500 * config.scale)) }
     var paragraphCount: Int { max(2, Int(1_500 * config.scale)) }
     var compoundingCount: Int { max(2, Int(1_500 * config.scale)) }
@@ -312,10 +314,36 @@ public struct SAMExportGenerator: Sendable {
         "Trazolan", "Redomex", "Dormonoct", "Lormetazepam", "Paracetamol", "Ibuprofen", "Omeprazol", "Pantoprazol",
         "Metformine", "Gliclazide", "Simvastatine", "Bisoprolol", "Nebivolol", "Lisinopril", "Furosemide", "Salbutamol",
     ]
-    static let forms = [
-        ("sol. inj.", "inj. opl.", "30047000"), ("compr.", "tabl.", "10219000"), ("gél.", "caps.", "10210000"),
-        ("sirop", "siroop", "10117000"), ("pommade", "zalf", "10502000"),
+    /// Pharmaceutical forms: French and Dutch abbreviations, SAM code, EDQM standard term (the REF
+    /// file's StandardForm; one form has none, as in the real data some have none), English name.
+    public static let forms: [(String, String, String, String?, String)] = [
+        ("sol. inj.", "inj. opl.", "306", "11201000", "Solution for injection"),
+        ("compr.", "tabl.", "10", "10219000", "Tablet"), ("gél.", "caps.", "18", "10210000", "Capsule, hard"),
+        ("sirop", "siroop", "45", "10117000", "Syrup"), ("pommade", "zalf", "62", nil, "Ointment"),
     ]
+
+    /// Routes of administration R0…R6 with their EDQM standard terms (R6 has none).
+    public static let routes: [(String, String, String?, String)] = [
+        ("Voie orale", "Oraal gebruik", "20053000", "Oral use"),
+        ("Voie intraveineuse", "Intraveneus gebruik", "20045000", "Intravenous use"),
+        ("Voie intramusculaire", "Intramusculair gebruik", "20035000", "Intramuscular use"),
+        ("Voie cutanée", "Cutaan gebruik", "20003000", "Cutaneous use"),
+        ("Voie sous-cutanée", "Subcutaan gebruik", "20066000", "Subcutaneous use"),
+        ("Voie rectale", "Rectaal gebruik", "20061000", "Rectal use"),
+        ("Voie dentaire", "Tandheelkundig gebruik", nil, "Dental use"),
+    ]
+
+    /// English names of the first substances (INNs that SMS knows); the others are "substance N".
+    public static let substanceNames = [
+        "Paracetamol", "Ibuprofen", "Amoxicillin", "Haloperidol", "Metformin hydrochloride", "Atorvastatin",
+        "Omeprazole", "Amlodipine besilate", "Simvastatin", "Lisinopril", "Diclofenac sodium", "Salbutamol",
+        "Levothyroxine sodium", "Furosemide", "Prednisolone", "Warfarin sodium", "Tramadol hydrochloride",
+        "Sertraline hydrochloride", "Ciprofloxacin", "Bisoprolol fumarate",
+    ]
+
+    public static func substanceName(_ index: Int) -> String {
+        index < substanceNames.count ? substanceNames[index] : "substance \(index + 1)"
+    }
 
     func date(_ dayOffset: Int) -> String { LocalDate(dayNumber: dayOffset).description }
 
@@ -408,7 +436,7 @@ public struct SAMExportGenerator: Sendable {
         c.data(from: slices.map(\.0).min()!, to: nil) {
             w.element("Type", "ACTIVE_SUBSTANCE")
             w.element("Strength", strength.split(separator: " ")[0].description, attributes: [("unit", "mg")])
-            w.element("Substance", "", attributes: [("code", String(i % 5000 + 1))])
+            w.element("Substance", "", attributes: [("code", String(i % substanceCount + 1))])
         }
         w.raw("</\(c.x):RealActualIngredient>")
         w.raw("</\(c.x):AmpComponent>\n")
@@ -427,7 +455,8 @@ public struct SAMExportGenerator: Sendable {
     }
 
     func writeAmpp(
-        _ c: FileContext, _ i: Int, _ j: Int, brand: String, strength: String, form: (String, String, String),
+        _ c: FileContext, _ i: Int, _ j: Int, brand: String, strength: String,
+        form: (String, String, String, String?, String),
         plan: ChangePlan, addedInSet: Int?
     ) {
         let w = c.w
@@ -611,13 +640,32 @@ public struct SAMExportGenerator: Sendable {
         }
         for form in Self.forms {
             w.raw("<PharmaceuticalForm code=\"\(form.2)\">")
-            c.text("Name", fr: form.0, nl: form.1)
+            c.text("Name", fr: form.0, nl: form.1, en: form.4)
             w.raw("</PharmaceuticalForm>\n")
         }
-        for s in 0..<max(5, Int(5_000 * config.scale)) {
+        for (index, route) in Self.routes.enumerated() {
+            w.raw("<RouteOfAdministration code=\"R\(index)\">")
+            c.text("Name", fr: route.0, nl: route.1, en: route.3)
+            w.raw("</RouteOfAdministration>\n")
+        }
+        for s in 0..<substanceCount {
+            let english = Self.substanceName(s)
             w.raw("<Substance code=\"\(s + 1)\">")
-            c.text("Name", fr: "substance \(s + 1)", nl: "stof \(s + 1)", en: "substance \(s + 1)")
+            c.text("Name", fr: english, nl: english, en: english)
             w.raw("</Substance>\n")
+        }
+        // The EDQM standard terms of forms and routes, as the REF file links them.
+        for form in Self.forms {
+            guard let edqm = form.3 else { continue }
+            w.raw("<StandardForm standard=\"EDQM\" code=\"\(edqm)\">")
+            c.text("Name", fr: form.4, nl: form.4, en: form.4)
+            w.raw("<PharmaceuticalForm code=\"\(form.2)\"/></StandardForm>\n")
+        }
+        for (index, route) in Self.routes.enumerated() {
+            guard let edqm = route.2 else { continue }
+            w.raw("<StandardRoute standard=\"EDQM\" code=\"\(edqm)\">")
+            c.text("Name", fr: route.3, nl: route.3, en: route.3)
+            w.raw("<RouteOfAdministration code=\"R\(index)\"/></StandardRoute>\n")
         }
     }
 
@@ -659,7 +707,7 @@ public struct SAMExportGenerator: Sendable {
             w.raw("<\(c.x):VirtualIngredient rank=\"1\">")
             c.data(from: "2016-10-01", to: nil) {
                 w.element("\(v)Type", "ACTIVE_SUBSTANCE")
-                w.raw("<\(c.x):Substance code=\"\(m % 5000 + 1)\"/>")
+                w.raw("<\(c.x):Substance code=\"\(m % substanceCount + 1)\"/>")
             }
             w.raw("</\(c.x):VirtualIngredient></\(c.x):VmpComponent>\n</\(c.x):Vmp>\n")
         }

@@ -127,7 +127,9 @@ public struct RMSListExport {
             listId: listId, terms: terms, findings: findings, rows: records.count - 1, repairedRows: repairedRows)
     }
 
-    public static func isRMSId(_ text: String) -> Bool { text.count == 12 && text.allSatisfy(\.isASCII) && Int(text) != nil }
+    public static func isRMSId(_ text: String) -> Bool {
+        text.count == 12 && text.allSatisfy(\.isASCII) && Int(text) != nil
+    }
 
     public enum Alignment: Equatable {
         case aligned

@@ -177,10 +177,11 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         }
         try lookup.requireValid(amp, label: "AMP \(code)")
         let renderer = lookup.renderer
+        let idmp = try await IDMPReader(client: client, logger: logger).amp(code: code, at: lookup.at)
         return
             lookup.envelope(
                 [
-                    "amp": renderer.render(amp),
+                    "amp": renderer.render(amp), "idmp": idmp ?? .null,
                     "ampps": lookup.withChildren(result, "ampp", "dmpps", "dmpp"),
                     "components": lookup.withChildren(
                         result, "amp_component", "ingredients", "real_actual_ingredient"),
@@ -206,10 +207,24 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         }
         try lookup.requireValid(ampp, label: "AMPP \(cti)")
         let renderer = lookup.renderer
+        let idmpReader = IDMPReader(client: client, logger: logger)
+        var idmp = JSONValue.null
+        if let amp = result.first("amp"),
+            case .object(var members)? = try await idmpReader.amp(code: amp.key, at: lookup.at)
+        {
+            // The pack's view: the AMP's codes, its packaging, and the packaging's blockers too.
+            let packaging = try await idmpReader.packaging(ctiExtended: cti, at: lookup.at)
+            let blocked = packaging.items.compactMap { $0["blocker"] }
+            members["packaging"] = packaging
+            members["blockers"] = .array((members["blockers"]?.items ?? []) + blocked)
+            if !blocked.isEmpty { members["fullyCoded"] = .bool(false) }
+            idmp = .object(members)
+        }
         return
             lookup.envelope(
                 [
                     "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
+                    "idmp": idmp,
                     "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
                     "components": lookup.withChildren(
                         result, "ampp_component", "equivalents", "ampp_component_equivalent"),

@@ -49,7 +49,8 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         let language = try parameters["lang"].map { text in
             guard text.utf8.count == 2, text.utf8.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else {
                 throw Problem.invalidParameter(
-                    "lang", "lang is a two-letter lower-case language code of the RMS names (en, fr, nl, ...), got '\(text)'.")
+                    "lang",
+                    "lang is a two-letter lower-case language code of the RMS names (en, fr, nl, ...), got '\(text)'.")
             }
             return text
         }
@@ -63,7 +64,8 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         }
         let after = try parameters["after"].map { text in
             guard RMSListExport.isRMSId(text) else {
-                throw Problem.invalidParameter("after", "after is the term id (12 digits) of a page's last term, got '\(text)'.")
+                throw Problem.invalidParameter(
+                    "after", "after is the term id (12 digits) of a page's last term, got '\(text)'.")
             }
             return text
         }
@@ -118,7 +120,8 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         }
         guard let sourceId = RMSMappingSources.id(of: source) else {
             throw Problem.invalidParameter(
-                "source", "Unknown mapping source '\(source)'; use EDQM, UCUM, XEVMPD, VICH or a 12-digit RMS source id.")
+                "source",
+                "Unknown mapping source '\(source)'; use EDQM, UCUM, XEVMPD, VICH or a 12-digit RMS source id.")
         }
         let terms = try await reader.terms(sourceId: sourceId, code: code)
         return JSONResponse.make(

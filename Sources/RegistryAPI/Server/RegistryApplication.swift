@@ -53,6 +53,7 @@ public enum RegistryApplication {
             .register(on: router)
         InstitutionRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
         SPORRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
+        MappingRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
         ProviderRoutes<BasicRequestContext>(
             client: client, cache: cache, practiceSearch: practiceSearch, logger: logger
         )
