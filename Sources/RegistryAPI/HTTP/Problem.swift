@@ -55,9 +55,11 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
-        headers[.contentType] = "application/problem+json"
         headers[.cacheControl] = "no-store"
-        var body = json.canonicalBytes
+        // Under /fhir every error is an OperationOutcome, as FHIR clients expect.
+        let fhir = request.uri.path == "/fhir" || request.uri.path.hasPrefix("/fhir/")
+        headers[.contentType] = fhir ? FHIR.contentType : "application/problem+json"
+        var body = fhir ? FHIR.outcome(self).canonicalBytes : json.canonicalBytes
         body.append(UInt8(ascii: "\n"))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -190,6 +190,6 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
     }
 
     static func percentEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+        FHIRSearch.encoded(text)
     }
 }

@@ -1,0 +1,20 @@
+import Hummingbird
+import Logging
+import PostgresNIO
+import RegistryCore
+
+/// `/fhir`: FHIR R5 (JSON) for medicines, SPOR and healthcare actors, read and search only.
+/// `GET /fhir/metadata` is the CapabilityStatement of exactly these routes.
+struct FHIRRoutes<Context: RequestContext>: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    func register(on router: Router<Context>) {
+        router.get("/fhir/metadata") { request, _ in
+            _ = try FHIRSearch(request, supported: ["mode": []])
+            return FHIR.response(
+                FHIRCapabilities.statement(base: FHIR.base(request), software: "registry"), request: request)
+        }
+        FHIRMedicineRoutes<Context>(client: client, logger: logger).register(on: router)
+    }
+}

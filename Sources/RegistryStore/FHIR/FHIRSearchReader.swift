@@ -1,0 +1,106 @@
+import Logging
+import PostgresNIO
+import RegistryCore
+
+/// The searches behind the FHIR endpoint: each returns one page of keys in a stable order and
+/// the total; the routes read and render the resources of those keys.
+public struct FHIRSearchReader: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// How a string search parameter matches: FHIR's default (starts with), `:contains`, `:exact`.
+    public enum StringMatch: Sendable {
+        case startsWith, contains, exact
+
+        public init(modifier: String?) {
+            switch modifier {
+            case "contains": self = .contains
+            case "exact": self = .exact
+            default: self = .startsWith
+            }
+        }
+
+        /// The LIKE pattern of a folded text (wildcards in it taken literally).
+        func pattern(_ folded: String) -> String {
+            let escaped = SPORReader.likeEscaped(folded)
+            switch self {
+            case .startsWith: return escaped + "%"
+            case .contains: return "%" + escaped + "%"
+            case .exact: return escaped
+            }
+        }
+    }
+
+    public struct Page: Sendable {
+        public var keys: [String]
+        public var total: Int
+    }
+
+    /// AMPs carrying a name on `at` (any language), in code order.
+    public func ampCodes(name: String, match: StringMatch, at: LocalDate, offset: Int, limit: Int) async throws
+        -> Page
+    {
+        try await page(
+            """
+            SELECT DISTINCT entity_key AS key FROM sam_search_entry
+            WHERE entity_type = 'amp' AND valid @> \(at.description)::date
+              AND name_norm LIKE lower(public.unaccent('public.unaccent'::regdictionary, \(match.pattern(name))))
+            """, offset: offset, limit: limit)
+    }
+
+    /// AMPPs with a DMPP of this CNK (any delivery environment), in key order.
+    public func amppKeys(cnk: String) async throws -> [String] {
+        let keys = ["P", "A", "H", "R"].map { "\($0)|CNK|\(cnk)" }
+        return try await strings(
+            """
+            SELECT DISTINCT parent_key FROM sam_entity
+            WHERE entity_type = 'dmpp' AND entity_key = ANY(\(keys)) AND parent_key IS NOT NULL ORDER BY 1
+            """)
+    }
+
+    /// The AMPPs of an AMP, in key order.
+    public func amppKeys(ampCode: String) async throws -> [String] {
+        try await strings(
+            "SELECT entity_key FROM sam_entity WHERE entity_type = 'ampp' AND parent_key = \(ampCode) ORDER BY 1")
+    }
+
+    /// SMS substances with a name or synonym matching, in id order.
+    public func substanceIds(name: String, match: StringMatch, offset: Int, limit: Int) async throws -> Page {
+        try await page(
+            """
+            SELECT DISTINCT substance_id AS key FROM spor_sms_substance_name
+            WHERE folded LIKE lower(public.unaccent('public.unaccent'::regdictionary, \(match.pattern(name))))
+            """, offset: offset, limit: limit)
+    }
+
+    private func page(_ matching: PostgresQuery, offset: Int, limit: Int) async throws -> Page {
+        var query = PostgresQuery(unsafeSQL: "WITH m AS (")
+        query.sql += matching.sql + ") SELECT key, count(*) OVER () FROM m ORDER BY key OFFSET \(offset) LIMIT \(limit)"
+        query.binds = matching.binds
+        var keys: [String] = []
+        var total: Int?
+        for try await (key, count) in try await client.query(query, logger: logger).decode((String, Int64).self) {
+            keys.append(key)
+            total = Int(count)
+        }
+        if total == nil {
+            // An empty page (or _count=0): count alone.
+            var count = PostgresQuery(unsafeSQL: "WITH m AS (")
+            count.sql += matching.sql + ") SELECT count(*) FROM m"
+            count.binds = matching.binds
+            total = try await client.query(count, logger: logger).decode(Int64.self).first { _ in true }.map(Int.init)
+        }
+        return Page(keys: keys, total: total ?? 0)
+    }
+
+    private func strings(_ query: PostgresQuery) async throws -> [String] {
+        var out: [String] = []
+        for try await value in try await client.query(query, logger: logger).decode(String.self) { out.append(value) }
+        return out
+    }
+}
