@@ -16,5 +16,6 @@ struct FHIRRoutes<Context: RequestContext>: Sendable {
                 FHIRCapabilities.statement(base: FHIR.base(request), software: "registry"), request: request)
         }
         FHIRMedicineRoutes<Context>(client: client, logger: logger).register(on: router)
+        FHIRActorRoutes<Context>(client: client, logger: logger).register(on: router)
     }
 }

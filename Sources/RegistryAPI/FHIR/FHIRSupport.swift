@@ -63,7 +63,21 @@ enum FHIR {
     }
 
     static func response(_ resource: JSONValue, request: Request) -> Response {
-        JSONResponse.make(resource, request: request, contentType: contentType)
+        JSONResponse.make(pruned(resource) ?? .object([:]), request: request, contentType: contentType)
+    }
+
+    /// FHIR JSON has no empty arrays or objects and no nulls: they are left out.
+    static func pruned(_ value: JSONValue) -> JSONValue? {
+        switch value {
+        case .null: return nil
+        case .array(let items):
+            let kept = items.compactMap(pruned)
+            return kept.isEmpty ? nil : .array(kept)
+        case .object(let members):
+            let kept = members.compactMapValues(pruned)
+            return kept.isEmpty ? nil : .object(kept)
+        default: return value
+        }
     }
 
     /// A `searchset` Bundle: `total`, `self` and `next` links, matches then includes.
