@@ -80,14 +80,14 @@ struct FHIRTests {
                 #expect(
                     pack["identifier"].array.contains {
                         $0["system"].string
-                            == "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/be-ns-cnk-code"
+                            == "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/cnk-codes"
                             && $0["value"].string == cnk
                     })
                 #expect(
                     pack["packageFor"][0]["reference"].string
                         == "MedicinalProductDefinition/\(v1.json["amp"]["key"]["code"].string!)")
                 // With the system, the same answer; a system we do not know is a 400.
-                let system = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/be-ns-cnk-code"
+                let system = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/cnk-codes"
                 let withSystem = try await api.get(
                     "/fhir/PackagedProductDefinition?identifier=\(system.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)%7C\(cnk)"
                 ).json

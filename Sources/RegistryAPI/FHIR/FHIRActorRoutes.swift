@@ -80,7 +80,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         var resource: [String: JSONValue] = [
             "resourceType": .string("Practitioner"), "id": .string(id), "meta": Self.meta(changed),
             "active": .bool(true),
-            "identifier": .array(nihii.map { FHIR.identifier(FHIRSystem.nihii, $0.0) }),
+            "identifier": .array(nihii.map { FHIR.identifier(FHIRSystem.nihiiProfessional, $0.0) }),
         ]
         var name: [String: JSONValue] = ["use": .string("official")]
         if let family = document["lastName"]?.stringValue { name["family"] = .string(family) }
@@ -272,7 +272,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Practitioner").supported)
         var filter = FHIRActorReader.Filter(at: today)
         if let id = try search.single("_id") { filter.professionalId = Self.professionalKey(id.value) ?? "-" }
-        if let token = try search.token("identifier", systems: [FHIRSystem.nihii]) {
+        if let token = try search.token("identifier", systems: [FHIRSystem.nihiiProfessional, FHIRSystem.nihii]) {
             guard token.code.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), [8, 11].contains(token.code.utf8.count)
             else {
                 throw Problem.invalidParameter("identifier", "A NIHII number has 8 or 11 digits, got '\(token.code)'.")
@@ -381,7 +381,8 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         var filter = FHIRActorReader.Filter(at: today)
         if let id = try search.single("_id") { filter.institutionKey = Self.organizationKey(id.value) ?? "-" }
         let systems: [(String, String)] = [
-            (FHIRSystem.cbe, "cbe"), (FHIRSystem.nihiiOrganization, "nihii"), (FHIRSystem.ehp, "ehp"),
+            (FHIRSystem.cbe, "cbe"), (FHIRSystem.nihiiOrganization, "nihii"), (FHIRSystem.nihii, "nihii"),
+            (FHIRSystem.ehp, "ehp"),
             (FHIRSystem.afmps, "afmps"), (FHIRSystem.samCompany, "company"),
         ]
         if let token = try search.token("identifier", systems: systems.map(\.0)) {

@@ -4,16 +4,19 @@ import RegistryCore
 
 /// Identifier systems and code systems the FHIR resources use.
 enum FHIRSystem {
-    /// Belgian NamingSystem URIs (eHealth Platform, hl7-be core).
+    /// Belgian NamingSystem URIs: the preferred `uniqueId` of eHealth Platform's NamingSystems
+    /// (hl7-be/terminology: be-ssin, be-nihdi, be-ns-nihdi-professional, be-ns-nihdi-organization,
+    /// be-cbe, be-ehp, be-ns-cnk-codes, be-ns-cti-extended-code).
     static let ssin = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ssin"
     static let nihii = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi"
+    static let nihiiProfessional = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi-professional"
     static let nihiiOrganization = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi-organization"
     static let cbe = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/cbe"
     static let ehp = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/ehp"
-    static let cnk = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/be-ns-cnk-code"
-    static let ctiExtended =
-        "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/be-ns-cti-extended-code"
-    static let samAmp = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/be-ns-sam-amp-code"
+    static let cnk = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/cnk-codes"
+    static let ctiExtended = "https://www.ehealth.fgov.be/standards/fhir/medication/NamingSystem/cti-extended-code"
+    /// HL7 Belgium's draft (hl7-be/referral be-ns-amp-codes); eHealth Platform publishes none for AMPs.
+    static let samAmp = "https://www.ehealth.fgov.be/standards/fhir/NamingSystem/amp-codes"
     /// Not Belgian standards: the registry's own, for what has no public NamingSystem.
     static let afmps = "https://registry.example.be/fhir/NamingSystem/afmps-pharmacy"
     static let samCompany = "https://registry.example.be/fhir/NamingSystem/sam-company-actor-nr"
