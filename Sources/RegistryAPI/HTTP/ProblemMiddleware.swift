@@ -47,7 +47,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .notFound:
                 problem = Problem(
                     .notFound, type: Problem.typeBase + "no-such-route", title: "No such route",
-                    detail: "No route matches \(request.method) \(request.uri.path); see /openapi.json.")
+                    detail:
+                        "No route matches \(request.method) \(request.uri.path); see \(request.uri.path.hasPrefix("/fhir") ? "/fhir/metadata" : "/openapi.json").")
             case .methodNotAllowed:
                 problem = Problem(
                     .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
