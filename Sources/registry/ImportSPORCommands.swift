@@ -40,3 +40,23 @@ struct ImportSPORSMSCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ImportSPOROMSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spor-oms",
+        abstract:
+            "Import EMA SPOR OMS organisations (ORG-…) and locations (LOC-…) from JSON as the SPOR API returns them (zipped or not)."
+    )
+
+    @Argument(help: "JSON files (or zips or folders of them).")
+    var paths: [String]
+
+    @OptionGroup var gate: DeleteShareOption
+
+    func run() async throws {
+        let (paths, share) = (self.paths, gate.maxDeleteShare)
+        try await runImport { client, logger in
+            try await OMSImportPipeline(client: client, logger: logger).run(paths: paths, maxDeleteShare: share)
+        }
+    }
+}

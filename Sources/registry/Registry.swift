@@ -122,7 +122,7 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import", abstract: "Import an authentic source.",
         subcommands: [
             ImportSAMCommand.self, ImportCoBRHACommand.self, ImportPracticesCommand.self, ImportPharmaciesCommand.self,
-            ImportSPORRMSCommand.self, ImportSPORSMSCommand.self,
+            ImportSPORRMSCommand.self, ImportSPORSMSCommand.self, ImportSPOROMSCommand.self,
         ])
 }
 

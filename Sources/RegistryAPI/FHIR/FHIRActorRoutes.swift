@@ -43,6 +43,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     }
 
     static func organizationKey(_ id: String) -> String? {
+        if id.hasPrefix("ORG-") { return id }  // OMS ids are FHIR ids as they are
         guard let dash = id.firstIndex(of: "-") else { return nil }
         return id[..<dash] + ":" + id[id.index(after: dash)...]
     }
@@ -110,6 +111,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     }
 
     func location(_ id: String) async throws -> JSONValue? {
+        if id.hasPrefix("LOC-") { return try await omsResource(id, type: "Location") }
         guard let practice = try await reader.practice(id) else { return nil }
         let document = practice.document
         let active = practice.validTo.map { today <= $0 } ?? true
@@ -172,7 +174,47 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         return .object(resource)
     }
 
+    /// An OMS organisation or location (EMA's ids are FHIR ids as they are).
+    func omsResource(_ id: String, type: String) async throws -> JSONValue? {
+        guard let (document, changed) = try await reader.omsRecord(id) else { return nil }
+        let status = document["status"]?.stringValue
+        var resource: [String: JSONValue] = [
+            "resourceType": .string(type), "id": .string(id), "meta": Self.meta(changed),
+            "identifier": .array(
+                [FHIR.identifier(type == "Organization" ? FHIRSystem.omsOrganisations : FHIRSystem.omsLocations, id)]
+                    + (document["aliasIds"]?.items ?? []).compactMap(\.stringValue).map {
+                        .object([
+                            "use": .string("old"),
+                            "system": .string(
+                                type == "Organization" ? FHIRSystem.omsOrganisations : FHIRSystem.omsLocations),
+                            "value": .string($0),
+                        ])
+                    }),
+        ]
+        if let name = document["name"]?.stringValue { resource["name"] = .string(name) }
+        var address: [String: JSONValue] = [:]
+        if let lines = document["address"]?["lines"] { address["line"] = lines }
+        for (from, to) in [("city", "city"), ("postalCode", "postalCode"), ("country", "country")] {
+            if let value = document["address"]?[from] { address[to] = value }
+        }
+        if type == "Organization" {
+            resource["active"] = .bool(status == nil || status == "ACTIVE")
+            resource["type"] = .array([FHIR.concept([], text: "OMS organisation")])
+            if let alternatives = document["alternativeNames"] { resource["alias"] = alternatives }
+            if !address.isEmpty { resource["contact"] = .array([.object(["address": .object(address)])]) }
+        } else {
+            resource["status"] = .string(status == nil || status == "ACTIVE" ? "active" : "inactive")
+            resource["mode"] = .string("instance")
+            if !address.isEmpty { resource["address"] = .object(address) }
+            if let organisation = document["orgId"]?.stringValue {
+                resource["managingOrganization"] = FHIR.reference("Organization", organisation)
+            }
+        }
+        return .object(resource)
+    }
+
     func organization(_ id: String) async throws -> JSONValue? {
+        if id.hasPrefix("ORG-") { return try await omsResource(id, type: "Organization") }
         guard let key = Self.organizationKey(id) else { return nil }
         if key.hasPrefix("company:") {
             let actorNr = String(key.dropFirst(8))
@@ -383,7 +425,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         let systems: [(String, String)] = [
             (FHIRSystem.cbe, "cbe"), (FHIRSystem.nihiiOrganization, "nihii"), (FHIRSystem.nihii, "nihii"),
             (FHIRSystem.ehp, "ehp"),
-            (FHIRSystem.afmps, "afmps"), (FHIRSystem.samCompany, "company"),
+            (FHIRSystem.afmps, "afmps"), (FHIRSystem.samCompany, "company"), (FHIRSystem.omsOrganisations, "oms"),
         ]
         if let token = try search.token("identifier", systems: systems.map(\.0)) {
             let schemes =

@@ -26,6 +26,9 @@ enum FHIRSystem {
     static func rmsList(_ listId: String) -> String { "https://spor.ema.europa.eu/v1/lists/\(listId)" }
     static let rmsPrefix = "https://spor.ema.europa.eu/v1/lists/"
     static let sms = "https://spor.ema.europa.eu/v2/SubstanceDefinition"
+    /// OMS ids as the UNICOM and ePI FHIR examples cite them.
+    static let omsOrganisations = "https://spor.ema.europa.eu/v1/organisations"
+    static let omsLocations = "https://spor.ema.europa.eu/v1/locations"
     static let edqm = "http://standardterms.edqm.eu"
     static let ucum = "http://unitsofmeasure.org"
     static let atc = "http://www.whocc.no/atc"

@@ -23,6 +23,12 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         router.get("/v1/spor/sms/substances/{substanceId}") { request, context in
             try await substance(request, context)
         }
+        router.get("/v1/spor/oms/organisations/{id}") { request, context in
+            try await oms(request, context, kind: "organisation")
+        }
+        router.get("/v1/spor/oms/locations/{id}") { request, context in
+            try await oms(request, context, kind: "location")
+        }
     }
 
     func lists(_ request: Request) async throws -> Response {
@@ -167,6 +173,34 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         }
         members["href"] = .string("/v1/spor/sms/substances/\(id)")
         members["lastChangedByImportRun"] = runId.map { .number(String($0)) } ?? .null
+        return JSONResponse.make(.object(members), request: request)
+    }
+
+    /// An OMS organisation (with its locations) or location, also by an id merged into it.
+    func oms(_ request: Request, _ context: Context, kind: String) async throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
+        let id = try PathIdentifier.value(context, "id")
+        let prefix = kind == "organisation" ? "ORG-" : "LOC-"
+        guard id.hasPrefix(prefix), OMSExport.isOMSId(id) else {
+            throw Problem.invalidParameter("id", "id is an OMS \(kind) id: \(prefix) followed by digits, got '\(id)'.")
+        }
+        guard let found = try await reader.omsRecord(id, kind: kind), case .object(var members) = found.document else {
+            throw Problem.notFound("OMS \(kind) \(id) has not been imported.")
+        }
+        let own = (members[kind == "organisation" ? "orgId" : "locId"]?.stringValue) ?? id
+        members["href"] = .string("/v1/spor/oms/\(kind)s/\(own)")
+        if let alias = found.resolvedFrom { members["resolvedFrom"] = .string(alias) }
+        if kind == "organisation" {
+            members["locations"] = .array(
+                found.locationIds.map {
+                    .object(["locId": .string($0), "href": .string("/v1/spor/oms/locations/\($0)")])
+                })
+        } else if let organisation = members["orgId"]?.stringValue {
+            members["organisation"] = .object([
+                "orgId": .string(organisation), "href": .string("/v1/spor/oms/organisations/\(organisation)"),
+            ])
+        }
+        members["lastChangedByImportRun"] = found.runId.map { .number(String($0)) } ?? .null
         return JSONResponse.make(.object(members), request: request)
     }
 

@@ -119,6 +119,12 @@ public struct FHIRActorReader: Sendable {
                     SELECT 1 FROM institution_identifier x
                     WHERE x.institution_key = i.key AND x.scheme = ANY (\(schemes)) AND x.value = \(value))
                 UNION ALL
+                SELECT r.id, 'oms-organisation', r.changed_at, jsonb_build_object('x', r.name)
+                FROM spor_oms_record r
+                WHERE r.kind = 'organisation'
+                  AND (\(value)::text IS NULL OR ('oms' = ANY (\(schemes)) AND (r.id = \(value) OR EXISTS (
+                        SELECT 1 FROM spor_oms_alias a WHERE a.record_id = r.id AND a.alias_id = \(value)))))
+                UNION ALL
                 SELECT 'company:' || c.entity_key, 'company', c.changed_at,
                        jsonb_build_object('x', sam_fields_at(c.document, \(filter.at.description)::date) -> 'Denomination')
                 FROM sam_entity c
@@ -196,6 +202,19 @@ public struct FHIRActorReader: Sendable {
             """, logger: logger)
         for try await (text, kind, changed) in rows.decode((String, String, String).self) {
             return (try JSONValue.parse(text), kind, changed)
+        }
+        return nil
+    }
+
+    /// An OMS record's document (by its own id).
+    public func omsRecord(_ id: String) async throws -> (document: JSONValue, changedAt: String)? {
+        let rows = try await client.query(
+            """
+            SELECT document::text, to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            FROM spor_oms_record WHERE id = \(id)
+            """, logger: logger)
+        for try await (text, changed) in rows.decode((String, String).self) {
+            return (try JSONValue.parse(text), changed)
         }
         return nil
     }

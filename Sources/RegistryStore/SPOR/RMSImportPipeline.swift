@@ -13,7 +13,6 @@ public struct RMSImportPipeline: Sendable {
     let client: PostgresClient
     let logger: Logger
     static let advisoryLockKey: Int64 = 7_020_310
-    static let domain = "spor-rms"
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -22,38 +21,29 @@ public struct RMSImportPipeline: Sendable {
 
     public func run(paths: [String], maxDeleteShare: Double = 0.05) async throws -> ImportSummary {
         let started = ContinuousClock.now
+        let importer = SPORDocumentImport(
+            table: Self.table, client: client, logger: logger, domain: "spor-rms", lockKey: Self.advisoryLockKey)
         var summary = ImportSummary(runId: 0, outcome: .applied, source: paths.joined(separator: " "))
         summary.label = "SPOR RMS"
         var findings: [QualityFinding] = []
         var terms: [RMSTerm] = []
         var lists: [String: String] = [:]  // list id → file
-        var fatal: String?
-        do {
-            let files = try SPORInput.files(paths, extensions: ["csv"])
-            if files.isEmpty {
-                fatal = "no RMS export (.csv, or a .zip holding one) in \(paths.joined(separator: ", "))"
-            }
-            for file in files {
-                let result = try RMSListExport().read(file.bytes, file: file.name)
-                findings += result.findings
-                summary.record(file, kind: "rms-list \(result.listId ?? "?")", entities: result.terms.count)
-                guard let listId = result.listId else { continue }
-                if let other = lists[listId] {
-                    fatal = "\(file.name) and \(other) are both exports of list \(listId)"
-                }
+        let fatal = SPORDocumentImport.readFiles(
+            paths, extensions: ["csv"], expected: "RMS export (.csv, or a .zip holding one)", summary: &summary,
+            findings: &findings
+        ) { file in
+            let result = try RMSListExport().read(file.bytes, file: file.name)
+            var fatal: String?
+            if let listId = result.listId {
+                if let other = lists[listId] { fatal = "\(file.name) and \(other) are both exports of list \(listId)" }
                 lists[listId] = file.name
                 terms += result.terms
             }
-        } catch {
-            fatal = "\(error)"
+            return ("rms-list \(result.listId ?? "?")", result.terms.count, result.findings, fatal)
         }
-        if let fatal {
-            findings.append(QualityFinding(rule: RMSQualityRules.unreadable, message: fatal))
-            try await client.refuse(
-                &summary, because: fatal, findings: findings, domain: Self.domain, startedAt: started, logger: logger)
-        }
-        let rejectedKeys = Array(
-            Set(findings.filter { $0.severity >= .error }.compactMap(\.entityKey)).subtracting(terms.map(\.termId)))
+        try await importer.refuse(
+            if: fatal, rule: RMSQualityRules.unreadable, summary: &summary, findings: findings, startedAt: started)
+        let rejectedKeys = SPORDocumentImport.rejectedKeys(findings, accepted: terms.map(\.termId))
         let rows = terms.map { term in
             SPORStagedRow(
                 key: term.termId, group: term.listId, document: term.document,
@@ -70,9 +60,7 @@ public struct RMSImportPipeline: Sendable {
                         }),
                 ])
         }
-        return try await SPORDocumentImport(
-            table: Self.table, client: client, logger: logger, domain: "spor-rms", lockKey: Self.advisoryLockKey
-        ).apply(
+        return try await importer.apply(
             rows: rows, groups: Array(lists.keys), rejectedKeys: rejectedKeys, summary: summary, findings: findings,
             maxDeleteShare: maxDeleteShare, startedAt: started)
     }

@@ -20,44 +20,36 @@ public struct SMSImportPipeline: Sendable {
 
     public func run(paths: [String], maxDeleteShare: Double = 0.05) async throws -> ImportSummary {
         let started = ContinuousClock.now
+        let importer = SPORDocumentImport(
+            table: Self.table, client: client, logger: logger, domain: "spor-sms", lockKey: Self.advisoryLockKey)
         var summary = ImportSummary(runId: 0, outcome: .applied, source: paths.joined(separator: " "))
         summary.label = "SPOR SMS"
         var findings: [QualityFinding] = []
         var substances: [SMSSubstance] = []
         var seen: [String: String] = [:]  // substance id → file
-        var fatal: String?
-        do {
-            let files = try SPORInput.files(paths, extensions: ["csv"])
-            if files.isEmpty {
-                fatal = "no SMS substance list (.csv, or a .zip holding one) in \(paths.joined(separator: ", "))"
-            }
-            for file in files {
-                let result = try SMSSubstanceList().read(file.bytes, file: file.name)
-                findings += result.findings
-                summary.record(file, kind: "sms-substances", entities: result.substances.count)
-                for substance in result.substances {
-                    if let other = seen[substance.substanceId] {
-                        findings.append(
-                            QualityFinding(
-                                rule: SMSQualityRules.duplicate, entityType: "sms-substance",
-                                entityKey: substance.substanceId, file: file.name,
-                                message: "substance \(substance.substanceId) is also in \(other); the first is kept"))
-                        continue
-                    }
-                    seen[substance.substanceId] = file.name
-                    substances.append(substance)
+        let fatal = SPORDocumentImport.readFiles(
+            paths, extensions: ["csv"], expected: "SMS substance list (.csv, or a .zip holding one)",
+            summary: &summary, findings: &findings
+        ) { file in
+            let result = try SMSSubstanceList().read(file.bytes, file: file.name)
+            var duplicates: [QualityFinding] = []
+            for substance in result.substances {
+                if let other = seen[substance.substanceId] {
+                    duplicates.append(
+                        QualityFinding(
+                            rule: SMSQualityRules.duplicate, entityType: "sms-substance",
+                            entityKey: substance.substanceId, file: file.name,
+                            message: "substance \(substance.substanceId) is also in \(other); the first is kept"))
+                    continue
                 }
+                seen[substance.substanceId] = file.name
+                substances.append(substance)
             }
-        } catch {
-            fatal = "\(error)"
+            return ("sms-substances", result.substances.count, result.findings + duplicates, nil)
         }
-        if let fatal {
-            findings.append(QualityFinding(rule: SMSQualityRules.unreadable, message: fatal))
-            try await client.refuse(
-                &summary, because: fatal, findings: findings, domain: "spor-sms", startedAt: started, logger: logger)
-        }
-        let rejectedKeys = Array(
-            Set(findings.filter { $0.severity >= .error }.compactMap(\.entityKey)).subtracting(seen.keys))
+        try await importer.refuse(
+            if: fatal, rule: SMSQualityRules.unreadable, summary: &summary, findings: findings, startedAt: started)
+        let rejectedKeys = SPORDocumentImport.rejectedKeys(findings, accepted: seen.keys)
         let rows = substances.map { substance in
             SPORStagedRow(
                 key: substance.substanceId, group: "", document: substance.document,
@@ -68,9 +60,7 @@ public struct SMSImportPipeline: Sendable {
                             + substance.synonyms.map { .object(["name": .string($0), "preferred": .bool(false)]) })
                 ])
         }
-        return try await SPORDocumentImport(
-            table: Self.table, client: client, logger: logger, domain: "spor-sms", lockKey: Self.advisoryLockKey
-        ).apply(
+        return try await importer.apply(
             rows: rows, groups: [""], rejectedKeys: rejectedKeys, summary: summary, findings: findings,
             maxDeleteShare: maxDeleteShare, startedAt: started)
     }

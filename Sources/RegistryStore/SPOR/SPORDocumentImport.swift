@@ -16,7 +16,7 @@ struct SPORDocumentTable: Sendable {
     let group: String?
     /// Further text columns, filled from the staged row's `columns` object.
     let columns: [String]
-    /// `entity_type` of the change events and the gate's wording, e.g. `rms-term`.
+    /// The name of its rows in the run's counts and the gate's wording, e.g. `rms-term`.
     let entityType: String
     /// Event types are `<eventPrefix>.created|updated|deleted`.
     let eventPrefix: String
@@ -27,6 +27,9 @@ struct SPORDocumentTable: Sendable {
     /// SQL run after the rows are written, refreshing side tables of the changed keys from
     /// `stage_doc s` / `stage_doc_change c` (kind `created`/`updated`; deleted rows cascade).
     let refreshSideTables: String
+    /// For a table holding several kinds (its groups), SQL over `c.grp` for the event type prefix,
+    /// the event's entity type and its href prefix, replacing eventPrefix, entityType and hrefPrefix.
+    var perGroup: (eventPrefix: String, entityType: String, hrefPrefix: String)? = nil
 }
 
 /// A row to stage: its key, its group, the canonical document (what is hashed and compared),
@@ -157,6 +160,10 @@ struct SPORDocumentImport {
 
     func write(_ connection: PostgresConnection, runId: Int64, summary: inout ImportSummary) async throws {
         let (t, k) = (table.table, table.key)
+        func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+        let eventPrefix = table.perGroup?.eventPrefix ?? literal(table.eventPrefix)
+        let entityType = table.perGroup?.entityType ?? literal(table.entityType)
+        let hrefPrefix = table.perGroup?.hrefPrefix ?? literal(table.hrefPrefix)
         // Events first (`changed` compares with the stored documents), numbered gap-free.
         let numbered = try await connection.query(
             """
@@ -176,8 +183,8 @@ struct SPORDocumentImport {
             inserted AS (
                 INSERT INTO change_event (seq, id, type, run_id, entity_type, entity_key, key, changed, href)
                 SELECT counter.base + c.n, 'evt_' || lpad((counter.base + c.n)::text, 12, '0'),
-                       \(table.eventPrefix + ".") || c.kind, \(runId), \(table.entityType), c.key,
-                       \(unescaped: table.eventKey), c.changed, \(table.hrefPrefix) || c.key
+                       \(unescaped: eventPrefix) || '.' || c.kind, \(runId), \(unescaped: entityType), c.key,
+                       \(unescaped: table.eventKey), c.changed, \(unescaped: hrefPrefix) || c.key
                 FROM changes c, counter
                 RETURNING seq)
             SELECT count(*), min(seq), max(seq) FROM inserted
@@ -204,6 +211,48 @@ struct SPORDocumentImport {
             ON CONFLICT (\(k)) DO UPDATE SET \(updates), changed_at = now();
             \(table.refreshSideTables)
             """, logger: logger)
+    }
+}
+
+extension SPORDocumentImport {
+    /// The read half every SPOR pipeline shares: each file of `paths` handed to `read` and
+    /// recorded in the summary with its findings. Returns why the run must be refused: no file,
+    /// a file `read` cannot take (it throws), or a reason `read` returns.
+    static func readFiles(
+        _ paths: [String], extensions: Set<String>, expected: String, summary: inout ImportSummary,
+        findings: inout [QualityFinding],
+        read: (SPORInput.File) throws -> (kind: String, entities: Int, findings: [QualityFinding], fatal: String?)
+    ) -> String? {
+        var fatal: String?
+        do {
+            let files = try SPORInput.files(paths, extensions: extensions)
+            if files.isEmpty { fatal = "no \(expected) in \(paths.joined(separator: ", "))" }
+            for file in files {
+                let result = try read(file)
+                findings += result.findings
+                summary.record(file, kind: result.kind, entities: result.entities)
+                fatal = fatal ?? result.fatal
+            }
+        } catch {
+            fatal = "\(error)"
+        }
+        return fatal
+    }
+
+    /// Refuses the run (recorded with its findings, exit code 3) when reading found a reason to.
+    func refuse(
+        if fatal: String?, rule: QualityRule, summary: inout ImportSummary, findings: [QualityFinding],
+        startedAt started: ContinuousClock.Instant
+    ) async throws {
+        guard let fatal else { return }
+        try await client.refuse(
+            &summary, because: fatal, findings: findings + [QualityFinding(rule: rule, message: fatal)],
+            domain: "\(domain)", startedAt: started, logger: logger)
+    }
+
+    /// Keys refused by an error finding that are not among the accepted ones: kept as stored.
+    static func rejectedKeys(_ findings: [QualityFinding], accepted: some Sequence<String>) -> [String] {
+        Array(Set(findings.filter { $0.severity >= .error }.compactMap(\.entityKey)).subtracting(accepted))
     }
 }
 

@@ -172,6 +172,33 @@ public struct SPORReader: Sendable {
         return nil
     }
 
+    public struct OMSAnswer: Sendable {
+        public var document: JSONValue
+        public var runId: Int64?
+        /// The id asked for when it was an alias (a record merged into this one).
+        public var resolvedFrom: String?
+        /// An organisation's locations.
+        public var locationIds: [String]
+    }
+
+    /// An OMS organisation or location by its id or by an id merged into it.
+    public func omsRecord(_ id: String, kind: String) async throws -> OMSAnswer? {
+        let rows = try await client.query(
+            """
+            SELECT r.document::text, r.changed_run_id, CASE WHEN r.id = \(id) THEN NULL ELSE \(id) END,
+                   ARRAY(SELECT l.id FROM spor_oms_record l WHERE l.org_id = r.id AND l.kind = 'location' ORDER BY l.id)
+            FROM spor_oms_record r
+            WHERE r.kind = \(kind)
+              AND (r.id = \(id) OR r.id IN (SELECT a.record_id FROM spor_oms_alias a WHERE a.alias_id = \(id)))
+            ORDER BY r.id = \(id) DESC, r.id LIMIT 1
+            """, logger: logger)
+        for try await (text, run, resolved, locations) in rows.decode((String, Int64?, String?, [String]).self) {
+            return OMSAnswer(
+                document: try JSONValue.parse(text), runId: run, resolvedFrom: resolved, locationIds: locations)
+        }
+        return nil
+    }
+
     /// `text` with LIKE's wildcards and escape character taken literally.
     static func likeEscaped(_ text: String) -> String {
         var out = ""
