@@ -394,6 +394,23 @@ paths["/v1/spor/sms/substances/{substanceId}"] = spor_get(
         "synonyms": {"type": "array", "items": {"type": "string"}}, "moiety": {"type": "object"},
         "href": {"type": "string"}, "lastChangedByImportRun": {"type": ["integer", "null"]}}})
 
+OMS_RECORD = {"type": "object", "required": ["status", "href"], "properties": {
+    "orgId": {"type": "string"}, "locId": {"type": "string"}, "name": {"type": "string"},
+    "status": {"type": ["string", "null"]}, "acronym": {"type": "string"},
+    "alternativeNames": {"type": "array", "items": {"type": "string"}},
+    "aliasIds": {"type": "array", "items": {"type": "string"}}, "mergedInto": {"type": "string"},
+    "address": {"type": "object"}, "resolvedFrom": {"type": "string"}, "href": {"type": "string"},
+    "locations": {"type": "array", "items": {"type": "object"}}, "organisation": {"type": "object"},
+    "lastChangedByImportRun": {"type": ["integer", "null"]}}}
+paths["/v1/spor/oms/organisations/{id}"] = spor_get(
+    "An OMS organisation", "The organisation with its locations; an id merged into it finds it too (`resolvedFrom`).",
+    [param("id", "path", "OMS organisation id.", {"type": "string", "pattern": "^ORG-[0-9]{1,16}$"},
+           example="ORG-100000001")], OMS_RECORD)
+paths["/v1/spor/oms/locations/{id}"] = spor_get(
+    "An OMS location", "The location with its organisation; an id merged into it finds it too (`resolvedFrom`).",
+    [param("id", "path", "OMS location id.", {"type": "string", "pattern": "^LOC-[0-9]{1,16}$"},
+           example="LOC-100000011")], OMS_RECORD)
+
 paths["/v1/mappings/coverage"] = {"get": {
     "summary": "IDMP coverage of SAM",
     "description": "Which share of the AMPs valid on `at` is fully coded in IDMP terms (dose forms and routes as RMS "
