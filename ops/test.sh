@@ -8,6 +8,9 @@ ops/install-prerequisites.sh
 # The independent Standard Webhooks implementation the webhook tests verify our signatures with.
 python3 -c "import standardwebhooks" 2>/dev/null \
   || python3 -m pip install -q --root-user-action=ignore "standardwebhooks==1.1.0"
+# The independent FHIR R5 models and FHIR client the FHIR tests validate and search with.
+python3 -c "import fhir.resources, fhirpy" 2>/dev/null \
+  || python3 -m pip install -q --root-user-action=ignore "fhir.resources==8.3.0" "fhirpy==2.3.1"
 swift build --build-tests
 status=0
 swift test --skip-build "$@" || status=$?
