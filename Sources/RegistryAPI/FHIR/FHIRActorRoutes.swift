@@ -11,29 +11,46 @@ import RegistryStore
 /// Organization. Searches take the mCSD parameters; `_include` follows a role's references.
 struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
+    let cache: ResponseCache
     let logger: Logger
 
     var reader: FHIRActorReader { FHIRActorReader(client: client, logger: logger) }
     var today: LocalDate { LocalDate.todayInBrussels(Date()) }
 
     func register(on router: Router<Context>) {
-        let medicines = FHIRMedicineRoutes<Context>(client: client, logger: logger)
+        let medicines = FHIRMedicineRoutes<Context>(client: client, cache: cache, logger: logger)
         router.get("/fhir/Practitioner/{id}") { request, context in
-            try await medicines.read(request, context) { try await practitioner($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await medicines.read(request, context) { try await practitioner($0) }
+            }
         }
-        router.get("/fhir/Practitioner") { request, _ in try await searchPractitioners(request) }
+        router.get("/fhir/Practitioner") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchPractitioners(request) }
+        }
         router.get("/fhir/PractitionerRole/{id}") { request, context in
-            try await medicines.read(request, context) { try await practitionerRole($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await medicines.read(request, context) { try await practitionerRole($0) }
+            }
         }
-        router.get("/fhir/PractitionerRole") { request, _ in try await searchRoles(request) }
+        router.get("/fhir/PractitionerRole") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchRoles(request) }
+        }
         router.get("/fhir/Location/{id}") { request, context in
-            try await medicines.read(request, context) { try await location($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await medicines.read(request, context) { try await location($0) }
+            }
         }
-        router.get("/fhir/Location") { request, _ in try await searchLocations(request) }
+        router.get("/fhir/Location") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchLocations(request) }
+        }
         router.get("/fhir/Organization/{id}") { request, context in
-            try await medicines.read(request, context) { try await organization($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await medicines.read(request, context) { try await organization($0) }
+            }
         }
-        router.get("/fhir/Organization") { request, _ in try await searchOrganizations(request) }
+        router.get("/fhir/Organization") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchOrganizations(request) }
+        }
     }
 
     // MARK: Ids: ours have '_' and ':', FHIR ids may not.
@@ -297,7 +314,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     func respond(
         _ request: Request, _ search: FHIRSearch, page: FHIRActorReader.Page, includes: [JSONValue] = [],
         load: (String) async throws -> JSONValue?
-    ) async throws -> Response {
+    ) async throws -> JSONValue {
         var resources: [JSONValue] = []
         for key in page.keys { if let resource = try await load(key) { resources.append(resource) } }
         return FHIR.response(
@@ -310,7 +327,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         parameter.map { .init($0.value, FHIRSearchReader.StringMatch(modifier: $0.modifier)) }
     }
 
-    func searchPractitioners(_ request: Request) async throws -> Response {
+    func searchPractitioners(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Practitioner").supported)
         var filter = FHIRActorReader.Filter(at: today)
         if let id = try search.single("_id") { filter.professionalId = Self.professionalKey(id.value) ?? "-" }
@@ -374,13 +391,13 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         return filter
     }
 
-    func searchLocations(_ request: Request) async throws -> Response {
+    func searchLocations(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Location").supported)
         let page = try await reader.practices(try practiceFilter(search), offset: search.offset, limit: search.count)
         return try await respond(request, search, page: page) { try await location($0) }
     }
 
-    func searchRoles(_ request: Request) async throws -> Response {
+    func searchRoles(_ request: Request) async throws -> JSONValue {
         let support = FHIRCapabilities.support("PractitionerRole")
         let search = try FHIRSearch(request, supported: support.supported)
         let included = search.values("_include").map(\.value)
@@ -418,7 +435,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
                 next: search.next(request, total: page.total)), request: request)
     }
 
-    func searchOrganizations(_ request: Request) async throws -> Response {
+    func searchOrganizations(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Organization").supported)
         var filter = FHIRActorReader.Filter(at: today)
         if let id = try search.single("_id") { filter.institutionKey = Self.organizationKey(id.value) ?? "-" }

@@ -12,6 +12,7 @@ import SPORImporter
 /// (with `$lookup`). Resources show what is valid today; IDMP codes come from the IDMP view.
 struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
+    let cache: ResponseCache
     let logger: Logger
 
     var sam: SAMEntityReader { SAMEntityReader(client: client, logger: logger) }
@@ -20,39 +21,65 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
 
     func register(on router: Router<Context>) {
         router.get("/fhir/MedicinalProductDefinition/{id}") { request, context in
-            try await read(request, context) { try await medicinalProduct($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await read(request, context) { try await medicinalProduct($0) }
+            }
         }
-        router.get("/fhir/MedicinalProductDefinition") { request, _ in try await searchMedicinalProducts(request) }
+        router.get("/fhir/MedicinalProductDefinition") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchMedicinalProducts(request) }
+        }
         router.get("/fhir/PackagedProductDefinition/{id}") { request, context in
-            try await read(request, context) { try await packagedProduct($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await read(request, context) { try await packagedProduct($0) }
+            }
         }
-        router.get("/fhir/PackagedProductDefinition") { request, _ in try await searchPackagedProducts(request) }
+        router.get("/fhir/PackagedProductDefinition") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchPackagedProducts(request) }
+        }
         router.get("/fhir/ManufacturedItemDefinition/{id}") { request, context in
-            try await read(request, context) { try await manufacturedItem($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await read(request, context) { try await manufacturedItem($0) }
+            }
         }
         router.get("/fhir/ManufacturedItemDefinition") { request, _ in
-            try await searchById(request, "ManufacturedItemDefinition") { try await manufacturedItem($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await searchById(request, "ManufacturedItemDefinition") { try await manufacturedItem($0) }
+            }
         }
         router.get("/fhir/Ingredient/{id}") { request, context in
-            try await read(request, context) { try await ingredient($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await read(request, context) { try await ingredient($0) }
+            }
         }
-        router.get("/fhir/Ingredient") { request, _ in try await searchIngredients(request) }
+        router.get("/fhir/Ingredient") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchIngredients(request) }
+        }
         router.get("/fhir/SubstanceDefinition/{id}") { request, context in
-            try await read(request, context) { try await substance($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await read(request, context) { try await substance($0) }
+            }
         }
-        router.get("/fhir/SubstanceDefinition") { request, _ in try await searchSubstances(request) }
-        router.get("/fhir/CodeSystem/$lookup") { request, _ in try await lookup(request) }
+        router.get("/fhir/SubstanceDefinition") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchSubstances(request) }
+        }
+        router.get("/fhir/CodeSystem/$lookup") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await lookup(request) }
+        }
         router.get("/fhir/CodeSystem/{id}") { request, context in
-            try await read(request, context) { try await codeSystem($0) }
+            try await FHIR.serve(request, cache: cache) {
+                try await read(request, context) { try await codeSystem($0) }
+            }
         }
-        router.get("/fhir/CodeSystem") { request, _ in try await searchCodeSystems(request) }
+        router.get("/fhir/CodeSystem") { request, _ in
+            try await FHIR.serve(request, cache: cache) { try await searchCodeSystems(request) }
+        }
     }
 
     // MARK: Shared shapes
 
     /// A read: the resource of that id, or a 404 OperationOutcome.
     func read(_ request: Request, _ context: Context, _ load: (String) async throws -> JSONValue?) async throws
-        -> Response
+        -> JSONValue
     {
         let id = try PathIdentifier.value(context, "id")
         _ = try FHIRSearch(request, supported: [:])
@@ -65,7 +92,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
 
     /// A search answered from a list of ids (a page of it).
     func bundle(_ request: Request, _ search: FHIRSearch, ids: [String], load: (String) async throws -> JSONValue?)
-        async throws -> Response
+        async throws -> JSONValue
     {
         let page = ids.dropFirst(search.offset).prefix(search.count)
         var resources: [JSONValue] = []
@@ -77,7 +104,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
     }
 
     func searchById(_ request: Request, _ type: String, load: (String) async throws -> JSONValue?) async throws
-        -> Response
+        -> JSONValue
     {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support(type).supported)
         var ids: [String] = []
@@ -183,7 +210,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         return .object(resource)
     }
 
-    func searchMedicinalProducts(_ request: Request) async throws -> Response {
+    func searchMedicinalProducts(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(
             request, supported: FHIRCapabilities.support("MedicinalProductDefinition").supported)
         if let id = try search.single("_id")
@@ -265,7 +292,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         ])
     }
 
-    func searchIngredients(_ request: Request) async throws -> Response {
+    func searchIngredients(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Ingredient").supported)
         if let id = try search.single("_id") {
             return try await bundle(request, search, ids: [id.value]) { try await ingredient($0) }
@@ -320,7 +347,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         return .object(resource)
     }
 
-    func searchPackagedProducts(_ request: Request) async throws -> Response {
+    func searchPackagedProducts(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("PackagedProductDefinition").supported)
         var ids: [String]
         if let id = try search.single("_id") {
@@ -379,7 +406,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         ])
     }
 
-    func searchSubstances(_ request: Request) async throws -> Response {
+    func searchSubstances(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("SubstanceDefinition").supported)
         if let id = try search.single("_id")
             ?? search.token("identifier", systems: [FHIRSystem.sms]).map({
@@ -434,7 +461,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         ])
     }
 
-    func searchCodeSystems(_ request: Request) async throws -> Response {
+    func searchCodeSystems(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("CodeSystem").supported)
         var ids: [String]
         if let id = try search.single("_id") {
@@ -451,7 +478,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
     }
 
     /// `CodeSystem/$lookup?system=&code=`: a term's display, list name, designations and status.
-    func lookup(_ request: Request) async throws -> Response {
+    func lookup(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: ["system": [], "code": [], "property": []])
         guard let system = try search.single("system")?.value, let code = try search.single("code")?.value else {
             throw Problem.invalidParameter("system", "$lookup needs system and code.")

@@ -7,15 +7,18 @@ import RegistryCore
 /// `GET /fhir/metadata` is the CapabilityStatement of exactly these routes.
 struct FHIRRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
+    let cache: ResponseCache
     let logger: Logger
 
     func register(on router: Router<Context>) {
         router.get("/fhir/metadata") { request, _ in
-            _ = try FHIRSearch(request, supported: ["mode": []])
-            return FHIR.response(
-                FHIRCapabilities.statement(base: FHIR.base(request), software: "registry"), request: request)
+            try await FHIR.serve(request, cache: cache) {
+                _ = try FHIRSearch(request, supported: ["mode": []])
+                return FHIR.response(
+                    FHIRCapabilities.statement(base: FHIR.base(request), software: "registry"), request: request)
+            }
         }
-        FHIRMedicineRoutes<Context>(client: client, logger: logger).register(on: router)
-        FHIRActorRoutes<Context>(client: client, logger: logger).register(on: router)
+        FHIRMedicineRoutes<Context>(client: client, cache: cache, logger: logger).register(on: router)
+        FHIRActorRoutes<Context>(client: client, cache: cache, logger: logger).register(on: router)
     }
 }

@@ -68,8 +68,18 @@ enum FHIR {
             key.map { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "." ? $0 : "-" }.prefix(64))
     }
 
-    static func response(_ resource: JSONValue, request: Request) -> Response {
-        JSONResponse.make(pruned(resource) ?? .object([:]), request: request, contentType: contentType)
+    /// The answer to send (the routes return it; ``serve(_:cache:_:)`` sends it).
+    static func response(_ resource: JSONValue, request: Request) -> JSONValue {
+        pruned(resource) ?? .object([:])
+    }
+
+    /// Sends a FHIR answer from the response cache, or computes and caches it. The key holds the
+    /// base URL (links and fullUrls carry it) and today's date (resources show what is valid today).
+    static func serve(_ request: Request, cache: ResponseCache, _ compute: () async throws -> JSONValue) async throws
+        -> Response
+    {
+        let key = "fhir|\(LocalDate.todayInBrussels(Date()))|\(base(request))\(request.uri.description)"
+        return try await cache.answer(request, key: key, contentType: contentType, compute)
     }
 
     /// FHIR JSON has no empty arrays or objects and no nulls: they are left out.

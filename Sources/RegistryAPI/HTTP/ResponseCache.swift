@@ -169,25 +169,28 @@ extension ResponseCache {
     /// import committing meanwhile never leaves a stale answer behind.
     func answer(
         _ request: Request, key: String, cacheControl: String = JSONResponse.lookupCacheControl,
-        _ compute: () async throws -> JSONValue
+        contentType: String = "application/json", _ compute: () async throws -> JSONValue
     ) async throws -> Response {
-        try await answerRendered(request, key: key, cacheControl: cacheControl) { try await compute().canonicalBytes }
+        try await answerRendered(request, key: key, cacheControl: cacheControl, contentType: contentType) {
+            try await compute().canonicalBytes
+        }
     }
 
     /// The same for an answer already rendered as canonical JSON bytes.
     func answerRendered(
         _ request: Request, key: String, cacheControl: String = JSONResponse.lookupCacheControl,
-        _ compute: () async throws -> [UInt8]
+        contentType: String = "application/json", _ compute: () async throws -> [UInt8]
     ) async throws -> Response {
         if let hit = lookup(key) {
-            var response = JSONResponse.make(hit, request: request, cacheControl: cacheControl)
+            var response = JSONResponse.make(
+                hit, request: request, cacheControl: cacheControl, contentType: contentType)
             response.headers[.xCache] = "hit"
             return response
         }
         let version = version()
         let entry = JSONResponse.render(bytes: try await compute())
         if let version { store(key, entry, version: version) }
-        var response = JSONResponse.make(entry, request: request, cacheControl: cacheControl)
+        var response = JSONResponse.make(entry, request: request, cacheControl: cacheControl, contentType: contentType)
         response.headers[.xCache] = "miss"
         return response
     }
