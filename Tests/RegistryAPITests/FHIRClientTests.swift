@@ -107,7 +107,7 @@ struct FHIRClientTests {
                         "resource": "Location",
                         "params": [
                             "near": "\(ProviderAPITests.centre.latitude)|\(ProviderAPITests.centre.longitude)|1.5|km",
-                            "_count": "4",
+                            "_count": "4", "_total": "accurate",
                         ], "max": 100,
                     ],
                     ["resource": "Practitioner", "params": ["name:contains": "smet"], "max": 50],

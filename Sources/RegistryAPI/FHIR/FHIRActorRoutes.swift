@@ -129,7 +129,10 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
 
     func location(_ id: String) async throws -> JSONValue? {
         if id.hasPrefix("LOC-") { return try await omsResource(id, type: "Location") }
-        guard let practice = try await reader.practice(id) else { return nil }
+        return try await reader.practice(id).map(location)
+    }
+
+    func location(_ practice: FHIRActorReader.Practice) -> JSONValue {
         let document = practice.document
         let active = practice.validTo.map { today <= $0 } ?? true
         var resource: [String: JSONValue] = [
@@ -165,7 +168,10 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     }
 
     func practitionerRole(_ id: String) async throws -> JSONValue? {
-        guard let practice = try await reader.practice(id) else { return nil }
+        try await reader.practice(id).map(practitionerRole)
+    }
+
+    func practitionerRole(_ practice: FHIRActorReader.Practice) -> JSONValue {
         var period: [String: JSONValue] = [:]
         if let from = practice.validFrom { period["start"] = .string(from.description) }
         if let to = practice.validTo { period["end"] = .string(to.description) }
@@ -391,10 +397,30 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         return filter
     }
 
+    /// A page of practices for a Location or PractitionerRole search, and its links. Near searches
+    /// give `total` only with `_total=accurate` (counting a city's practices costs more than the page).
+    func practicePage(_ request: Request, _ search: FHIRSearch) async throws -> (
+        practices: [FHIRActorReader.Practice], total: Int?, next: String?
+    ) {
+        let filter = try practiceFilter(search)
+        let total = try search.single("_total")?.value
+        guard total == nil || ["none", "estimate", "accurate"].contains(total!) else {
+            throw Problem.invalidParameter("_total", "_total is none, estimate or accurate, got '\(total!)'.")
+        }
+        let page = try await reader.practices(
+            filter, offset: search.offset, limit: search.count,
+            countTotal: filter.near == nil ? total != "none" : total == "accurate")
+        let next = page.hasMore ? search.next(request, total: search.offset + search.count + 1) : nil
+        return (page.practices, page.total, next)
+    }
+
     func searchLocations(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Location").supported)
-        let page = try await reader.practices(try practiceFilter(search), offset: search.offset, limit: search.count)
-        return try await respond(request, search, page: page) { try await location($0) }
+        let page = try await practicePage(request, search)
+        return FHIR.response(
+            FHIR.searchset(
+                request: request, base: FHIR.base(request), total: page.total,
+                matches: page.practices.map(location), next: page.next), request: request)
     }
 
     func searchRoles(_ request: Request) async throws -> JSONValue {
@@ -405,9 +431,8 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
             throw Problem.invalidParameter(
                 "_include", "_include takes \(support.includes.joined(separator: ", ")), got '\(include)'.")
         }
-        let page = try await reader.practices(try practiceFilter(search), offset: search.offset, limit: search.count)
-        var roles: [JSONValue] = []
-        for key in page.keys { if let role = try await practitionerRole(key) { roles.append(role) } }
+        let page = try await practicePage(request, search)
+        let roles = page.practices.map(practitionerRole)
         var includes: [JSONValue] = []
         var seen: Set<String> = []
         for role in roles {
@@ -432,7 +457,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         return FHIR.response(
             FHIR.searchset(
                 request: request, base: FHIR.base(request), total: page.total, matches: roles, includes: includes,
-                next: search.next(request, total: page.total)), request: request)
+                next: page.next), request: request)
     }
 
     func searchOrganizations(_ request: Request) async throws -> JSONValue {

@@ -381,10 +381,14 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
                 "identifier",
                 "Search PackagedProductDefinition by identifier (CNK or CTI-extended), _id or package-for.")
         }
-        // Only packs valid today are resources here.
-        var valid: [String] = []
-        for id in ids where try await packagedProduct(id) != nil { valid.append(id) }
-        return try await bundle(request, search, ids: valid) { try await packagedProduct($0) }
+        // Only packs valid today are resources here; each is read once.
+        var packs: [JSONValue] = []
+        for id in ids { if let pack = try await packagedProduct(id) { packs.append(pack) } }
+        let page = Array(packs.dropFirst(search.offset).prefix(search.count))
+        return FHIR.response(
+            FHIR.searchset(
+                request: request, base: FHIR.base(request), total: packs.count, matches: page,
+                next: search.next(request, total: packs.count)), request: request)
     }
 
     // MARK: SubstanceDefinition

@@ -80,13 +80,14 @@ public struct FHIRActorReader: Sendable {
         return try await page(query, order: "key", offset: offset, limit: limit)
     }
 
-    /// Practices (roles and locations share their keys) valid on `at`.
-    public func practices(_ filter: Filter, offset: Int, limit: Int) async throws -> Page {
+    /// A page of practices (roles and locations share their keys) valid on `at`, read whole in
+    /// one statement: with `near`, nearest first by the GiST index's KNN order and the total
+    /// counted only when `countTotal` (a radius in a city holds tens of thousands).
+    public func practices(_ filter: Filter, offset: Int, limit: Int, countTotal: Bool) async throws -> (
+        practices: [Practice], total: Int?, hasMore: Bool
+    ) {
         let near = filter.near
-        let query: PostgresQuery = """
-            SELECT p.key AS key,
-                   CASE WHEN \(near?.latitude)::float8 IS NULL THEN 0
-                        ELSE earth_distance(s.earth, ll_to_earth(\(near?.latitude)::float8, \(near?.longitude)::float8)) END AS distance
+        let matching: PostgresQuery = """
             FROM practice p JOIN practice_search s ON s.practice_key = p.key
             WHERE p.valid_from <= \(filter.at.description)::date
               AND (p.valid_to IS NULL OR p.valid_to >= \(filter.at.description)::date)
@@ -102,7 +103,58 @@ public struct FHIRActorReader: Sendable {
                     AND earth_distance(s.earth, ll_to_earth(\(near?.latitude)::float8, \(near?.longitude)::float8))
                         <= \(near?.metres)::float8))
             """
-        return try await page(query, order: "distance, key", offset: offset, limit: limit)
+        let columns = """
+            SELECT p.key, p.document::text, s.professional_id, s.profession, p.institution_key,
+                   p.valid_from::text, p.valid_to::text,
+                   to_char(p.changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            """
+        var query = PostgresQuery(unsafeSQL: "")
+        if let near {
+            // Nearest first by the GiST index's KNN order (one ORDER BY expression, so PostgreSQL
+            // walks the index and stops), then every practice at the same place as the last one
+            // (ties in distance), so offset pages never skip or repeat a practice.
+            let centre = "ll_to_earth(\(near.latitude), \(near.longitude))"
+            query.sql = """
+                WITH knn AS (
+                    SELECT p.key, s.earth, s.earth <-> \(centre) AS chord \(matching.sql)
+                    ORDER BY s.earth <-> \(centre) LIMIT \(offset + limit + 1)),
+                edge AS (SELECT earth FROM knn ORDER BY chord DESC LIMIT 1),
+                hits AS (
+                    SELECT key, chord FROM knn
+                    UNION
+                    SELECT p.key, s.earth <-> \(centre) \(matching.sql)
+                      AND s.earth @> (SELECT earth FROM edge) AND s.earth <@ (SELECT earth FROM edge))
+                \(columns) FROM hits h JOIN practice p ON p.key = h.key JOIN practice_search s ON s.practice_key = p.key
+                ORDER BY h.chord, p.key OFFSET \(offset) LIMIT \(limit + 1)
+                """
+            // The matching clause appears twice; its $n parameters name the same binds both times.
+            query.binds = matching.binds
+        } else {
+            query.sql = columns + " " + matching.sql + " ORDER BY p.key OFFSET \(offset) LIMIT \(limit + 1)"
+            query.binds = matching.binds
+        }
+        var practices: [Practice] = []
+        for try await (key, text, professional, profession, institution, from, to, changed) in try await client.query(
+            query, logger: logger
+        ).decode((String, String, String?, String?, String?, String, String?, String).self) {
+            practices.append(
+                Practice(
+                    key: key, document: try JSONValue.parse(text), professionalId: professional,
+                    profession: profession, institutionKey: institution, validFrom: LocalDate(iso: from),
+                    validTo: to.flatMap { LocalDate(iso: $0) }, changedAt: changed))
+        }
+        let hasMore = practices.count > limit
+        if hasMore { practices.removeLast() }
+        var total: Int?
+        if countTotal {
+            var count = PostgresQuery(unsafeSQL: "SELECT count(*) ")
+            count.sql += matching.sql
+            count.binds = matching.binds
+            total = try await client.query(count, logger: logger).decode(Int64.self).first { _ in true }.map(Int.init)
+        } else if !hasMore {
+            total = offset + practices.count
+        }
+        return (practices, total, hasMore)
     }
 
     /// Organisations: institutions (key `scheme:id`) and SAM companies (key `company:actorNr`).
