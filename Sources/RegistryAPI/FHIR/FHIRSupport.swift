@@ -170,7 +170,8 @@ struct FHIRSearch {
     init(_ request: Request, supported: [String: Set<String>], defaultCount: Int = 20) throws {
         var parameters: [Parameter] = []
         for (rawName, rawValue) in request.uri.queryParameters {
-            let full = String(rawName)
+            // Clients may percent-encode names too (`name%3Acontains`).
+            let full = String(rawName).removingPercentEncoding ?? String(rawName)
             let value = String(rawValue)
             let parts = full.split(separator: ":", maxSplits: 1).map(String.init)
             let name = parts[0]
