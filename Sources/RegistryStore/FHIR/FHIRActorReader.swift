@@ -287,22 +287,8 @@ public struct FHIRActorReader: Sendable {
     }
 
     private func page(_ matching: PostgresQuery, order: String, offset: Int, limit: Int) async throws -> Page {
-        var query = PostgresQuery(unsafeSQL: "WITH m AS (")
-        query.sql += matching.sql
-        query.sql += ") SELECT key, count(*) OVER () FROM m ORDER BY \(order) OFFSET \(offset) LIMIT \(limit)"
-        query.binds = matching.binds
-        var keys: [String] = []
-        var total: Int?
-        for try await (key, count) in try await client.query(query, logger: logger).decode((String, Int64).self) {
-            keys.append(key)
-            total = Int(count)
-        }
-        if total == nil {
-            var count = PostgresQuery(unsafeSQL: "WITH m AS (")
-            count.sql += matching.sql + ") SELECT count(*) FROM m"
-            count.binds = matching.binds
-            total = try await client.query(count, logger: logger).decode(Int64.self).first { _ in true }.map(Int.init)
-        }
-        return Page(keys: keys, total: total ?? 0)
+        let found = try await FHIRSearchReader(client: client, logger: logger).page(
+            matching, order: order, offset: offset, limit: limit)
+        return Page(keys: found.keys, total: found.total)
     }
 }

@@ -78,9 +78,11 @@ public struct FHIRSearchReader: Sendable {
             """, offset: offset, limit: limit)
     }
 
-    private func page(_ matching: PostgresQuery, offset: Int, limit: Int) async throws -> Page {
+    /// One page of the `key` column of `matching` in `order` (SQL over its columns), and the total.
+    func page(_ matching: PostgresQuery, order: String = "key", offset: Int, limit: Int) async throws -> Page {
         var query = PostgresQuery(unsafeSQL: "WITH m AS (")
-        query.sql += matching.sql + ") SELECT key, count(*) OVER () FROM m ORDER BY key OFFSET \(offset) LIMIT \(limit)"
+        query.sql += matching.sql
+        query.sql += ") SELECT key, count(*) OVER () FROM m ORDER BY \(order) OFFSET \(offset) LIMIT \(limit)"
         query.binds = matching.binds
         var keys: [String] = []
         var total: Int?
