@@ -174,10 +174,36 @@ public final class WebhookSender: Sendable {
         return Double(nanoseconds(elapsed)) / 1_000_000
     }
 
-    /// The addresses of `host` (getaddrinfo on NIO's blocking-I/O pool, off the cooperative threads).
-    public static func resolve(host: String) async throws -> [IPAddress] {
+    /// How long a lookup may take: a slow or silent DNS server must not hold a subscription
+    /// request or a delivery for the resolver's whole retry cycle (and its pool thread with it).
+    public static let resolutionTimeout: Duration = .seconds(5)
+
+    /// The addresses of `host` (getaddrinfo on NIO's blocking-I/O pool, off the cooperative
+    /// threads), or `ResolutionFailed` when there is no answer within `timeout`: getaddrinfo
+    /// cannot be cancelled, so the caller stops waiting and the lookup finishes on its own.
+    public static func resolve(host: String, timeout: Duration = resolutionTimeout) async throws -> [IPAddress] {
         if let literal = IPAddress(host) { return [literal] }
-        return try await NIOThreadPool.singleton.runIfActive {
+        let answer = FirstAnswer<[IPAddress]>()
+        return try await withCheckedThrowingContinuation { continuation in
+            answer.waiting(continuation)
+            let timer = Task {
+                try await Task.sleep(for: timeout)
+                answer.resume(
+                    with: .failure(
+                        ResolutionFailed(
+                            host: host, reason: "no answer from DNS within \(timeout.components.seconds) s")))
+            }
+            Task {
+                let result: Result<[IPAddress], any Error>
+                do { result = .success(try await lookUp(host: host)) } catch { result = .failure(error) }
+                timer.cancel()
+                answer.resume(with: result)
+            }
+        }
+    }
+
+    static func lookUp(host: String) async throws -> [IPAddress] {
+        try await NIOThreadPool.singleton.runIfActive {
             var hints = addrinfo()
             hints.ai_family = AF_UNSPEC
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -209,6 +235,22 @@ public final class WebhookSender: Sendable {
             }
             var seen = Set<IPAddress>()
             return addresses.filter { seen.insert($0).inserted }
+        }
+    }
+}
+
+/// A continuation resumed by whichever answer comes first (the others are dropped).
+final class FirstAnswer<Value: Sendable>: Sendable {
+    let continuation = Mutex<CheckedContinuation<Value, any Error>?>(nil)
+
+    func waiting(_ continuation: CheckedContinuation<Value, any Error>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func resume(with result: Result<Value, any Error>) {
+        continuation.withLock { waiting in
+            waiting?.resume(with: result)
+            waiting = nil
         }
     }
 }

@@ -5,6 +5,7 @@ import PostgresNIO
 import RegistryAPI
 import RegistryCore
 import RegistryStore
+import Synchronization
 import Testing
 
 /// Providers and the practice search through the real router, on imported fixtures.
@@ -294,10 +295,14 @@ struct ProviderAPITests {
         }
     }
 
-    /// The in-memory search and PostgreSQL give the same bytes (hits, order, distances, scores,
-    /// totals, next links) for searches of every kind, page after page.
-    @Test func bothEnginesAnswerEverySearchWithTheSameBytes() async throws {
-        try await Self.withProviders(engine: .memory) { memory, postgres in
+    /// Requests every URI from a memory-engine server and a database-engine server (response
+    /// caches off), following each answer's next page; expects the same status 200 and the same
+    /// bytes from both. Returns the pages compared and the database answers.
+    static func compareEngines(
+        _ uris: [String], next: @escaping @Sendable (APIResponse) -> String?
+    ) async throws -> (pages: Int, answers: [APIResponse]) {
+        let compared = Mutex((pages: 0, answers: [APIResponse]()))
+        try await withProviders(engine: .memory) { memory, postgres in
             let app = try RegistryApplication.make(
                 client: postgres, settings: ServerSettings(logLevel: .warning, cacheBytes: 0),
                 logger: TestDatabase.logger, runsClient: false,
@@ -305,31 +310,58 @@ struct ProviderAPITests {
                     client: postgres, enabled: false, logger: TestDatabase.logger))
             try await app.test(.router) { client in
                 let database = APIClient(client: client)
-                let searches = [
-                    "name=casteele&limit=3", "name=De%20Smet", "name=desmet&profession=persphysician", "name=lefevre",
-                    "name=Vandecastele&limit=2", "name=Pieter%20De%20Smet", "near=1000&radius_km=20&limit=4",
-                    "near=50.8466,4.3528&radius_km=2.5&limit=100", "near=1000&profession=persdentist&limit=1",
-                    "name=casteele&near=1000&radius_km=20&limit=4", "name=smet&near=1000&sort=distance&limit=2",
-                    "qualification=perscardiologist", "language=fr&limit=5", "postcode=1000&limit=7",
-                    "limit=6", "at=2019-06-01&limit=5", "name=zzzz",
-                ]
-                var pages = 0
-                for search in searches {
-                    var uri: String? = "/v1/practices?\(search)"
-                    while let next = uri {
-                        let fromMemory = try await memory.get(next)
-                        let fromDatabase = try await database.get(next)
-                        #expect(fromMemory.status == .ok && fromDatabase.status == .ok, "\(next)")
-                        #expect(
-                            String(decoding: fromMemory.body, as: UTF8.self)
-                                == String(decoding: fromDatabase.body, as: UTF8.self), "\(next)")
-                        uri = fromDatabase.json["next"].string
-                        pages += 1
+                for first in uris {
+                    var uri: String? = first
+                    while let page = uri {
+                        let fromMemory = try await memory.get(page)
+                        let fromDatabase = try await database.get(page)
+                        let memoryBody = String(decoding: fromMemory.body, as: UTF8.self)
+                        #expect(fromMemory.status == .ok && fromDatabase.status == .ok, "\(page): \(memoryBody)")
+                        #expect(memoryBody == String(decoding: fromDatabase.body, as: UTF8.self), "\(page)")
+                        compared.withLock {
+                            $0.pages += 1
+                            $0.answers.append(fromDatabase)
+                        }
+                        uri = next(fromDatabase)
                     }
                 }
-                #expect(pages > searches.count + 5)
             }
         }
+        return compared.withLock { $0 }
+    }
+
+    /// The in-memory search and PostgreSQL give the same bytes (hits, order, distances, scores,
+    /// totals, next links) for searches of every kind, page after page.
+    @Test func bothEnginesAnswerEverySearchWithTheSameBytes() async throws {
+        let searches = [
+            "name=casteele&limit=3", "name=De%20Smet", "name=desmet&profession=persphysician", "name=lefevre",
+            "name=Vandecastele&limit=2", "name=Pieter%20De%20Smet", "near=1000&radius_km=20&limit=4",
+            "near=50.8466,4.3528&radius_km=2.5&limit=100", "near=1000&profession=persdentist&limit=1",
+            "name=casteele&near=1000&radius_km=20&limit=4", "name=smet&near=1000&sort=distance&limit=2",
+            "qualification=perscardiologist", "language=fr&limit=5", "postcode=1000&limit=7",
+            "limit=6", "at=2019-06-01&limit=5", "name=zzzz",
+        ]
+        let compared = try await Self.compareEngines(searches.map { "/v1/practices?\($0)" }) {
+            $0.json["next"].string
+        }
+        #expect(compared.pages > searches.count + 5)
+    }
+
+    /// FHIR `Location?near` searches answered from the in-memory snapshot are those PostgreSQL
+    /// answers, byte for byte, page after page (with a postcode, `_count=0`, nothing in reach).
+    @Test func fhirNearSearchesFromMemoryAreThoseOfPostgreSQL() async throws {
+        let centre = "\(Self.centre.latitude)%7C\(Self.centre.longitude)"
+        let searches = [
+            "near=\(centre)%7C20%7Ckm&_count=3", "near=\(centre)%7C1500%7Cm&_count=2",
+            "near=\(centre)%7C50%7Ckm&address-postalcode=1000&_count=2", "near=\(centre)%7C50%7Ckm&_count=0",
+            "near=50.5%7C5.5%7C1%7Ckm", "near=\(centre)%7C5%7Ckm&_count=1", "near=\(centre)%7C50%7Ckm&_total=accurate",
+        ]
+        let compared = try await Self.compareEngines(searches.map { "/fhir/Location?\($0)" }) {
+            $0.json["link"].array.first { $0["relation"].string == "next" }?["url"].string
+                .map { String($0[$0.range(of: "/fhir/")!.lowerBound...]) }
+        }
+        #expect(compared.pages > searches.count + 5)
+        #expect(compared.answers.map { $0.json["entry"].array.count }.reduce(0, +) > 20)
     }
 
     @Test func malformedSearchesAreProblemsNamingTheParameter() async throws {

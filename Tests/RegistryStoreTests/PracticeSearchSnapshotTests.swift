@@ -134,6 +134,18 @@ struct PracticeSearchSnapshotTests {
         _ = try await PracticeImportPipeline(client: postgres, logger: TestDatabase.logger).run(path: folder)
     }
 
+    /// A generated register imported into a fresh database, and its snapshot loaded.
+    static func withGeneratedSnapshot(
+        scale: Double, seed: UInt64, _ body: @Sendable (PostgresClient, PracticeSearchSnapshot) async throws -> Void
+    ) async throws {
+        try await TestDatabase.with { postgres, _ in
+            try await importGenerated(scale: scale, seed: seed, into: postgres)
+            try await body(
+                postgres,
+                try await PracticeSearchSnapshot.load(client: postgres, logger: TestDatabase.logger, render: render))
+        }
+    }
+
     @Test func theInMemorySearchAnswersExactlyWhatPostgreSQLAnswers() async throws {
         try await TestDatabase.with { postgres, _ in
             try await Self.importGenerated(scale: 0.004, seed: 7, into: postgres)
@@ -173,11 +185,53 @@ struct PracticeSearchSnapshotTests {
         }
     }
 
+    /// FHIR's `near` search from memory (``PracticeSearchSnapshot/nearest``) finds the practices
+    /// PostgreSQL's KNN search finds (``FHIRActorReader/practices``), in its order, page for page,
+    /// with the same fields: random centres, radii, professions, postcodes, dates and offsets.
+    @Test func theNearestPracticesAreThoseOfTheFHIRNearSearchInPostgreSQL() async throws {
+        try await Self.withGeneratedSnapshot(scale: 0.004, seed: 11) { postgres, snapshot in
+            let reader = FHIRActorReader(client: postgres, logger: TestDatabase.logger)
+            let vocabulary = try await Self.vocabulary(postgres)
+            var random = Random(mix: SplitMix64(state: 20_261_129))
+            var nonEmpty = 0
+            var withMore = 0
+            for _ in 0..<150 {
+                let at = random.chance(80) ? LocalDate(iso: "2026-11-27")! : LocalDate(iso: "2012-06-01")!
+                var filter = FHIRActorReader.Filter(at: at)
+                let place = random.pick(vocabulary.places)
+                let centre = random.chance(50) ? place : (place.0 + 0.05, place.1 - 0.07)
+                filter.near = (centre.0, centre.1, Double(random.pick([500, 2000, 5000, 20000, 80000])))
+                if random.chance(40) { filter.profession = random.pick(vocabulary.professions) }
+                if random.chance(10) { filter.postcode = random.pick(vocabulary.postcodes) }
+                let offset = random.pick([0, 0, 3, 20])
+                let limit = random.pick([0, 1, 5, 20])
+                let expected = try await reader.practices(filter, offset: offset, limit: limit, countTotal: false)
+                let actual = snapshot.nearest(
+                    to: (centre.0, centre.1), radius: filter.near!.metres, profession: filter.profession,
+                    postcode: filter.postcode, at: at, offset: offset, limit: limit)
+                let described =
+                    "near \(centre) \(filter.near!.metres) m \(filter.profession ?? "-") \(filter.postcode ?? "-") \(at) offset \(offset) limit \(limit)"
+                #expect(actual.hasMore == expected.hasMore, "\(described)")
+                #expect(actual.hits.map(\.key) == expected.practices.map(\.key), "\(described)")
+                for (hit, practice) in zip(actual.hits, expected.practices) {
+                    let rendered = try JSONValue.parse(String(decoding: hit.rendered, as: UTF8.self))
+                    #expect(rendered["practice"] == practice.document, "\(hit.key)")
+                    #expect(hit.professionalId == practice.professionalId, "\(hit.key)")
+                    #expect(hit.profession == practice.profession, "\(hit.key)")
+                    #expect(hit.institutionKey == practice.institutionKey, "\(hit.key)")
+                    #expect(hit.validFrom == practice.validFrom && hit.validTo == practice.validTo, "\(hit.key)")
+                    #expect(hit.changedAt == practice.changedAt, "\(hit.key)")
+                }
+                if !expected.practices.isEmpty { nonEmpty += 1 }
+                if expected.hasMore { withMore += 1 }
+            }
+            #expect(nonEmpty > 30, "\(nonEmpty) of 150 searches found practices")
+            #expect(withMore > 30, "\(withMore) of 150 searches had a further page")
+        }
+    }
+
     @Test func namesFoldInSwiftAsPostgreSQLFoldsThem() async throws {
-        try await TestDatabase.with { postgres, _ in
-            try await Self.importGenerated(scale: 0.002, seed: 3, into: postgres)
-            let snapshot = try await PracticeSearchSnapshot.load(
-                client: postgres, logger: TestDatabase.logger, render: Self.render)
+        try await Self.withGeneratedSnapshot(scale: 0.002, seed: 3) { postgres, snapshot in
             let reader = ProviderReader(client: postgres, logger: TestDatabase.logger)
             let generated = try await postgres.strings(
                 "SELECT DISTINCT n FROM practice_search, LATERAL (VALUES (family_name), (given_name)) v(n) WHERE n IS NOT NULL"

@@ -12,6 +12,8 @@ import RegistryStore
 struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
     let cache: ResponseCache
+    /// Answers `near` searches from memory when its snapshot is current (PostgreSQL otherwise).
+    let practiceSearch: PracticeSearchService?
     let logger: Logger
 
     var reader: FHIRActorReader { FHIRActorReader(client: client, logger: logger) }
@@ -406,6 +408,24 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         let total = try search.single("_total")?.value
         guard total == nil || ["none", "estimate", "accurate"].contains(total!) else {
             throw Problem.invalidParameter("_total", "_total is none, estimate or accurate, got '\(total!)'.")
+        }
+        if let near = filter.near, total != "accurate", filter.practiceKey == nil, filter.professionalId == nil,
+            filter.institutionKey == nil, filter.updatedFrom == nil, filter.updatedBefore == nil,
+            let snapshot = practiceSearch?.currentSnapshot
+        {
+            // The snapshot's nearest-first order is the SQL's (chord, then key), its validity
+            // and radius tests are PostgreSQL's: the page is the same, without a database read.
+            let found = snapshot.nearest(
+                to: (near.latitude, near.longitude), radius: near.metres, profession: filter.profession,
+                postcode: filter.postcode, at: filter.at, offset: search.offset, limit: search.count)
+            let practices = try found.hits.map { hit in
+                FHIRActorReader.Practice(
+                    key: hit.key, document: try ProviderRendering.practiceDocument(hitMembers: hit.rendered),
+                    professionalId: hit.professionalId, profession: hit.profession, institutionKey: hit.institutionKey,
+                    validFrom: hit.validFrom, validTo: hit.validTo, changedAt: hit.changedAt)
+            }
+            let next = found.hasMore ? search.next(request, total: search.offset + search.count + 1) : nil
+            return (practices, found.hasMore ? nil : search.offset + practices.count, next)
         }
         let page = try await reader.practices(
             filter, offset: search.offset, limit: search.count,

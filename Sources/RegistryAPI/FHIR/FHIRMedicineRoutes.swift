@@ -320,11 +320,16 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
 
     func packagedProduct(_ cti: String) async throws -> JSONValue? {
         guard SAMIdentifierKind.ctiExtended.isValid(cti) else { return nil }
-        let result = try await sam.entity(type: "ampp", key: cti, childTypes: ["dmpp"], parentOfType: "amp")
-        guard let ampp = result.first("ampp"), let fields = ampp.slice(at: today)?.fields else { return nil }
-        var identifiers = [FHIR.identifier(FHIRSystem.ctiExtended, cti)]
+        return try await search.packs(ctiExtended: [cti], at: today).first.flatMap(packagedProduct)
+    }
+
+    /// The pack as a resource when it is valid today (its CNKs: those of its DMPPs valid today).
+    func packagedProduct(_ pack: FHIRSearchReader.Pack) -> JSONValue? {
+        let ampp = pack.ampp
+        guard let fields = ampp.slice(at: today)?.fields else { return nil }
+        var identifiers = [FHIR.identifier(FHIRSystem.ctiExtended, ampp.key)]
         let cnks = Set(
-            result.all("dmpp").filter {
+            pack.dmpps.filter {
                 $0.slice(at: today) != nil && $0.key.split(separator: "|").dropFirst().first == "CNK"
             }
             .compactMap { $0.key.split(separator: "|").last.map(String.init) })
@@ -333,15 +338,14 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
             Self.names(fields["PrescriptionName"]).first?.name
             ?? Self.names(fields["AbbreviatedName"]).first?.name
         var resource: [String: JSONValue] = [
-            "resourceType": .string("PackagedProductDefinition"), "id": .string(cti),
+            "resourceType": .string("PackagedProductDefinition"), "id": .string(ampp.key),
             "identifier": .array(identifiers), "status": Self.status(true),
         ]
         if let name { resource["name"] = .string(name) }
         if let amp = ampp.parentKey {
             resource["packageFor"] = .array([FHIR.reference("MedicinalProductDefinition", amp)])
         }
-        let packaging = try await IDMPReader(client: client, logger: logger).packaging(ctiExtended: cti, at: today)
-        if let type = Self.idmpConcept(packaging[0]) {
+        if let type = Self.idmpConcept(pack.packaging[0]) {
             resource["packaging"] = .object(["type": type, "quantity": .number("1")])
         }
         return .object(resource)
@@ -349,7 +353,8 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
 
     func searchPackagedProducts(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("PackagedProductDefinition").supported)
-        var ids: [String]
+        var ids: [String] = []
+        var cnk: String?
         if let id = try search.single("_id") {
             ids = [id.value]
         } else if let token = try search.token("identifier", systems: [FHIRSystem.cnk, FHIRSystem.ctiExtended]) {
@@ -359,11 +364,11 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
                 guard SAMIdentifierKind.cnk.isValid(token.code) else {
                     throw Problem.invalidParameter("identifier", "A CNK is \(SAMIdentifierKind.cnk.expectation).")
                 }
-                ids = try await self.search.amppKeys(cnk: token.code)
+                cnk = token.code
             default:
                 // Without a system: a CNK (7 digits) or a CTI-extended (000000-00).
                 if SAMIdentifierKind.cnk.isValid(token.code) {
-                    ids = try await self.search.amppKeys(cnk: token.code)
+                    cnk = token.code
                 } else if SAMIdentifierKind.ctiExtended.isValid(token.code) {
                     ids = [token.code]
                 } else {
@@ -381,9 +386,10 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
                 "identifier",
                 "Search PackagedProductDefinition by identifier (CNK or CTI-extended), _id or package-for.")
         }
-        // Only packs valid today are resources here; each is read once.
-        var packs: [JSONValue] = []
-        for id in ids { if let pack = try await packagedProduct(id) { packs.append(pack) } }
+        // Only packs valid today are resources here; all are read in one statement.
+        let packs = try await self.search.packs(
+            cnk: cnk, ctiExtended: ids.filter(SAMIdentifierKind.ctiExtended.isValid), at: today
+        ).compactMap(packagedProduct)
         let page = Array(packs.dropFirst(search.offset).prefix(search.count))
         return FHIR.response(
             FHIR.searchset(

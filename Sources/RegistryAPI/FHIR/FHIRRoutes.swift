@@ -2,12 +2,15 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import RegistryCore
+import RegistryStore
 
 /// `/fhir`: FHIR R5 (JSON) for medicines, SPOR and healthcare actors, read and search only.
 /// `GET /fhir/metadata` is the CapabilityStatement of exactly these routes.
 struct FHIRRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
     let cache: ResponseCache
+    /// The in-memory practice search, which answers `near` searches when it is current.
+    let practiceSearch: PracticeSearchService?
     let logger: Logger
 
     func register(on router: Router<Context>) {
@@ -19,6 +22,7 @@ struct FHIRRoutes<Context: RequestContext>: Sendable {
             }
         }
         FHIRMedicineRoutes<Context>(client: client, cache: cache, logger: logger).register(on: router)
-        FHIRActorRoutes<Context>(client: client, cache: cache, logger: logger).register(on: router)
+        FHIRActorRoutes<Context>(client: client, cache: cache, practiceSearch: practiceSearch, logger: logger)
+            .register(on: router)
     }
 }

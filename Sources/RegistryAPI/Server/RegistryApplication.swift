@@ -54,7 +54,8 @@ public enum RegistryApplication {
         InstitutionRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
         SPORRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
         MappingRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
-        FHIRRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
+        FHIRRoutes<BasicRequestContext>(client: client, cache: cache, practiceSearch: practiceSearch, logger: logger)
+            .register(on: router)
         ProviderRoutes<BasicRequestContext>(
             client: client, cache: cache, practiceSearch: practiceSearch, logger: logger
         )

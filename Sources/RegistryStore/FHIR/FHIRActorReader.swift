@@ -205,6 +205,20 @@ public struct FHIRActorReader: Sendable {
         public var validFrom: LocalDate?
         public var validTo: LocalDate?
         public var changedAt: String
+
+        public init(
+            key: String, document: JSONValue, professionalId: String?, profession: String?, institutionKey: String?,
+            validFrom: LocalDate?, validTo: LocalDate?, changedAt: String
+        ) {
+            self.key = key
+            self.document = document
+            self.professionalId = professionalId
+            self.profession = profession
+            self.institutionKey = institutionKey
+            self.validFrom = validFrom
+            self.validTo = validTo
+            self.changedAt = changedAt
+        }
     }
 
     public func practice(_ key: String) async throws -> Practice? {

@@ -53,14 +53,67 @@ public struct FHIRSearchReader: Sendable {
             """, offset: offset, limit: limit)
     }
 
-    /// AMPPs with a DMPP of this CNK (any delivery environment), in key order.
-    public func amppKeys(cnk: String) async throws -> [String] {
-        let keys = ["P", "A", "H", "R"].map { "\($0)|CNK|\(cnk)" }
-        return try await strings(
+    /// An AMPP with its DMPPs and the IDMP packaging of its components on the date asked.
+    public struct Pack: Sendable {
+        public var ampp: StoredSAMEntity
+        public var dmpps: [StoredSAMEntity]
+        public var packaging: JSONValue
+    }
+
+    /// The AMPPs with a DMPP of this CNK (any delivery environment), or of these CTI-extended
+    /// codes, in key order: one prepared statement reads each AMPP, its DMPPs and its packaging,
+    /// as the /v1 CNK lookup reads its pack in one.
+    public func packs(cnk: String? = nil, ctiExtended: [String] = [], at: LocalDate) async throws -> [Pack] {
+        let statement = PacksStatement(
+            dmppKeys: cnk.map { cnk in ["P", "A", "H", "R"].map { "\($0)|CNK|\(cnk)" } } ?? [],
+            ctiExtended: ctiExtended, at: at.description)
+        var packs: [String: Pack] = [:]
+        var dmpps: [StoredSAMEntity] = []
+        for try await (type, key, parentType, parentKey, text, runId, packaging) in try await client.execute(
+            statement, logger: logger)
+        {
+            let entity = StoredSAMEntity(
+                type: type, key: key, parentType: parentType, parentKey: parentKey,
+                document: try JSONValue.parse(text), changedRunId: runId)
+            if type == "ampp" {
+                packs[key] = Pack(ampp: entity, dmpps: [], packaging: try packaging.map(JSONValue.parse) ?? .array([]))
+            } else {
+                dmpps.append(entity)
+            }
+        }
+        for dmpp in dmpps { if let parent = dmpp.parentKey { packs[parent]?.dmpps.append(dmpp) } }
+        return packs.keys.sorted().compactMap { packs[$0] }
+    }
+
+    /// The hot statement of `PackagedProductDefinition?identifier=CNK`, prepared once per connection.
+    struct PacksStatement: PostgresPreparedStatement {
+        typealias Row = (String, String, String?, String?, String, Int64?, String?)
+        var dmppKeys: [String]
+        var ctiExtended: [String]
+        var at: String
+
+        static let sql = """
+            WITH k AS (
+                SELECT parent_key AS cti FROM sam_entity
+                WHERE entity_type = 'dmpp' AND entity_key = ANY($1::text[]) AND parent_key IS NOT NULL
+                UNION SELECT unnest($2::text[]))
+            SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.document::text, s.changed_run_id,
+                   idmp_ampp_packaging(s.entity_key, $3::date)::text
+            FROM k JOIN sam_entity s ON s.entity_type = 'ampp' AND s.entity_key = k.cti
+            UNION ALL
+            SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.document::text, s.changed_run_id, NULL
+            FROM k JOIN sam_entity s ON s.parent_type = 'ampp' AND s.parent_key = k.cti AND s.entity_type = 'dmpp'
             """
-            SELECT DISTINCT parent_key FROM sam_entity
-            WHERE entity_type = 'dmpp' AND entity_key = ANY(\(keys)) AND parent_key IS NOT NULL ORDER BY 1
-            """)
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(dmppKeys)
+            bindings.append(ctiExtended)
+            bindings.append(at)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// The AMPPs of an AMP, in key order.

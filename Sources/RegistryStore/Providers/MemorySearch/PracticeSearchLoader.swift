@@ -49,7 +49,7 @@ extension PracticeSearchSnapshot {
                            s.latitude, s.longitude, cube_ll_coord(s.earth, 1), cube_ll_coord(s.earth, 2),
                            cube_ll_coord(s.earth, 3), s.valid_from - date '1970-01-01', s.valid_to - date '1970-01-01',
                            s.family_name, s.given_name, s.family_exact, s.full_exact, s.family_key, s.full_key,
-                           p.document::text
+                           p.document::text, p.institution_key, floor(extract(epoch FROM p.changed_at))::int8
                     FROM practice_search s JOIN practice p ON p.key = s.practice_key
                     ORDER BY s.practice_key
                     """, logger: logger)
@@ -82,7 +82,8 @@ extension PracticeSearchSnapshot {
                             familyName: familyName, givenName: givenName,
                             familyExact: try r[15].decode(String.self), fullExact: try r[16].decode(String.self),
                             familyKey: try r[17].decode(String.self), fullKey: try r[18].decode(String.self),
-                            rendered: rendered))
+                            rendered: rendered, institutionKey: try r[20].decode(String?.self),
+                            changedAt: try r[21].decode(Int64.self)))
                 }
                 try await connection.query("COMMIT", logger: logger)
                 return PracticeSearchSnapshot(rows: rows, marker: marker, folding: NameFolding(table: table))

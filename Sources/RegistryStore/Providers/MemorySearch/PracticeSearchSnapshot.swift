@@ -25,12 +25,17 @@ public struct PracticeSearchRow: Sendable {
     /// The hit as the API shows it, minus what depends on the search (distance, score): rendered
     /// once when the snapshot loads, so a page is assembled from bytes.
     public var rendered: [UInt8]
+    /// What FHIR shows of a practice besides the document: its institution and last change
+    /// (seconds since 1970-01-01 UTC, whole).
+    public var institutionKey: String?
+    public var changedAt: Int64
 
     public init(
         key: String, professionalId: String?, profession: String?, qualifications: [String], languages: [String],
         postcode: String, latitude: Double?, longitude: Double?, earth: (x: Double, y: Double, z: Double)?,
         validFrom: Int, validTo: Int?, familyName: String?, givenName: String?, familyExact: String,
-        fullExact: String, familyKey: String, fullKey: String, rendered: [UInt8]
+        fullExact: String, familyKey: String, fullKey: String, rendered: [UInt8], institutionKey: String?,
+        changedAt: Int64
     ) {
         self.key = key
         self.professionalId = professionalId
@@ -50,6 +55,8 @@ public struct PracticeSearchRow: Sendable {
         self.familyKey = familyKey
         self.fullKey = fullKey
         self.rendered = rendered
+        self.institutionKey = institutionKey
+        self.changedAt = changedAt
     }
 }
 
@@ -93,6 +100,8 @@ public final class PracticeSearchSnapshot: Sendable {
         var familyName: String?
         var givenName: String?
         var rendered: [UInt8]
+        var institutionKey: String?
+        var changedAt: Int64
     }
 
     /// The import run this snapshot reflects (the newest applied CoBRHA or practice import).
@@ -180,7 +189,7 @@ public final class PracticeSearchSnapshot: Sendable {
                 Detail(
                     key: row.key, professionalId: row.professionalId, qualifications: row.qualifications.map(code),
                     languages: languages, familyName: row.familyName, givenName: row.givenName,
-                    rendered: row.rendered))
+                    rendered: row.rendered, institutionKey: row.institutionKey, changedAt: row.changedAt))
         }
         // Name order: family key, full key, then practice key (the entry's rank).
         let byNameRank = (0..<Int32(entries.count)).sorted {
@@ -754,5 +763,63 @@ extension PracticeSearchSnapshot {
             profession: e.profession >= 0 ? codeNames[Int(e.profession)] : nil,
             qualifications: detail.qualifications.map { codeNames[Int($0)] }, distanceMetres: distance, score: score,
             sortValue: sortValue)
+    }
+}
+
+/// A practice found by ``PracticeSearchSnapshot/nearest(to:radius:profession:postcode:at:offset:limit:)``:
+/// what the FHIR Location and PractitionerRole show, without a database read.
+public struct PracticeSnapshotHit: Sendable {
+    public var key: String
+    /// The search hit's members as the snapshot's renderer made them (they hold the document).
+    public var rendered: [UInt8]
+    public var professionalId: String?
+    public var profession: String?
+    public var institutionKey: String?
+    public var validFrom: LocalDate
+    public var validTo: LocalDate?
+    /// `YYYY-MM-DDTHH:MM:SSZ`, as PostgreSQL's `to_char` of `changed_at` in UTC gives it.
+    public var changedAt: String
+}
+
+extension PracticeSearchSnapshot {
+    /// The practices valid on `at` within `radius` metres, nearest first and then in key order
+    /// (the order of FHIR's `near` search in PostgreSQL), skipping `offset`; `hasMore` when
+    /// another follows the `limit` returned.
+    public func nearest(
+        to near: (latitude: Double, longitude: Double), radius: Double, profession: String?, postcode: String?,
+        at: LocalDate, offset: Int, limit: Int
+    ) -> (hits: [PracticeSnapshotHit], hasMore: Bool) {
+        var query = PracticeSearchQuery(at: at, sort: .distance, limit: offset + limit + 1)
+        query.near = near
+        query.radiusMetres = radius
+        query.profession = profession
+        query.postcode = postcode
+        let filter = Filter(snapshot: self, query: query)
+        var page = Page(after: nil, count: offset + limit + 1)
+        if postcode == nil {
+            nearestPage(filter, near: near, radius: radius, into: &page)
+        } else {
+            for match in distanceMatches(filter, folded: nil) { page.consider(match) }
+        }
+        let kept = page.kept.dropFirst(offset)
+        let hits = kept.prefix(limit).map { match in
+            let e = entries[Int(match.index)]
+            let detail = details[Int(match.index)]
+            return PracticeSnapshotHit(
+                key: detail.key, rendered: detail.rendered, professionalId: detail.professionalId,
+                profession: e.profession >= 0 ? codeNames[Int(e.profession)] : nil,
+                institutionKey: detail.institutionKey, validFrom: LocalDate(dayNumber: Int(e.validFrom)),
+                validTo: e.validTo == Int32.max ? nil : LocalDate(dayNumber: Int(e.validTo)),
+                changedAt: Self.timestamp(detail.changedAt))
+        }
+        return (hits, kept.count > limit)
+    }
+
+    /// Seconds since 1970-01-01 UTC as `YYYY-MM-DDTHH:MM:SSZ`.
+    static func timestamp(_ seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let rest = Int(seconds - days * 86_400)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(LocalDate(dayNumber: Int(days)))T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))Z"
     }
 }
