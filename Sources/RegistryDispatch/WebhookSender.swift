@@ -181,7 +181,10 @@ public final class WebhookSender: Sendable {
     /// The addresses of `host` (getaddrinfo on NIO's blocking-I/O pool, off the cooperative
     /// threads), or `ResolutionFailed` when there is no answer within `timeout`: getaddrinfo
     /// cannot be cancelled, so the caller stops waiting and the lookup finishes on its own.
-    public static func resolve(host: String, timeout: Duration = resolutionTimeout) async throws -> [IPAddress] {
+    public static func resolve(
+        host: String, timeout: Duration = resolutionTimeout,
+        lookUp: @escaping @Sendable (String) async throws -> [IPAddress] = lookUp(host:)
+    ) async throws -> [IPAddress] {
         if let literal = IPAddress(host) { return [literal] }
         let answer = FirstAnswer<[IPAddress]>()
         return try await withCheckedThrowingContinuation { continuation in
@@ -195,14 +198,15 @@ public final class WebhookSender: Sendable {
             }
             Task {
                 let result: Result<[IPAddress], any Error>
-                do { result = .success(try await lookUp(host: host)) } catch { result = .failure(error) }
+                do { result = .success(try await lookUp(host)) } catch { result = .failure(error) }
                 timer.cancel()
                 answer.resume(with: result)
             }
         }
     }
 
-    static func lookUp(host: String) async throws -> [IPAddress] {
+    /// The system resolver's answer (getaddrinfo on NIO's blocking-I/O pool), however long it takes.
+    @Sendable public static func lookUp(host: String) async throws -> [IPAddress] {
         try await NIOThreadPool.singleton.runIfActive {
             var hints = addrinfo()
             hints.ai_family = AF_UNSPEC

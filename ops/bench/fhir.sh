@@ -4,9 +4,9 @@
 #
 #   ops/bench/fhir.sh [SECONDS] [REPS]     (defaults: 15, 3)
 #
-# Needs ../shared/reference/spor-samples (the real RMS dose-form export, 11.5 MB CSV zipped) and
+# Needs ../shared/reference/spor-samples (the real RMS dose-form export, 11.5 MB CSV zipped). Uses
 # the bench cluster's databases of ops/bench/api-lookup.sh (api_1_0: generated SAM export, scale
-# 1.0) and ops/bench/providers.sh (providers_1_0: 600,000 practices); it migrates them.
+# 1.0) and ops/bench/providers.sh (providers_1_0: 600,000 practices), making them when missing.
 #
 # RMS, per repetition on a fresh database: `registry import spor-rms export-200000000004.zip`,
 # then the same file again (no change), under /usr/bin/time; baseline in the same run: Python's csv
@@ -88,6 +88,24 @@ run_pair() { # database v1-paths fhir-paths v1-name fhir-name
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   done
 }
+
+# The two databases, made as ops/bench/api-lookup.sh and ops/bench/providers.sh make them when
+# this machine has not got them yet (generated data, scale 1.0, seed 1).
+prepare() { # database data-dir generate-kind import-kind...
+  local db=$1 data=$2 kind=$3; shift 3
+  export DATABASE_URL="${ADMIN%/postgres}/$db"
+  psql -Atq "$ADMIN" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
+    || psql -q "$ADMIN" -c "CREATE DATABASE $db"
+  "$REGISTRY" migrate >/dev/null
+  psql -Atq "$DATABASE_URL" -c "SELECT 1 FROM import_run WHERE outcome = 'applied' LIMIT 1" | grep -q 1 && return
+  [ -d "$data" ] || "$REGISTRY" generate "$kind" --scale 1.0 --seed 1 --out "$data" >&2
+  for what in "$@"; do "$REGISTRY" import "$what" "$data" > "$WORK/fhir-prepare-$what.log" 2>&1; done
+  psql -q "$DATABASE_URL" -c "VACUUM ANALYZE" >/dev/null
+}
+prepare api_1_0 "$WORK/sam-1.0" sam sam
+# The RMS lists, so the packs' IDMP packaging is really looked up (a re-import changes nothing).
+"$REGISTRY" import spor-rms "$(dirname "$DOSE_FORMS")" > "$WORK/fhir-prepare-rms.log" 2>&1
+prepare providers_1_0 "$WORK/cobrha-1.0" cobrha cobrha practices
 
 API="${ADMIN%/postgres}/api_1_0"
 psql -Atq "$API" -c "SELECT split_part(entity_key, '|', 3) FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key LIKE 'P|CNK|%' ORDER BY random() LIMIT 10000" > "$WORK/fhir-cnks.txt"
