@@ -85,6 +85,7 @@ run_pair() { # database v1-paths fhir-paths v1-name fhir-name
         echo "$name-c$CACHE $(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line") $(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line") $(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line") $(sed 's/.*non2xx=\([0-9]*\).*/\1/' <<<"$line")" >> "$RESULTS"
       done
     done
+    echo "rss-$4-c$CACHE $(( $(ps -o rss= -p "$SERVER") / 1024 ))" >> "$RESULTS"
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   done
 }
@@ -142,3 +143,5 @@ for CACHE in 0 256; do
     done
   done
 done
+echo
+echo "Server RSS after the runs (MiB): $(awk '$1 ~ /^rss-/ {printf "%s %s; ", substr($1, 5), $2}' "$RESULTS")"

@@ -43,7 +43,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
             }
         }
         router.get("/fhir/Location") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchLocations(request) }
+            try await FHIR.serveRendered(request, cache: cache) { try await searchLocations(request) }
         }
         router.get("/fhir/Organization/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
@@ -134,7 +134,16 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         return try await reader.practice(id).map(location)
     }
 
-    func location(_ practice: FHIRActorReader.Practice) -> JSONValue {
+    func location(_ practice: FHIRActorReader.Practice) -> JSONValue { Self.location(practice, today: today) }
+
+    /// The Location of a practice in canonical JSON, as the in-memory practice search keeps it
+    /// (rendered when its snapshot loads; a practice found on a later day is valid that day, so
+    /// still active).
+    @Sendable static func locationBytes(_ practice: FHIRActorReader.Practice) -> [UInt8] {
+        (FHIR.pruned(location(practice, today: LocalDate.todayInBrussels(Date()))) ?? .object([:])).canonicalBytes
+    }
+
+    static func location(_ practice: FHIRActorReader.Practice, today: LocalDate) -> JSONValue {
         let document = practice.document
         let active = practice.validTo.map { today <= $0 } ?? true
         var resource: [String: JSONValue] = [
@@ -409,24 +418,6 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         guard total == nil || ["none", "estimate", "accurate"].contains(total!) else {
             throw Problem.invalidParameter("_total", "_total is none, estimate or accurate, got '\(total!)'.")
         }
-        if let near = filter.near, total != "accurate", filter.practiceKey == nil, filter.professionalId == nil,
-            filter.institutionKey == nil, filter.updatedFrom == nil, filter.updatedBefore == nil,
-            let snapshot = practiceSearch?.currentSnapshot
-        {
-            // The snapshot's nearest-first order is the SQL's (chord, then key), its validity
-            // and radius tests are PostgreSQL's: the page is the same, without a database read.
-            let found = snapshot.nearest(
-                to: (near.latitude, near.longitude), radius: near.metres, profession: filter.profession,
-                postcode: filter.postcode, at: filter.at, offset: search.offset, limit: search.count)
-            let practices = try found.hits.map { hit in
-                FHIRActorReader.Practice(
-                    key: hit.key, document: try ProviderRendering.practiceDocument(hitMembers: hit.rendered),
-                    professionalId: hit.professionalId, profession: hit.profession, institutionKey: hit.institutionKey,
-                    validFrom: hit.validFrom, validTo: hit.validTo, changedAt: hit.changedAt)
-            }
-            let next = found.hasMore ? search.next(request, total: search.offset + search.count + 1) : nil
-            return (practices, found.hasMore ? nil : search.offset + practices.count, next)
-        }
         let page = try await reader.practices(
             filter, offset: search.offset, limit: search.count,
             countTotal: filter.near == nil ? total != "none" : total == "accurate")
@@ -434,13 +425,36 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         return (page.practices, page.total, next)
     }
 
-    func searchLocations(_ request: Request) async throws -> JSONValue {
+    func searchLocations(_ request: Request) async throws -> [UInt8] {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Location").supported)
+        if let answer = try nearestLocationsFromMemory(request, search) { return answer }
         let page = try await practicePage(request, search)
         return FHIR.response(
             FHIR.searchset(
                 request: request, base: FHIR.base(request), total: page.total,
-                matches: page.practices.map(location), next: page.next), request: request)
+                matches: page.practices.map(location), next: page.next), request: request
+        ).canonicalBytes
+    }
+
+    /// A `near` search (without filters the snapshot does not hold, nor an accurate total) answered
+    /// from the in-memory practice search when it is current, from the Locations it rendered when
+    /// it loaded: its nearest-first order is the SQL's (chord, then key), its validity and radius
+    /// tests are PostgreSQL's, so the Bundle is the one PostgreSQL would give.
+    func nearestLocationsFromMemory(_ request: Request, _ search: FHIRSearch) throws -> [UInt8]? {
+        let filter = try practiceFilter(search)
+        guard let near = filter.near, try search.single("_total")?.value != "accurate", filter.practiceKey == nil,
+            filter.professionalId == nil,
+            filter.institutionKey == nil, filter.updatedFrom == nil, filter.updatedBefore == nil,
+            let snapshot = practiceSearch?.currentSnapshot
+        else { return nil }
+        let found = snapshot.nearest(
+            to: (near.latitude, near.longitude), radius: near.metres, profession: filter.profession,
+            postcode: filter.postcode, at: filter.at, offset: search.offset, limit: search.count)
+        guard found.hits.allSatisfy({ !$0.resource.isEmpty }) else { return nil }
+        return FHIR.searchsetBytes(
+            request: request, base: FHIR.base(request), total: found.hasMore ? nil : search.offset + found.hits.count,
+            matches: found.hits.map { ("Location", FHIR.id($0.key), $0.resource) },
+            next: found.hasMore ? search.next(request, total: search.offset + search.count + 1) : nil)
     }
 
     func searchRoles(_ request: Request) async throws -> JSONValue {

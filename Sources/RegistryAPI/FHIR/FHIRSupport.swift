@@ -82,6 +82,14 @@ enum FHIR {
         return try await cache.answer(request, key: key, contentType: contentType, compute)
     }
 
+    /// The same for an answer already rendered as canonical JSON.
+    static func serveRendered(_ request: Request, cache: ResponseCache, _ compute: () async throws -> [UInt8])
+        async throws -> Response
+    {
+        let key = "fhir|\(LocalDate.todayInBrussels(Date()))|\(base(request))\(request.uri.description)"
+        return try await cache.answerRendered(request, key: key, contentType: contentType, compute)
+    }
+
     /// FHIR JSON has no empty arrays or objects and no nulls: they are left out.
     static func pruned(_ value: JSONValue) -> JSONValue? {
         switch value {
@@ -119,6 +127,40 @@ enum FHIR {
         ]
         if let total { members["total"] = .number(String(total)) }
         return .object(members)
+    }
+
+    /// `searchset(…)` pruned and in canonical JSON, written from resources already rendered in
+    /// canonical JSON (`matches`: type, id, bytes), so a page costs no JSON tree.
+    static func searchsetBytes(
+        request: Request, base: String, total: Int?, matches: [(type: String, id: String, resource: [UInt8])],
+        next: String?
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + matches.reduce(0) { $0 + $1.resource.count + 128 })
+        func string(_ text: String) { out.append(contentsOf: JSONValue.string(text).canonicalBytes) }
+        out.append(UInt8(ascii: "{"))
+        if !matches.isEmpty {
+            out.append(contentsOf: #""entry":["#.utf8)
+            for (index, match) in matches.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: #"{"fullUrl":"#.utf8)
+                string("\(base)/fhir/\(match.type)/\(match.id)")
+                out.append(contentsOf: #","resource":"#.utf8)
+                out.append(contentsOf: match.resource)
+                out.append(contentsOf: #","search":{"mode":"match"}}"#.utf8)
+            }
+            out.append(contentsOf: "],".utf8)
+        }
+        out.append(contentsOf: #""link":[{"relation":"self","url":"#.utf8)
+        string(base + request.uri.description)
+        if let next {
+            out.append(contentsOf: #"},{"relation":"next","url":"#.utf8)
+            string(base + next)
+        }
+        out.append(contentsOf: #"}],"resourceType":"Bundle","#.utf8)
+        if let total { out.append(contentsOf: #""total":\#(total),"#.utf8) }
+        out.append(contentsOf: #""type":"searchset"}"#.utf8)
+        return out
     }
 
     /// The server's base URL as the client addressed it (for `fullUrl` and links).

@@ -118,17 +118,6 @@ enum ProviderRendering {
         return out
     }
 
-    /// The practice document inside `hitMembers` (what it rendered, less the links it added).
-    static func practiceDocument(hitMembers: [UInt8]) throws -> JSONValue {
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        bytes.append(contentsOf: hitMembers)
-        bytes.append(UInt8(ascii: "}"))
-        var members = try JSONValue.parse(String(decoding: bytes, as: UTF8.self))["practice"]?.members ?? [:]
-        members["href"] = nil
-        if members["institution"] != nil { members["institutionHref"] = nil }
-        return .object(members)
-    }
-
     /// One search hit, `{"distanceKm":…,"practice":…,"professional":…,"score":…}` (canonical: keys
     /// in order): the practice, who practises there, how far it is and how well the name matched.
     static func writeHit(_ hit: PracticeSearchHit, into out: inout [UInt8]) {

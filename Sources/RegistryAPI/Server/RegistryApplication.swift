@@ -69,11 +69,13 @@ public enum RegistryApplication {
         return router
     }
 
-    /// The in-memory practice search with this API's rendering of hits.
+    /// The in-memory practice search with this API's rendering of hits and of FHIR Locations.
     public static func practiceSearchService(client: PostgresClient, enabled: Bool, logger: Logger)
         -> PracticeSearchService
     {
-        PracticeSearchService(client: client, enabled: enabled, logger: logger, render: ProviderRendering.hitMembers)
+        PracticeSearchService(
+            client: client, enabled: enabled, logger: logger, render: ProviderRendering.hitMembers,
+            renderResource: FHIRActorRoutes<BasicRequestContext>.locationBytes)
     }
 
     /// `practiceSearch`: the in-memory practice search to run (one is made from `settings` when nil;

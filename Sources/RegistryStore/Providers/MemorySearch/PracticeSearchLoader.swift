@@ -23,7 +23,8 @@ extension PracticeSearchSnapshot {
     /// own name folding for the Basic Multilingual Plane. `render` makes the bytes a hit shows
     /// (from a hit without distance or score), once per practice.
     public static func load(
-        client: PostgresClient, logger: Logger, render: @Sendable (PracticeSearchHit) -> [UInt8]
+        client: PostgresClient, logger: Logger, render: @Sendable (PracticeSearchHit) -> [UInt8],
+        renderResource: (@Sendable (FHIRActorReader.Practice) -> [UInt8])? = nil
     ) async throws -> PracticeSearchSnapshot {
         try await client.withConnection { connection in
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
@@ -64,26 +65,37 @@ extension PracticeSearchSnapshot {
                     let qualifications = try r[3].decode([String].self)
                     let familyName = try r[13].decode(String?.self)
                     let givenName = try r[14].decode(String?.self)
+                    let document = try JSONValue.parse(try r[19].decode(String.self))
                     let rendered = render(
                         PracticeSearchHit(
-                            practiceKey: key, practice: try JSONValue.parse(try r[19].decode(String.self)),
+                            practiceKey: key, practice: document,
                             rendered: nil, professionalId: professionalId, familyName: familyName,
                             givenName: givenName, profession: profession, qualifications: qualifications,
                             distanceMetres: nil, score: nil, sortValue: ""))
-                    rows.append(
-                        PracticeSearchRow(
-                            key: key, professionalId: professionalId,
-                            profession: profession, qualifications: qualifications,
-                            languages: try r[4].decode([String].self), postcode: try r[5].decode(String.self),
-                            latitude: try r[6].decode(Double?.self), longitude: try r[7].decode(Double?.self),
-                            earth: x.flatMap { x in y.flatMap { y in z.map { (x, y, $0) } } },
-                            validFrom: Int(try r[11].decode(Int32.self)),
-                            validTo: try r[12].decode(Int32?.self).map(Int.init),
-                            familyName: familyName, givenName: givenName,
-                            familyExact: try r[15].decode(String.self), fullExact: try r[16].decode(String.self),
-                            familyKey: try r[17].decode(String.self), fullKey: try r[18].decode(String.self),
-                            rendered: rendered, institutionKey: try r[20].decode(String?.self),
-                            changedAt: try r[21].decode(Int64.self)))
+                    let validFrom = Int(try r[11].decode(Int32.self))
+                    let validTo = try r[12].decode(Int32?.self).map(Int.init)
+                    let institutionKey = try r[20].decode(String?.self)
+                    let changedAt = try r[21].decode(Int64.self)
+                    var row = PracticeSearchRow(
+                        key: key, professionalId: professionalId,
+                        profession: profession, qualifications: qualifications,
+                        languages: try r[4].decode([String].self), postcode: try r[5].decode(String.self),
+                        latitude: try r[6].decode(Double?.self), longitude: try r[7].decode(Double?.self),
+                        earth: x.flatMap { x in y.flatMap { y in z.map { (x, y, $0) } } },
+                        validFrom: validFrom, validTo: validTo,
+                        familyName: familyName, givenName: givenName,
+                        familyExact: try r[15].decode(String.self), fullExact: try r[16].decode(String.self),
+                        familyKey: try r[17].decode(String.self), fullKey: try r[18].decode(String.self),
+                        rendered: rendered, institutionKey: institutionKey, changedAt: changedAt)
+                    if let renderResource {
+                        row.resource = renderResource(
+                            FHIRActorReader.Practice(
+                                key: key, document: document, professionalId: professionalId, profession: profession,
+                                institutionKey: institutionKey, validFrom: LocalDate(dayNumber: validFrom),
+                                validTo: validTo.map { LocalDate(dayNumber: $0) },
+                                changedAt: PracticeSearchSnapshot.timestamp(changedAt)))
+                    }
+                    rows.append(row)
                 }
                 try await connection.query("COMMIT", logger: logger)
                 return PracticeSearchSnapshot(rows: rows, marker: marker, folding: NameFolding(table: table))

@@ -31,16 +31,20 @@ public final class PracticeSearchService: Service, Sendable {
     let logger: Logger
     public let enabled: Bool
     let render: @Sendable (PracticeSearchHit) -> [UInt8]
+    let renderResource: (@Sendable (FHIRActorReader.Practice) -> [UInt8])?
     let changes: AsyncStream<Void>
     let signal: AsyncStream<Void>.Continuation
 
     /// `enabled: false` answers every search from PostgreSQL (and loads nothing). `render` makes
-    /// the bytes of a hit once per practice when a snapshot loads (see `PracticeSearchRow.rendered`).
+    /// the bytes of a hit once per practice when a snapshot loads (see `PracticeSearchRow.rendered`),
+    /// `renderResource` those of the practice as a FHIR resource (`PracticeSearchRow.resource`).
     public init(
         client: PostgresClient, enabled: Bool, logger: Logger,
-        render: @escaping @Sendable (PracticeSearchHit) -> [UInt8]
+        render: @escaping @Sendable (PracticeSearchHit) -> [UInt8],
+        renderResource: (@Sendable (FHIRActorReader.Practice) -> [UInt8])? = nil
     ) {
         self.render = render
+        self.renderResource = renderResource
         self.client = client
         self.reader = ProviderReader(client: client, logger: logger)
         self.logger = logger
@@ -106,7 +110,8 @@ public final class PracticeSearchService: Service, Sendable {
                 if current { return }
                 let clock = ContinuousClock()
                 let started = clock.now
-                let snapshot = try await PracticeSearchSnapshot.load(client: client, logger: logger, render: render)
+                let snapshot = try await PracticeSearchSnapshot.load(
+                    client: client, logger: logger, render: render, renderResource: renderResource)
                 state.withLock { $0.snapshot = snapshot }
                 logger.info(
                     "practice search loaded in memory",

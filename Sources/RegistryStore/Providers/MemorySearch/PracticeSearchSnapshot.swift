@@ -29,6 +29,9 @@ public struct PracticeSearchRow: Sendable {
     /// (seconds since 1970-01-01 UTC, whole).
     public var institutionKey: String?
     public var changedAt: Int64
+    /// The practice as a resource (FHIR Location), rendered once when the snapshot loads; empty
+    /// when no resource renderer was given.
+    public var resource: [UInt8] = []
 
     public init(
         key: String, professionalId: String?, profession: String?, qualifications: [String], languages: [String],
@@ -102,6 +105,7 @@ public final class PracticeSearchSnapshot: Sendable {
         var rendered: [UInt8]
         var institutionKey: String?
         var changedAt: Int64
+        var resource: [UInt8]
     }
 
     /// The import run this snapshot reflects (the newest applied CoBRHA or practice import).
@@ -189,7 +193,8 @@ public final class PracticeSearchSnapshot: Sendable {
                 Detail(
                     key: row.key, professionalId: row.professionalId, qualifications: row.qualifications.map(code),
                     languages: languages, familyName: row.familyName, givenName: row.givenName,
-                    rendered: row.rendered, institutionKey: row.institutionKey, changedAt: row.changedAt))
+                    rendered: row.rendered, institutionKey: row.institutionKey, changedAt: row.changedAt,
+                    resource: row.resource))
         }
         // Name order: family key, full key, then practice key (the entry's rank).
         let byNameRank = (0..<Int32(entries.count)).sorted {
@@ -779,6 +784,8 @@ public struct PracticeSnapshotHit: Sendable {
     public var validTo: LocalDate?
     /// `YYYY-MM-DDTHH:MM:SSZ`, as PostgreSQL's `to_char` of `changed_at` in UTC gives it.
     public var changedAt: String
+    /// The practice as the resource renderer made it when the snapshot loaded (empty without one).
+    public var resource: [UInt8]
 }
 
 extension PracticeSearchSnapshot {
@@ -810,7 +817,7 @@ extension PracticeSearchSnapshot {
                 profession: e.profession >= 0 ? codeNames[Int(e.profession)] : nil,
                 institutionKey: detail.institutionKey, validFrom: LocalDate(dayNumber: Int(e.validFrom)),
                 validTo: e.validTo == Int32.max ? nil : LocalDate(dayNumber: Int(e.validTo)),
-                changedAt: Self.timestamp(detail.changedAt))
+                changedAt: Self.timestamp(detail.changedAt), resource: detail.resource)
         }
         return (hits, kept.count > limit)
     }
