@@ -2,7 +2,8 @@
 # Benchmark (SPOR/IDMP/FHIR issue): the RMS dose-form list import, and FHIR search next to its
 # /v1 equivalent under wrk, in one run on this machine.
 #
-#   ops/bench/fhir.sh [SECONDS] [REPS]     (defaults: 15, 3)
+#   [POOL=N] ops/bench/fhir.sh [SECONDS] [REPS]     (defaults: 15, 3; POOL: the server's
+#   PostgreSQL connections, default 32)
 #
 # Needs ../shared/reference/spor-samples (the real RMS dose-form export, 11.5 MB CSV zipped). Uses
 # the bench cluster's databases of ops/bench/api-lookup.sh (api_1_0: generated SAM export, scale
@@ -69,7 +70,7 @@ run_pair() { # database v1-paths fhir-paths v1-name fhir-name
   export DATABASE_URL="${ADMIN%/postgres}/$db"
   "$REGISTRY" migrate >/dev/null
   for CACHE in 0 256; do
-    "$REGISTRY" serve --port "$PORT" --pool-size 32 --cache-mb "$CACHE" > "$WORK/fhir-serve.log" 2>&1 &
+    "$REGISTRY" serve --port "$PORT" --pool-size "${POOL:-32}" --cache-mb "$CACHE" > "$WORK/fhir-serve.log" 2>&1 &
     SERVER=$!
     for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
     sleep 20  # the in-memory practice search loads after start (v1-near answers from it)
