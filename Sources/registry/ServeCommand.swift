@@ -19,8 +19,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 8080
 
-    @Option(help: "Most database connections the server opens (env DATABASE_POOL_SIZE).")
-    var poolSize = ProcessInfo.processInfo.environment["DATABASE_POOL_SIZE"].flatMap { Int($0) } ?? 16
+    @Option(help: "Most database connections the server opens (env DATABASE_POOL_SIZE; default 4 per core, 8 to 32).")
+    var poolSize =
+        ProcessInfo.processInfo.environment["DATABASE_POOL_SIZE"].flatMap { Int($0) } ?? Self.defaultPoolSize
+
+    /// Four connections per core: more runnable PostgreSQL backends than that crowd the server's
+    /// own threads out of the CPU and give heavier requests long tails (BENCHMARKS.md, FHIR).
+    static var defaultPoolSize: Int { min(32, max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)) }
 
     @Option(
         help:
