@@ -364,6 +364,19 @@ struct ProviderAPITests {
         #expect(compared.answers.map { $0.json["entry"].array.count }.reduce(0, +) > 20)
     }
 
+    /// A near search the snapshot could answer is still checked first: a bad `_total` is a 400.
+    @Test func fhirNearSearchesFromMemoryRefuseBadParameters() async throws {
+        try await Self.withProviders(engine: .memory) { memory, _ in
+            let centre = "\(Self.centre.latitude)%7C\(Self.centre.longitude)"
+            let good = try await memory.get("/fhir/Location?near=\(centre)%7C20%7Ckm")
+            #expect(good.status == .ok && !good.json["entry"].array.isEmpty)
+            let response = try await memory.get("/fhir/Location?near=\(centre)%7C20%7Ckm&_total=sometimes")
+            #expect(response.status == .badRequest)
+            #expect(response.json["resourceType"].string == "OperationOutcome")
+            #expect(response.json["issue"][0]["expression"][0].string == "_total")
+        }
+    }
+
     @Test func malformedSearchesAreProblemsNamingTheParameter() async throws {
         try await Self.withProviders { api, _ in
             for (query, parameter) in [

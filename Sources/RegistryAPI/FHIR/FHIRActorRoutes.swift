@@ -414,15 +414,21 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         practices: [FHIRActorReader.Practice], total: Int?, next: String?
     ) {
         let filter = try practiceFilter(search)
-        let total = try search.single("_total")?.value
-        guard total == nil || ["none", "estimate", "accurate"].contains(total!) else {
-            throw Problem.invalidParameter("_total", "_total is none, estimate or accurate, got '\(total!)'.")
-        }
+        let total = try Self.totalMode(search)
         let page = try await reader.practices(
             filter, offset: search.offset, limit: search.count,
             countTotal: filter.near == nil ? total != "none" : total == "accurate")
         let next = page.hasMore ? search.next(request, total: search.offset + search.count + 1) : nil
         return (page.practices, page.total, next)
+    }
+
+    /// `_total` as asked (none, estimate or accurate), nil when not asked.
+    static func totalMode(_ search: FHIRSearch) throws -> String? {
+        let total = try search.single("_total")?.value
+        guard total == nil || ["none", "estimate", "accurate"].contains(total!) else {
+            throw Problem.invalidParameter("_total", "_total is none, estimate or accurate, got '\(total!)'.")
+        }
+        return total
     }
 
     func searchLocations(_ request: Request) async throws -> [UInt8] {
@@ -442,9 +448,9 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     /// tests are PostgreSQL's, so the Bundle is the one PostgreSQL would give.
     func nearestLocationsFromMemory(_ request: Request, _ search: FHIRSearch) throws -> [UInt8]? {
         let filter = try practiceFilter(search)
-        guard let near = filter.near, try search.single("_total")?.value != "accurate", filter.practiceKey == nil,
-            filter.professionalId == nil,
-            filter.institutionKey == nil, filter.updatedFrom == nil, filter.updatedBefore == nil,
+        guard let near = filter.near, try Self.totalMode(search) != "accurate", filter.practiceKey == nil,
+            filter.professionalId == nil, filter.institutionKey == nil, filter.updatedFrom == nil,
+            filter.updatedBefore == nil,
             let snapshot = practiceSearch?.currentSnapshot
         else { return nil }
         let found = snapshot.nearest(
