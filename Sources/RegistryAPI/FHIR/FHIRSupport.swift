@@ -78,8 +78,7 @@ enum FHIR {
     static func serve(_ request: Request, cache: ResponseCache, _ compute: () async throws -> JSONValue) async throws
         -> Response
     {
-        let key = "fhir|\(LocalDate.todayInBrussels(Date()))|\(base(request))\(request.uri.description)"
-        return try await cache.answer(request, key: key, contentType: contentType, compute)
+        try await serveRendered(request, cache: cache) { try await compute().canonicalBytes }
     }
 
     /// The same for an answer already rendered as canonical JSON.
@@ -130,7 +129,8 @@ enum FHIR {
     }
 
     /// `searchset(…)` pruned and in canonical JSON, written from resources already rendered in
-    /// canonical JSON (`matches`: type, id, bytes), so a page costs no JSON tree.
+    /// canonical JSON (`matches`: type, id, bytes), so a page costs no JSON tree. The two must give
+    /// the same bytes: ProviderAPITests compares Location searches answered both ways.
     static func searchsetBytes(
         request: Request, base: String, total: Int?, matches: [(type: String, id: String, resource: [UInt8])],
         next: String?

@@ -74,8 +74,6 @@ extension PracticeSearchSnapshot {
                             distanceMetres: nil, score: nil, sortValue: ""))
                     let validFrom = Int(try r[11].decode(Int32.self))
                     let validTo = try r[12].decode(Int32?.self).map(Int.init)
-                    let institutionKey = try r[20].decode(String?.self)
-                    let changedAt = try r[21].decode(Int64.self)
                     var row = PracticeSearchRow(
                         key: key, professionalId: professionalId,
                         profession: profession, qualifications: qualifications,
@@ -86,14 +84,15 @@ extension PracticeSearchSnapshot {
                         familyName: familyName, givenName: givenName,
                         familyExact: try r[15].decode(String.self), fullExact: try r[16].decode(String.self),
                         familyKey: try r[17].decode(String.self), fullKey: try r[18].decode(String.self),
-                        rendered: rendered, institutionKey: institutionKey, changedAt: changedAt)
+                        rendered: rendered)
                     if let renderResource {
                         row.resource = renderResource(
                             FHIRActorReader.Practice(
                                 key: key, document: document, professionalId: professionalId, profession: profession,
-                                institutionKey: institutionKey, validFrom: LocalDate(dayNumber: validFrom),
+                                institutionKey: try r[20].decode(String?.self),
+                                validFrom: LocalDate(dayNumber: validFrom),
                                 validTo: validTo.map { LocalDate(dayNumber: $0) },
-                                changedAt: PracticeSearchSnapshot.timestamp(changedAt)))
+                                changedAt: PracticeSearchSnapshot.timestamp(try r[21].decode(Int64.self))))
                     }
                     rows.append(row)
                 }

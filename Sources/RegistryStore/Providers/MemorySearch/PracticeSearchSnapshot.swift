@@ -25,10 +25,6 @@ public struct PracticeSearchRow: Sendable {
     /// The hit as the API shows it, minus what depends on the search (distance, score): rendered
     /// once when the snapshot loads, so a page is assembled from bytes.
     public var rendered: [UInt8]
-    /// What FHIR shows of a practice besides the document: its institution and last change
-    /// (seconds since 1970-01-01 UTC, whole).
-    public var institutionKey: String?
-    public var changedAt: Int64
     /// The practice as a resource (FHIR Location), rendered once when the snapshot loads; empty
     /// when no resource renderer was given.
     public var resource: [UInt8] = []
@@ -37,8 +33,7 @@ public struct PracticeSearchRow: Sendable {
         key: String, professionalId: String?, profession: String?, qualifications: [String], languages: [String],
         postcode: String, latitude: Double?, longitude: Double?, earth: (x: Double, y: Double, z: Double)?,
         validFrom: Int, validTo: Int?, familyName: String?, givenName: String?, familyExact: String,
-        fullExact: String, familyKey: String, fullKey: String, rendered: [UInt8], institutionKey: String?,
-        changedAt: Int64
+        fullExact: String, familyKey: String, fullKey: String, rendered: [UInt8]
     ) {
         self.key = key
         self.professionalId = professionalId
@@ -58,8 +53,6 @@ public struct PracticeSearchRow: Sendable {
         self.familyKey = familyKey
         self.fullKey = fullKey
         self.rendered = rendered
-        self.institutionKey = institutionKey
-        self.changedAt = changedAt
     }
 }
 
@@ -103,8 +96,6 @@ public final class PracticeSearchSnapshot: Sendable {
         var familyName: String?
         var givenName: String?
         var rendered: [UInt8]
-        var institutionKey: String?
-        var changedAt: Int64
         var resource: [UInt8]
     }
 
@@ -193,8 +184,7 @@ public final class PracticeSearchSnapshot: Sendable {
                 Detail(
                     key: row.key, professionalId: row.professionalId, qualifications: row.qualifications.map(code),
                     languages: languages, familyName: row.familyName, givenName: row.givenName,
-                    rendered: row.rendered, institutionKey: row.institutionKey, changedAt: row.changedAt,
-                    resource: row.resource))
+                    rendered: row.rendered, resource: row.resource))
         }
         // Name order: family key, full key, then practice key (the entry's rank).
         let byNameRank = (0..<Int32(entries.count)).sorted {
@@ -771,19 +761,9 @@ extension PracticeSearchSnapshot {
     }
 }
 
-/// A practice found by ``PracticeSearchSnapshot/nearest(to:radius:profession:postcode:at:offset:limit:)``:
-/// what the FHIR Location and PractitionerRole show, without a database read.
+/// A practice found by ``PracticeSearchSnapshot/nearest(to:radius:profession:postcode:at:offset:limit:)``.
 public struct PracticeSnapshotHit: Sendable {
     public var key: String
-    /// The search hit's members as the snapshot's renderer made them (they hold the document).
-    public var rendered: [UInt8]
-    public var professionalId: String?
-    public var profession: String?
-    public var institutionKey: String?
-    public var validFrom: LocalDate
-    public var validTo: LocalDate?
-    /// `YYYY-MM-DDTHH:MM:SSZ`, as PostgreSQL's `to_char` of `changed_at` in UTC gives it.
-    public var changedAt: String
     /// The practice as the resource renderer made it when the snapshot loaded (empty without one).
     public var resource: [UInt8]
 }
@@ -810,14 +790,8 @@ extension PracticeSearchSnapshot {
         }
         let kept = page.kept.dropFirst(offset)
         let hits = kept.prefix(limit).map { match in
-            let e = entries[Int(match.index)]
             let detail = details[Int(match.index)]
-            return PracticeSnapshotHit(
-                key: detail.key, rendered: detail.rendered, professionalId: detail.professionalId,
-                profession: e.profession >= 0 ? codeNames[Int(e.profession)] : nil,
-                institutionKey: detail.institutionKey, validFrom: LocalDate(dayNumber: Int(e.validFrom)),
-                validTo: e.validTo == Int32.max ? nil : LocalDate(dayNumber: Int(e.validTo)),
-                changedAt: Self.timestamp(detail.changedAt), resource: detail.resource)
+            return PracticeSnapshotHit(key: detail.key, resource: detail.resource)
         }
         return (hits, kept.count > limit)
     }
