@@ -126,11 +126,18 @@ public struct SAMImportPipeline: Sendable {
         do {
             // The import's statements are few and large with poor row estimates (JSON functions):
             // JIT compilation cost more than it saved (0.5 s of 1.2 s on one search-index statement).
+            // Documents are staged as jsonb: PostgreSQL parses them while the COPY streams (beside
+            // the parsing thread, on the other core) and the apply copies them, lz4-compressed as
+            // sam_entity stores them, without parsing (scale 1.0: 7.9 s -> 4.1 s to insert 700k).
             try await connection.executeScript("SET LOCAL jit = off")
             try await connection.executeScript(
                 """
                 CREATE TEMP TABLE stage_entity (entity_type text, entity_key text, parent_type text, parent_key text,
-                    content_hash text, field_names text, first_from text, key_json text, document text) ON COMMIT DROP;
+                    content_hash text, field_names text, first_from text, key_json text, document jsonb) ON COMMIT DROP;
+                DO $$ BEGIN
+                    ALTER TABLE stage_entity ALTER COLUMN document SET COMPRESSION lz4;
+                EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
+                END $$;
                 CREATE TEMP TABLE stage_rejected (entity_type text, entity_key text) ON COMMIT DROP;
                 CREATE TEMP TABLE stage_ref (rule text, severity text, from_type text, from_key text, target_type text,
                     target_key text, file text, line integer) ON COMMIT DROP;
@@ -457,7 +464,7 @@ public struct SAMImportPipeline: Sendable {
         var updateRows: [[String?]] = []
         let updated = try await connection.query(
             """
-            SELECT n.entity_type, n.entity_key, c.document::text, n.document
+            SELECT n.entity_type, n.entity_key, c.document::text, n.document::text
             FROM stage_change ch JOIN stage_entity n USING (entity_type, entity_key)
             JOIN sam_entity c USING (entity_type, entity_key)
             WHERE ch.kind = 'updated'
@@ -515,7 +522,7 @@ public struct SAMImportPipeline: Sendable {
             """
             INSERT INTO sam_entity (entity_type, entity_key, parent_type, parent_key, content_hash, document,
                                     created_run_id, changed_run_id, changed_at)
-            SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.content_hash, s.document::jsonb,
+            SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.content_hash, s.document,
                    \(runId), \(runId), now()
             FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
             WHERE ch.kind IN ('created', 'updated')
