@@ -49,4 +49,25 @@ struct RealFragmentImportTests {
             #expect(warnings == 1)
         }
     }
+
+    /// Real names (accents, four languages, slices with and without end) staged while reading give
+    /// the search index what the stored documents give; so does a name the SQL is left to read (a
+    /// language element with an attribute).
+    @Test func realNamesStagedWhileReadingMatchTheStoredDocuments() async throws {
+        let dir = try TestDatabase.temporaryDirectory()
+        let path = "\(dir)/AMP-real.xml"
+        let export = try SharedSamples.haldolExport()
+        let first = try #require(export.range(of: "<PrescriptionName>"))
+        let odd = export.replacingCharacters(in: first, with: "<PrescriptionName><ns2:De x=\"1\">Odd</ns2:De>")
+        let oddPath = "\(dir)/AMP-odd.xml"
+        try export.write(toFile: path, atomically: true, encoding: .utf8)
+        try odd.write(toFile: oddPath, atomically: true, encoding: .utf8)
+        for file in [path, oddPath] {
+            try await TestDatabase.with { client, _ in
+                let (imported, rebuilt) = try await SearchIndexTests.importedAndRebuilt([file], client: client)
+                #expect(imported.contains("haldol"))
+                #expect(imported == rebuilt)
+            }
+        }
+    }
 }

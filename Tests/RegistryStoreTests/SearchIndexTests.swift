@@ -17,6 +17,45 @@ struct SearchIndexTests {
         FROM sam_search_entry
         """
 
+    /// The index as the import left it, then rebuilt from the stored documents alone.
+    static func importedAndRebuilt(_ paths: [String], client: PostgresClient) async throws -> (String, String) {
+        let pipeline = SAMImportPipeline(client: client, logger: TestDatabase.logger)
+        let summary = try await pipeline.run(input: try SAMInput.resolve(paths: paths))
+        #expect(summary.outcome == .applied)
+        let imported: String = try await client.scalar(snapshotSQL)
+        try await client.withConnection { connection in
+            try await connection.executeScript("BEGIN")
+            try await connection.executeScript("TRUNCATE sam_search_entry")
+            try await SAMSearchIndex(logger: TestDatabase.logger).refresh(connection: connection)
+            try await connection.executeScript("COMMIT")
+        }
+        return (imported, try await client.scalar(snapshotSQL))
+    }
+
+    @Test func namesStagedWhileReadingGiveTheIndexTheStoredDocumentsGive() async throws {
+        let base = try generatedExport(seed: 45)
+        try await TestDatabase.with { client, _ in
+            let (imported, rebuilt) = try await Self.importedAndRebuilt([base], client: client)
+            let staged: Int64 = try await client.scalar(
+                "SELECT count(*) FROM sam_search_entry WHERE entity_type IN ('amp', 'ampp', 'vmp')")
+            #expect(staged > 100)
+            #expect(imported == rebuilt)
+        }
+    }
+
+    /// Names with quotes, backslashes, commas, braces and tabs reach PostgreSQL as written.
+    @Test func textArrayLiteralsRoundTripThroughPostgreSQL() async throws {
+        let elements: [String?] = ["Fr", nil, #"a "quoted", {braced} \ name"#, "tab\there", "", "NULL", "é ü"]
+        try await TestDatabase.with { client, _ in
+            let literal = PostgresText.array(elements)
+            let rows = try await client.query(
+                "SELECT unnest(\(literal)::text[])", logger: TestDatabase.logger)
+            var back: [String?] = []
+            for try await value in rows.decode(String?.self) { back.append(value) }
+            #expect(back == elements)
+        }
+    }
+
     @Test func incrementalRefreshAfterADeltaEqualsAFullBuild() async throws {
         let base = try generatedExport(seed: 44)
         let next = try TestDatabase.temporaryDirectory()

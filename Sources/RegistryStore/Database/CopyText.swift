@@ -92,3 +92,25 @@ extension PostgresConnection {
         }
     }
 }
+
+/// PostgreSQL's text input of values Swift builds for COPY.
+enum PostgresText {
+    /// A `text[]` literal: every element quoted (`"` and `\` escaped), nil as NULL.
+    static func array(_ elements: [String?]) -> String {
+        var out = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out += "," }
+            guard let element else {
+                out += "NULL"
+                continue
+            }
+            out += "\""
+            for ch in element.unicodeScalars {
+                if ch == "\"" || ch == "\\" { out += "\\" }
+                out.unicodeScalars.append(ch)
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+}

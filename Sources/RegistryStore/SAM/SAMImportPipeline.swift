@@ -133,7 +133,8 @@ public struct SAMImportPipeline: Sendable {
             try await connection.executeScript(
                 """
                 CREATE TEMP TABLE stage_entity (entity_type text, entity_key text, parent_type text, parent_key text,
-                    content_hash text, field_names text, first_from text, key_json text, document jsonb) ON COMMIT DROP;
+                    content_hash text, field_names text, first_from text, key_json text,
+                    name_langs text[], name_texts text[], name_days text[], document jsonb) ON COMMIT DROP;
                 DO $$ BEGIN
                     ALTER TABLE stage_entity ALTER COLUMN document SET COMPRESSION lz4;
                 EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
@@ -160,7 +161,7 @@ public struct SAMImportPipeline: Sendable {
             if state.refused == nil {
                 try await applyChanges(connection: connection, runId: runId, state: &state)
                 phase("apply+events", &state)
-                try await SAMSearchIndex(logger: logger).refresh(connection: connection)
+                try await SAMSearchIndex(logger: logger).refresh(connection: connection, namesStaged: true)
                 phase("search index", &state)
                 // The run record commits with the data it describes: an applied run is never left "running".
                 finish(&state)
@@ -231,7 +232,7 @@ public struct SAMImportPipeline: Sendable {
                 columns: [
                     "entity_type", "entity_key", "parent_type", "parent_key", "content_hash", "field_names",
                     "first_from",
-                    "key_json", "document",
+                    "key_json", "name_langs", "name_texts", "name_days", "document",
                 ],
                 logger: logger
             ) { writer in
@@ -247,11 +248,19 @@ public struct SAMImportPipeline: Sendable {
                         let fieldNames = "{" + entity.fieldNames.map { "\"\($0)\"" }.joined(separator: ",") + "}"
                         let firstFrom = entity.earliestFrom?.description
                         let keyJSON = entity.keyObject.canonicalText
+                        // The names the search index needs, so it need not take the documents apart.
+                        var names: [String?] = [nil, nil, nil]
+                        if case .rows(let rows)? = SAMSearchNames.names(of: entity) {
+                            names = [
+                                PostgresText.array(rows.map(\.lang)), PostgresText.array(rows.map(\.name)),
+                                PostgresText.array(rows.map(\.days)),
+                            ]
+                        }
                         buffer.appendRow(
                             [
                                 entity.type, entity.key, entity.parentType, entity.parentKey, hash, fieldNames,
                                 firstFrom, keyJSON,
-                            ],
+                            ] + names,
                             lastColumnBytes: bytes)
                     }
                     if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }

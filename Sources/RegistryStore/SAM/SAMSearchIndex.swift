@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import SAMImporter
 
 /// Keeps `sam_search_entry` (the medicine search index) in step with `sam_entity`.
 ///
@@ -11,7 +12,11 @@ import PostgresNIO
 struct SAMSearchIndex {
     let logger: Logger
 
-    func refresh(connection: PostgresConnection) async throws {
+    /// Refreshes the index inside the caller's transaction. `namesStaged`: the import's
+    /// `stage_entity` carries the names of the AMPs, AMPPs and VMPs it read (`SAMSearchNames`, in
+    /// `name_langs`, `name_texts`, `name_days`; NULL when the SQL is left to read them); the names of
+    /// the others are read from the stored documents.
+    func refresh(connection: PostgresConnection, namesStaged: Bool = false) async throws {
         let empty =
             try await connection.query(
                 "SELECT NOT EXISTS (SELECT 1 FROM sam_search_entry)", logger: logger
@@ -46,7 +51,7 @@ struct SAMSearchIndex {
         // Memoize would cache names by slice, and no two slices are alike: it only cost time
         // (1 s of 7 s for the AMPP names at scale 1.0).
         try await connection.executeScript("SET LOCAL work_mem = '128MB'; SET LOCAL enable_memoize = off")
-        try await connection.executeScript(Self.rebuildSQL)
+        try await connection.executeScript(Self.rebuildSQL(namesStaged: namesStaged))
         if !indexDefinitions.isEmpty {
             try await connection.executeScript("SET LOCAL maintenance_work_mem = '256MB'")
             for definition in indexDefinitions { try await connection.executeScript(definition) }
@@ -93,7 +98,8 @@ struct SAMSearchIndex {
     /// Deletes and re-derives the index rows of `search_amp` (AMPs and their AMPPs) and `search_vmp`.
     /// Set-based on purpose: facts are gathered by joins over all touched aggregates at once, so a
     /// full build stays linear in the number of entities.
-    static let rebuildSQL = """
+    static func rebuildSQL(namesStaged: Bool) -> String {
+        """
         ANALYZE search_amp;
         ANALYZE search_vmp;
         DELETE FROM sam_search_entry s USING (SELECT DISTINCT code FROM search_amp) a
@@ -144,28 +150,14 @@ struct SAMSearchIndex {
                                       codes, atc, ingredients, companies, vmp_groups, envs)
         SELECT 'amp', g.entity_key, g.entity_key, g.name, g.norm, g.langs, g.valid,
                ARRAY[g.entity_key], f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs
-        FROM (SELECT a.entity_key, n.norm, min(n.name) AS name,
-                     coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}') AS langs,
-                     range_agg(sam_slice_days(s.slice)) AS valid
-              FROM sam_entity a JOIN search_amp_facts f ON a.entity_type = 'amp' AND a.entity_key = f.amp_code,
-                   LATERAL jsonb_array_elements(a.document -> 'slices') s(slice),
-                   LATERAL sam_slice_names(s.slice,
-                       ARRAY['Name', 'PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName', 'OfficialName']) n
-              GROUP BY a.entity_key, n.norm) g
+        FROM (\(grouped("amp", keys: "SELECT amp_code FROM search_amp_facts", staged: namesStaged))) g
         JOIN search_amp_facts f ON f.amp_code = g.entity_key;
 
         INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
                                       codes, atc, ingredients, companies, vmp_groups, envs)
         SELECT 'ampp', g.entity_key, pf.amp_code, g.name, g.norm, g.langs, g.valid,
                ARRAY[g.entity_key] || pf.codes, f.atc, f.ingredients, f.companies, f.vmp_groups, pf.envs
-        FROM (SELECT p.entity_key, n.norm, min(n.name) AS name,
-                     coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}') AS langs,
-                     range_agg(sam_slice_days(s.slice)) AS valid
-              FROM search_ampp_facts pf
-              JOIN sam_entity p ON p.entity_type = 'ampp' AND p.entity_key = pf.cti,
-                   LATERAL jsonb_array_elements(p.document -> 'slices') s(slice),
-                   LATERAL sam_slice_names(s.slice, ARRAY['PrescriptionNameFamhp', 'PrescriptionName', 'AbbreviatedName']) n
-              GROUP BY p.entity_key, n.norm) g
+        FROM (\(grouped("ampp", keys: "SELECT cti FROM search_ampp_facts", staged: namesStaged))) g
         JOIN search_ampp_facts pf ON pf.cti = g.entity_key
         JOIN search_amp_facts f ON f.amp_code = pf.amp_code;
 
@@ -188,12 +180,40 @@ struct SAMSearchIndex {
 
         INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
                                       codes, atc, ingredients, companies, vmp_groups, envs)
-        SELECT 'vmp', v.entity_key, NULL, min(n.name), n.norm,
-               coalesce(array_agg(DISTINCT n.lang) FILTER (WHERE n.lang IS NOT NULL), '{}'),
-               range_agg(sam_slice_days(s.slice)), ARRAY[v.entity_key], '{}', f.ingredients, '{}', f.vmp_groups, '{}'
-        FROM sam_entity v JOIN search_vmp_facts f ON v.entity_type = 'vmp' AND v.entity_key = f.vmp_code,
-             LATERAL jsonb_array_elements(v.document -> 'slices') s(slice),
-             LATERAL sam_slice_names(s.slice, ARRAY['Name']) n
-        GROUP BY v.entity_key, n.norm, f.ingredients, f.vmp_groups;
+        SELECT 'vmp', g.entity_key, NULL, g.name, g.norm, g.langs, g.valid,
+               ARRAY[g.entity_key], '{}', f.ingredients, '{}', f.vmp_groups, '{}'
+        FROM (\(grouped("vmp", keys: "SELECT vmp_code FROM search_vmp_facts", staged: namesStaged))) g
+        JOIN search_vmp_facts f ON f.vmp_code = g.entity_key;
         """
+    }
+
+    /// The names of the entities of `type` listed by `keys`, one row per normalised name with its
+    /// languages and days. With `staged`, the names this run read come from `stage_entity`; the
+    /// others (a partial import, a rebuild, a name left to the SQL) from the stored documents.
+    static func grouped(_ type: String, keys: String, staged: Bool) -> String {
+        let fields = SAMSearchNames.fields[type]!.map { "'\($0)'" }.joined(separator: ", ")
+        let stagedNames = """
+            SELECT s.entity_key, lower(unaccent(n.name)) AS norm, n.name, n.lang, n.days::datemultirange AS days
+            FROM stage_entity s, unnest(s.name_langs, s.name_texts, s.name_days) n(lang, name, days)
+            WHERE s.entity_type = '\(type)' AND s.entity_key IN (\(keys)) AND s.name_texts IS NOT NULL
+            UNION ALL
+            """
+        let notStaged = """
+            AND NOT EXISTS (SELECT 1 FROM stage_entity s
+                            WHERE s.entity_type = '\(type)' AND s.entity_key = e.entity_key AND s.name_texts IS NOT NULL)
+            """
+        return """
+            SELECT entity_key, norm, min(name) AS name,
+                   coalesce(array_agg(DISTINCT lang) FILTER (WHERE lang IS NOT NULL), '{}') AS langs,
+                   range_agg(days) AS valid
+            FROM (\(staged ? stagedNames : "")
+                  SELECT e.entity_key, n.norm, n.name, n.lang, datemultirange(sam_slice_days(sl.slice)) AS days
+                  FROM sam_entity e,
+                       LATERAL jsonb_array_elements(e.document -> 'slices') sl(slice),
+                       LATERAL sam_slice_names(sl.slice, ARRAY[\(fields)]) n
+                  WHERE e.entity_type = '\(type)' AND e.entity_key IN (\(keys)) \(staged ? notStaged : "")
+                 ) names
+            GROUP BY entity_key, norm
+            """
+    }
 }
