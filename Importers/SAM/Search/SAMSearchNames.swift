@@ -35,7 +35,8 @@ public enum SAMSearchNames {
     /// The names of `entity`, or nil when its type is not searched by name.
     public static func names(of entity: VersionedEntity) -> Names? {
         guard let fieldNames = fields[entity.type] else { return nil }
-        var ranges: [Row: [String]] = [:]
+        // A handful of names per entity: a linear search is cheaper than hashing each one.
+        var rows: [(lang: String?, name: String, ranges: [String])] = []
         for slice in entity.slices {
             let range = dayRange(from: slice.from, to: slice.to)
             for field in fieldNames {
@@ -55,15 +56,17 @@ public enum SAMSearchNames {
                     continue  // arrays and other values carry no name for the SQL either
                 }
                 for (lang, name) in found {
-                    ranges[Row(lang: lang, name: name, days: ""), default: []].append(
-                        contentsOf: range.map { [$0] } ?? [])
+                    if let i = rows.firstIndex(where: { $0.lang == lang && $0.name == name }) {
+                        if let range { rows[i].ranges.append(range) }
+                    } else {
+                        rows.append((lang, name, range.map { [$0] } ?? []))
+                    }
                 }
             }
         }
         return .rows(
-            ranges.map { row, days in
-                Row(lang: row.lang, name: row.name, days: "{" + days.joined(separator: ",") + "}")
-            }.sorted { ($0.lang ?? "", $0.name) < ($1.lang ?? "", $1.name) })
+            rows.map { Row(lang: $0.lang, name: $0.name, days: "{" + $0.ranges.joined(separator: ",") + "}") }
+                .sorted { ($0.lang ?? "", $0.name) < ($1.lang ?? "", $1.name) })
     }
 
     /// The days of one slice as a range literal (`to` inclusive, either end open), nil when it

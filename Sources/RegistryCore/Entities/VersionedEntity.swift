@@ -91,9 +91,14 @@ public struct VersionedEntity: Sendable, Hashable {
 
     /// Every field and attribute name the entity carries (what a "created" event lists).
     public var fieldNames: [String] {
-        var names = Set(attributes.keys)
-        for slice in slices { names.formUnion(slice.fields.keys) }
-        return names.sorted()
+        // A few dozen short names: sorting and skipping repeats is cheaper than hashing them into a set.
+        var names = Array(attributes.keys)
+        for slice in slices { names.append(contentsOf: slice.fields.keys) }
+        names.sort()
+        var unique: [String] = []
+        unique.reserveCapacity(names.count)
+        for name in names where name != unique.last { unique.append(name) }
+        return unique
     }
 
     /// The first day of its earliest slice (a "created" event's `effectiveFrom`).
@@ -120,11 +125,11 @@ public struct VersionedEntity: Sendable, Hashable {
         var out: [UInt8] = []
         out.reserveCapacity(1024)
         out.append(contentsOf: #"{"attributes":{"#.utf8)
-        for (i, name) in attributes.keys.sorted().enumerated() {
+        for (i, attribute) in attributes.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            JSONValue.writeString(name, into: &out)
+            JSONValue.writeString(attribute.key, into: &out)
             out.append(UInt8(ascii: ":"))
-            JSONValue.writeString(attributes[name]!, into: &out)
+            JSONValue.writeString(attribute.value, into: &out)
         }
         out.append(contentsOf: #"},"key":"#.utf8)
         keyObject.write(into: &out)

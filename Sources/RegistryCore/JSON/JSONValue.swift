@@ -41,11 +41,12 @@ public enum JSONValue: Sendable, Hashable {
                 out.append(UInt8(ascii: ":"))
                 value.write(into: &out)
             } else {
-                for (i, key) in members.keys.sorted().enumerated() {
+                // Sorted as pairs: looking each key up again would hash it a second time.
+                for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
-                    JSONValue.writeString(key, into: &out)
+                    JSONValue.writeString(member.key, into: &out)
                     out.append(UInt8(ascii: ":"))
-                    members[key]!.write(into: &out)
+                    member.value.write(into: &out)
                 }
             }
             out.append(UInt8(ascii: "}"))

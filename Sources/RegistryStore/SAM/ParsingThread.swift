@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PostgresNIO
 import RegistryCore
 import SAMImporter
@@ -62,12 +63,25 @@ struct ParsedBatch: Sendable {
 final class ParsingThread: @unchecked Sendable {
     let reader: SAMDocumentReader
     let handoff = BatchHandoff<ParsedBatch>(capacity: 8)
+    /// Batches the importing task is done with, freed here: memory freed on another thread than
+    /// the one that allocated it goes back under its arena's lock, which the parser holds
+    /// whenever it allocates (glibc malloc), and the two threads contended for it.
+    let finished = Mutex<[[VersionedEntity]]>([])
 
     init(reader: SAMDocumentReader) { self.reader = reader }
+
+    /// Hands a processed batch back to be freed on the parsing thread (the caller keeps no copy).
+    func recycle(_ entities: [VersionedEntity]) {
+        finished.withLock { $0.append(entities) }
+    }
 
     func start() {
         let thread = Thread { [self] in
             while let batch = reader.next() {
+                _ = finished.withLock { batches in
+                    defer { batches.removeAll(keepingCapacity: true) }
+                    return batches.count
+                }
                 let drained = reader.drainFindings()
                 let parsed = ParsedBatch(
                     entities: batch, findings: drained.findings, references: drained.references,

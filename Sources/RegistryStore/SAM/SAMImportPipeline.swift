@@ -240,8 +240,10 @@ public struct SAMImportPipeline: Sendable {
                 let parsing = ParsingThread(reader: reader)
                 parsing.start()
                 defer { parsing.cancel() }
-                while let parsed = try await parsing.next() {
-                    for entity in parsed.entities {
+                while var parsed = try await parsing.next() {
+                    let entities = parsed.entities
+                    parsed.entities = []
+                    for entity in entities {
                         let (bytes, hash) = entity.canonicalDocumentBytes()
                         types.insert(entity.type)
                         // What a "created" event carries, computed here so SQL need not take the JSON apart.
@@ -263,6 +265,7 @@ public struct SAMImportPipeline: Sendable {
                             ] + names,
                             lastColumnBytes: bytes)
                     }
+                    parsing.recycle(consume entities)
                     if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
                     findings.append(contentsOf: parsed.findings)
                     for r in parsed.references {
