@@ -345,9 +345,10 @@ public struct SAMImportPipeline: Sendable {
     // MARK: Cross-file checks
 
     func checkStaged(connection: PostgresConnection, input: SAMInput, state: inout RunState) async throws {
+        // No index on the staged entities: every later statement joins them as a whole (hash
+        // joins; one scan is 0.15 s at scale 1.0), which was cheaper than building it (1.1 s).
         try await connection.executeScript(
             """
-            CREATE INDEX ON stage_entity (entity_type, entity_key);
             ANALYZE stage_entity;
             CREATE TEMP TABLE stage_duplicate ON COMMIT DROP AS
                 SELECT entity_type, entity_key, count(*) AS n FROM stage_entity GROUP BY 1, 2 HAVING count(*) > 1;

@@ -45,6 +45,12 @@ struct SAMSearchIndex {
                     SELECT entity_key AS code FROM sam_entity WHERE entity_type = 'vmp';
                 """)
         } else {
+            let changed =
+                try await connection.query(
+                    "SELECT EXISTS (SELECT 1 FROM stage_change)", logger: logger
+                ).decode(Bool.self).first { _ in true } ?? true
+            // An unchanged export (the common re-import) touches nothing.
+            guard changed else { return }
             try await connection.executeScript(Self.touchedSQL)
         }
         // The name rows are grouped in sorts and hashes that spill to disk with the default 4 MB.
