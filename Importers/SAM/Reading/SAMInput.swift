@@ -131,8 +131,34 @@ public final class SAMDocumentReader {
         findings.append(QualityFinding(rule: rule, file: item.name, line: line, message: message))
     }
 
-    /// Parses the next chunk and returns the entities completed in it, or nil at the end.
+    /// Parses the next chunk and returns the entities completed in it that pass their checks, or
+    /// nil at the end. Findings, references and rejections are kept for ``drainFindings()``.
     public func next() -> [VersionedEntity]? {
+        guard let batch = nextMapped() else { return nil }
+        let screened = Self.screen(batch)
+        findings.append(contentsOf: screened.findings)
+        references.append(contentsOf: screened.references)
+        rejected.append(contentsOf: screened.rejected)
+        return screened.accepted.map { batch.entities[$0] }
+    }
+
+    /// Entities mapped from one chunk, not yet checked, with the mapper's findings about them.
+    public struct MappedBatch: Sendable {
+        public var entities: [VersionedEntity]
+        public var mapperFindings: [QualityFinding]
+    }
+
+    /// What the checks say of a batch: the indices of the entities accepted, in order.
+    public struct ScreenedBatch: Sendable {
+        public var accepted: [Int] = []
+        public var findings: [QualityFinding] = []
+        public var references: [EntityReference] = []
+        public var rejected: [(type: String, key: String)] = []
+    }
+
+    /// Parses the next chunk and maps the entities completed in it without checking them (an
+    /// importer checks them with ``screen(_:)`` elsewhere, e.g. on another thread), or nil at the end.
+    public func nextMapped() -> MappedBatch? {
         if done { return nil }
         do {
             let chunk = try source.read(maxLength: chunkSize)
@@ -159,29 +185,36 @@ public final class SAMDocumentReader {
         reportedProblems = parser.problems.count
         if parser.isStopped { done = true }
         if fatal { done = true; pending = []; return nil }
-        let batch = pending
+        let batch = MappedBatch(entities: pending, mapperFindings: mapper.findings)
         pending = []
-        var accepted: [VersionedEntity] = []
-        accepted.reserveCapacity(batch.count)
-        // The mapper's own error findings (bad dates, over-long text) reject their entities too.
-        findings.append(contentsOf: mapper.findings)
-        let rejectedByMapper = Set(
-            mapper.findings.filter { $0.severity >= .error }.map { "\($0.entityType ?? "")\u{0}\($0.entityKey ?? "")" })
         mapper.clearFindings()
-        for entity in batch {
-            entitiesRead += 1
+        entitiesRead += batch.entities.count
+        return batch
+    }
+
+    /// Checks a mapped batch: an entity with an error-level finding (its own, or the mapper's:
+    /// bad dates, over-long text) is rejected; the others are accepted with their references.
+    public static func screen(_ batch: MappedBatch) -> ScreenedBatch {
+        var out = ScreenedBatch()
+        out.accepted.reserveCapacity(batch.entities.count)
+        out.findings = batch.mapperFindings
+        let rejectedByMapper = Set(
+            batch.mapperFindings.filter { $0.severity >= .error }.map {
+                "\($0.entityType ?? "")\u{0}\($0.entityKey ?? "")"
+            })
+        for (index, entity) in batch.entities.enumerated() {
             let entityFindings = SAMQualityRules.check(entity)
-            findings.append(contentsOf: entityFindings)
+            out.findings.append(contentsOf: entityFindings)
             if entityFindings.contains(where: { $0.severity >= .error })
-                || rejectedByMapper.contains("\(entity.type)\u{0}\(entity.key)")
+                || (!rejectedByMapper.isEmpty && rejectedByMapper.contains("\(entity.type)\u{0}\(entity.key)"))
             {
-                rejected.append((entity.type, entity.key))
+                out.rejected.append((entity.type, entity.key))
                 continue
             }
-            references.append(contentsOf: SAMQualityRules.references(of: entity))
-            accepted.append(entity)
+            out.references.append(contentsOf: SAMQualityRules.references(of: entity))
+            out.accepted.append(index)
         }
-        return accepted
+        return out
     }
 
     var reportedProblems = 0

@@ -45,18 +45,18 @@ final class BatchHandoff<Item: Sendable>: @unchecked Sendable {
     }
 }
 
-/// What the parsing thread hands over per chunk.
+/// What the parsing thread hands over per chunk: mapped entities, not yet checked.
 struct ParsedBatch: Sendable {
-    var entities: [VersionedEntity]
+    var mapped: SAMDocumentReader.MappedBatch
+    /// Problems of the document itself (not well-formed, unreadable).
     var findings: [QualityFinding]
-    var references: [EntityReference]
-    var rejected: [(type: String, key: String)]
     var bytesRead: UInt64
     var entitiesRead: Int
 }
 
-/// Parses one document on its own thread while the importing task hashes and COPYs the
-/// previous batches: parsing and mapping take about as long as the rest, and there are two cores.
+/// Parses and maps one document on its own thread while the importing task checks, hashes and
+/// COPYs the previous batches: the parsing thread is the busier of the two, so the checks run
+/// on the task's side.
 ///
 /// `@unchecked Sendable`: the reader is used by the parsing thread until it closes the hand-over,
 /// and only then (after `take()` returned nil, which synchronises on the same lock) by the task.
@@ -77,15 +77,14 @@ final class ParsingThread: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            while let batch = reader.next() {
+            while let batch = reader.nextMapped() {
                 _ = finished.withLock { batches in
                     defer { batches.removeAll(keepingCapacity: true) }
                     return batches.count
                 }
-                let drained = reader.drainFindings()
                 let parsed = ParsedBatch(
-                    entities: batch, findings: drained.findings, references: drained.references,
-                    rejected: drained.rejected, bytesRead: reader.bytesRead, entitiesRead: reader.entitiesRead)
+                    mapped: batch, findings: reader.drainFindings().findings, bytesRead: reader.bytesRead,
+                    entitiesRead: reader.entitiesRead)
                 if !handoff.put(parsed) { break }
             }
             handoff.close()

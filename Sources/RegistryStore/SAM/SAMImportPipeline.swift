@@ -242,9 +242,11 @@ public struct SAMImportPipeline: Sendable {
                 parsing.start()
                 defer { parsing.cancel() }
                 while var parsed = try await parsing.next() {
-                    let entities = parsed.entities
-                    parsed.entities = []
-                    for entity in entities {
+                    let entities = parsed.mapped.entities
+                    let screened = SAMDocumentReader.screen(parsed.mapped)
+                    parsed.mapped.entities = []
+                    for index in screened.accepted {
+                        let entity = entities[index]
                         let (bytes, hash) = entity.canonicalDocumentBytes()
                         types.insert(entity.type)
                         // What a "created" event carries, computed here so SQL need not take the JSON apart.
@@ -269,13 +271,14 @@ public struct SAMImportPipeline: Sendable {
                     parsing.recycle(consume entities)
                     if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
                     findings.append(contentsOf: parsed.findings)
-                    for r in parsed.references {
+                    findings.append(contentsOf: screened.findings)
+                    for r in screened.references {
                         references.append([
                             r.rule.id, r.rule.severity.rawValue, r.fromType, r.fromKey, r.targetType, r.targetKey,
                             r.file, String(r.line),
                         ])
                     }
-                    for r in parsed.rejected { rejected.append([r.type, r.key]); types.insert(r.type) }
+                    for r in screened.rejected { rejected.append([r.type, r.key]); types.insert(r.type) }
                     if let progress, ContinuousClock.now - lastProgress > .seconds(2) {
                         lastProgress = .now
                         let share =
