@@ -146,6 +146,8 @@ public final class SAMDocumentReader {
     public struct MappedBatch: Sendable {
         public var entities: [VersionedEntity]
         public var mapperFindings: [QualityFinding]
+        /// The chunk of the document these came from, when the caller hashes the document itself.
+        public var bytes: [UInt8] = []
     }
 
     /// What the checks say of a batch: the indices of the entities accepted, in order.
@@ -158,17 +160,20 @@ public final class SAMDocumentReader {
 
     /// Parses the next chunk and maps the entities completed in it without checking them (an
     /// importer checks them with ``screen(_:)`` elsewhere, e.g. on another thread), or nil at the end.
-    public func nextMapped() -> MappedBatch? {
+    /// With `handingOverBytes`, the chunk comes with the batch for the caller to hash (the
+    /// document's SHA-256 is then not computed here and ``sha256Hex`` stays empty).
+    public func nextMapped(handingOverBytes: Bool = false) -> MappedBatch? {
         if done { return nil }
+        var chunk: [UInt8] = []
         do {
-            let chunk = try source.read(maxLength: chunkSize)
+            chunk = try source.read(maxLength: chunkSize)
             if chunk.isEmpty {
                 parser.finish()
                 done = true
-                sha256Hex = hexString(hasher.finalize())
+                if !handingOverBytes { sha256Hex = hexString(hasher.finalize()) }
             } else {
                 bytesRead += UInt64(chunk.count)
-                hasher.update(data: chunk)
+                if !handingOverBytes { hasher.update(data: chunk) }
                 parser.feed(chunk)
             }
         } catch {
@@ -185,7 +190,8 @@ public final class SAMDocumentReader {
         reportedProblems = parser.problems.count
         if parser.isStopped { done = true }
         if fatal { done = true; pending = []; return nil }
-        let batch = MappedBatch(entities: pending, mapperFindings: mapper.findings)
+        let batch = MappedBatch(
+            entities: pending, mapperFindings: mapper.findings, bytes: handingOverBytes ? chunk : [])
         pending = []
         mapper.clearFindings()
         entitiesRead += batch.entities.count

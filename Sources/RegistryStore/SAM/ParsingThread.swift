@@ -77,7 +77,8 @@ final class ParsingThread: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            while let batch = reader.nextMapped() {
+            // The document's SHA-256 is computed by the importing task, from the chunks handed over.
+            while let batch = reader.nextMapped(handingOverBytes: true) {
                 _ = finished.withLock { batches in
                     defer { batches.removeAll(keepingCapacity: true) }
                     return batches.count

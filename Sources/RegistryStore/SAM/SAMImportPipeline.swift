@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import PostgresNIO
@@ -226,6 +227,7 @@ public struct SAMImportPipeline: Sendable {
             var rejected: [[String?]] = []
             var types: Set<String> = []
             var findings: [QualityFinding] = []
+            var fileHash = SHA256()
             var lastProgress = ContinuousClock.now
             let progress = options.progress
             try await connection.copyFrom(
@@ -242,6 +244,7 @@ public struct SAMImportPipeline: Sendable {
                 parsing.start()
                 defer { parsing.cancel() }
                 while var parsed = try await parsing.next() {
+                    fileHash.update(data: parsed.mapped.bytes)
                     let entities = parsed.mapped.entities
                     let screened = SAMDocumentReader.screen(parsed.mapped)
                     parsed.mapped.entities = []
@@ -305,7 +308,8 @@ public struct SAMImportPipeline: Sendable {
             }
             state.summary.files.append(
                 .init(
-                    name: item.name, kind: reader.kind?.rawValue, bytes: reader.bytesRead, sha256: reader.sha256Hex,
+                    name: item.name, kind: reader.kind?.rawValue, bytes: reader.bytesRead,
+                    sha256: hexString(fileHash.finalize()),
                     entities: reader.entitiesRead))
             if reader.isRefused {
                 state.refuse("\(item.name) is not a usable SAM export file (see the fatal findings)")
