@@ -57,7 +57,7 @@ struct SAMSearchIndex {
         // Memoize would cache names by slice, and no two slices are alike: it only cost time
         // (1 s of 7 s for the AMPP names at scale 1.0).
         try await connection.executeScript("SET LOCAL work_mem = '128MB'; SET LOCAL enable_memoize = off")
-        try await connection.executeScript(Self.rebuildSQL(namesStaged: namesStaged))
+        try await connection.executeScript(Self.rebuildSQL(namesStaged: namesStaged, incremental: !empty))
         if !indexDefinitions.isEmpty {
             try await connection.executeScript("SET LOCAL maintenance_work_mem = '256MB'")
             for definition in indexDefinitions { try await connection.executeScript(definition) }
@@ -101,96 +101,114 @@ struct SAMSearchIndex {
               ON a.entity_type = 'amp' AND a.document #>> '{attributes,vmpCode}' = v.code;
         """
 
-    /// Deletes and re-derives the index rows of `search_amp` (AMPs and their AMPPs) and `search_vmp`.
+    /// Re-derives the index rows of `search_amp` (AMPs and their AMPPs) and `search_vmp`.
     /// Set-based on purpose: facts are gathered by joins over all touched aggregates at once, so a
-    /// full build stays linear in the number of entities.
-    static func rebuildSQL(namesStaged: Bool) -> String {
-        """
-        ANALYZE search_amp;
-        ANALYZE search_vmp;
-        DELETE FROM sam_search_entry s USING (SELECT DISTINCT code FROM search_amp) a
-            WHERE s.amp_code = a.code;
-        DELETE FROM sam_search_entry s USING (SELECT DISTINCT code FROM search_vmp) v
-            WHERE s.entity_type = 'vmp' AND s.entity_key = v.code;
+    /// full build stays linear in the number of entities. A full build inserts straight into the
+    /// (empty) index; an `incremental` one derives into `search_new` and then writes only the rows
+    /// that differ: a renamed company touches thousands of AMPs whose rows stay the same, and each
+    /// row rewritten costs five index updates (a trigram GIN among them).
+    static func rebuildSQL(namesStaged: Bool, incremental: Bool) -> String {
+        let target = incremental ? "search_new" : "sam_search_entry"
+        let prepare =
+            incremental ? "CREATE TEMP TABLE search_new (LIKE sam_search_entry) ON COMMIT DROP;" : ""
+        let writeDifferences =
+            incremental
+            ? """
+            CREATE TEMP TABLE search_old ON COMMIT DROP AS
+                SELECT s.* FROM sam_search_entry s WHERE s.amp_code IN (SELECT code FROM search_amp)
+                UNION ALL
+                SELECT s.* FROM sam_search_entry s
+                WHERE s.entity_type = 'vmp' AND s.entity_key IN (SELECT code FROM search_vmp);
+            DELETE FROM sam_search_entry s
+                USING (SELECT * FROM search_old EXCEPT ALL SELECT * FROM search_new) gone
+                WHERE s.entity_type = gone.entity_type AND s.entity_key = gone.entity_key
+                  AND s.name_norm = gone.name_norm AND s.amp_code IS NOT DISTINCT FROM gone.amp_code;
+            INSERT INTO sam_search_entry SELECT * FROM search_new EXCEPT ALL SELECT * FROM search_old;
+            """ : ""
+        return """
+            ANALYZE search_amp;
+            ANALYZE search_vmp;
+            \(prepare)
 
-        CREATE TEMP TABLE search_ampp_facts ON COMMIT DROP AS
-        SELECT p.entity_key AS cti, p.parent_key AS amp_code,
-               coalesce(array_agg(DISTINCT split_part(d.entity_key, '|', 3)) FILTER (WHERE d.entity_key IS NOT NULL), '{}') AS codes,
-               coalesce(array_agg(DISTINCT split_part(d.entity_key, '|', 1)) FILTER (WHERE d.entity_key IS NOT NULL), '{}') AS envs
-        FROM (SELECT DISTINCT code FROM search_amp) t
-        JOIN sam_entity p ON p.entity_type = 'ampp' AND p.parent_type = 'amp' AND p.parent_key = t.code
-        LEFT JOIN sam_entity d ON d.entity_type = 'dmpp' AND d.parent_type = 'ampp' AND d.parent_key = p.entity_key
-        GROUP BY p.entity_key, p.parent_key;
-        ANALYZE search_ampp_facts;
+            CREATE TEMP TABLE search_ampp_facts ON COMMIT DROP AS
+            SELECT p.entity_key AS cti, p.parent_key AS amp_code,
+                   coalesce(array_agg(DISTINCT split_part(d.entity_key, '|', 3)) FILTER (WHERE d.entity_key IS NOT NULL), '{}') AS codes,
+                   coalesce(array_agg(DISTINCT split_part(d.entity_key, '|', 1)) FILTER (WHERE d.entity_key IS NOT NULL), '{}') AS envs
+            FROM (SELECT DISTINCT code FROM search_amp) t
+            JOIN sam_entity p ON p.entity_type = 'ampp' AND p.parent_type = 'amp' AND p.parent_key = t.code
+            LEFT JOIN sam_entity d ON d.entity_type = 'dmpp' AND d.parent_type = 'ampp' AND d.parent_key = p.entity_key
+            GROUP BY p.entity_key, p.parent_key;
+            ANALYZE search_ampp_facts;
 
-        CREATE TEMP TABLE search_amp_facts ON COMMIT DROP AS
-        WITH a AS (
-            SELECT e.entity_key, e.document FROM sam_entity e JOIN (SELECT DISTINCT code FROM search_amp) t
-              ON e.entity_type = 'amp' AND e.entity_key = t.code),
-        comp AS (
-            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
-            FROM a, jsonb_path_query(a.document, '$.slices[*].fields.Company."@actorNr"') j GROUP BY 1),
-        grp AS (
-            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
-            FROM a JOIN sam_entity m ON m.entity_type = 'vmp' AND m.entity_key = a.document #>> '{attributes,vmpCode}',
-                 jsonb_path_query(m.document, '$.slices[*].fields.VmpGroup."@code"') j GROUP BY 1),
-        ing AS (
-            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
-            FROM a JOIN sam_entity c ON c.entity_type = 'amp_component' AND c.parent_type = 'amp' AND c.parent_key = a.entity_key
-                   JOIN sam_entity i ON i.entity_type = 'real_actual_ingredient' AND i.parent_type = 'amp_component'
-                                    AND i.parent_key = c.entity_key,
-                 jsonb_path_query(i.document, '$.slices[*].fields.Substance."@code"') j GROUP BY 1),
-        atc AS (
-            SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
-            FROM a JOIN sam_entity p ON p.entity_type = 'ampp' AND p.parent_type = 'amp' AND p.parent_key = a.entity_key,
-                 jsonb_path_query(p.document, '$.slices[*].fields.Atc[*]."@code"') j GROUP BY 1),
-        env AS (
-            SELECT amp_code AS entity_key, array_agg(DISTINCT e) AS v FROM search_ampp_facts, unnest(envs) e GROUP BY 1)
-        SELECT a.entity_key AS amp_code, coalesce(comp.v, '{}') AS companies, coalesce(grp.v, '{}') AS vmp_groups,
-               coalesce(ing.v, '{}') AS ingredients, coalesce(atc.v, '{}') AS atc, coalesce(env.v, '{}') AS envs
-        FROM a LEFT JOIN comp USING (entity_key) LEFT JOIN grp USING (entity_key) LEFT JOIN ing USING (entity_key)
-               LEFT JOIN atc USING (entity_key) LEFT JOIN env USING (entity_key);
-        ANALYZE search_amp_facts;
+            CREATE TEMP TABLE search_amp_facts ON COMMIT DROP AS
+            WITH a AS (
+                SELECT e.entity_key, e.document FROM sam_entity e JOIN (SELECT DISTINCT code FROM search_amp) t
+                  ON e.entity_type = 'amp' AND e.entity_key = t.code),
+            comp AS (
+                SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+                FROM a, jsonb_path_query(a.document, '$.slices[*].fields.Company."@actorNr"') j GROUP BY 1),
+            grp AS (
+                SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+                FROM a JOIN sam_entity m ON m.entity_type = 'vmp' AND m.entity_key = a.document #>> '{attributes,vmpCode}',
+                     jsonb_path_query(m.document, '$.slices[*].fields.VmpGroup."@code"') j GROUP BY 1),
+            ing AS (
+                SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+                FROM a JOIN sam_entity c ON c.entity_type = 'amp_component' AND c.parent_type = 'amp' AND c.parent_key = a.entity_key
+                       JOIN sam_entity i ON i.entity_type = 'real_actual_ingredient' AND i.parent_type = 'amp_component'
+                                        AND i.parent_key = c.entity_key,
+                     jsonb_path_query(i.document, '$.slices[*].fields.Substance."@code"') j GROUP BY 1),
+            atc AS (
+                SELECT a.entity_key, array_agg(DISTINCT j #>> '{}') AS v
+                FROM a JOIN sam_entity p ON p.entity_type = 'ampp' AND p.parent_type = 'amp' AND p.parent_key = a.entity_key,
+                     jsonb_path_query(p.document, '$.slices[*].fields.Atc[*]."@code"') j GROUP BY 1),
+            env AS (
+                SELECT amp_code AS entity_key, array_agg(DISTINCT e) AS v FROM search_ampp_facts, unnest(envs) e GROUP BY 1)
+            SELECT a.entity_key AS amp_code, coalesce(comp.v, '{}') AS companies, coalesce(grp.v, '{}') AS vmp_groups,
+                   coalesce(ing.v, '{}') AS ingredients, coalesce(atc.v, '{}') AS atc, coalesce(env.v, '{}') AS envs
+            FROM a LEFT JOIN comp USING (entity_key) LEFT JOIN grp USING (entity_key) LEFT JOIN ing USING (entity_key)
+                   LEFT JOIN atc USING (entity_key) LEFT JOIN env USING (entity_key);
+            ANALYZE search_amp_facts;
 
-        INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
-                                      codes, atc, ingredients, companies, vmp_groups, envs)
-        SELECT 'amp', g.entity_key, g.entity_key, g.name, g.norm, g.langs, g.valid,
-               ARRAY[g.entity_key], f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs
-        FROM (\(grouped("amp", keys: "SELECT amp_code FROM search_amp_facts", staged: namesStaged))) g
-        JOIN search_amp_facts f ON f.amp_code = g.entity_key;
+            INSERT INTO \(target) (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
+                                          codes, atc, ingredients, companies, vmp_groups, envs)
+            SELECT 'amp', g.entity_key, g.entity_key, g.name, g.norm, g.langs, g.valid,
+                   ARRAY[g.entity_key], f.atc, f.ingredients, f.companies, f.vmp_groups, f.envs
+            FROM (\(grouped("amp", keys: "SELECT amp_code FROM search_amp_facts", staged: namesStaged))) g
+            JOIN search_amp_facts f ON f.amp_code = g.entity_key;
 
-        INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
-                                      codes, atc, ingredients, companies, vmp_groups, envs)
-        SELECT 'ampp', g.entity_key, pf.amp_code, g.name, g.norm, g.langs, g.valid,
-               ARRAY[g.entity_key] || pf.codes, f.atc, f.ingredients, f.companies, f.vmp_groups, pf.envs
-        FROM (\(grouped("ampp", keys: "SELECT cti FROM search_ampp_facts", staged: namesStaged))) g
-        JOIN search_ampp_facts pf ON pf.cti = g.entity_key
-        JOIN search_amp_facts f ON f.amp_code = pf.amp_code;
+            INSERT INTO \(target) (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
+                                          codes, atc, ingredients, companies, vmp_groups, envs)
+            SELECT 'ampp', g.entity_key, pf.amp_code, g.name, g.norm, g.langs, g.valid,
+                   ARRAY[g.entity_key] || pf.codes, f.atc, f.ingredients, f.companies, f.vmp_groups, pf.envs
+            FROM (\(grouped("ampp", keys: "SELECT cti FROM search_ampp_facts", staged: namesStaged))) g
+            JOIN search_ampp_facts pf ON pf.cti = g.entity_key
+            JOIN search_amp_facts f ON f.amp_code = pf.amp_code;
 
-        CREATE TEMP TABLE search_vmp_facts ON COMMIT DROP AS
-        WITH v AS (
-            SELECT e.entity_key, e.document FROM sam_entity e JOIN (SELECT DISTINCT code FROM search_vmp) t
-              ON e.entity_type = 'vmp' AND e.entity_key = t.code),
-        grp AS (
-            SELECT v.entity_key, array_agg(DISTINCT j #>> '{}') AS g
-            FROM v, jsonb_path_query(v.document, '$.slices[*].fields.VmpGroup."@code"') j GROUP BY 1),
-        ing AS (
-            SELECT v.entity_key, array_agg(DISTINCT j #>> '{}') AS s
-            FROM v JOIN sam_entity c ON c.entity_type = 'vmp_component' AND c.parent_type = 'vmp' AND c.parent_key = v.entity_key
-                   JOIN sam_entity i ON i.entity_type = 'virtual_ingredient' AND i.parent_type = 'vmp_component'
-                                    AND i.parent_key = c.entity_key,
-                 jsonb_path_query(i.document, '$.slices[*].fields.Substance."@code"') j GROUP BY 1)
-        SELECT v.entity_key AS vmp_code, coalesce(grp.g, '{}') AS vmp_groups, coalesce(ing.s, '{}') AS ingredients
-        FROM v LEFT JOIN grp USING (entity_key) LEFT JOIN ing USING (entity_key);
-        ANALYZE search_vmp_facts;
+            CREATE TEMP TABLE search_vmp_facts ON COMMIT DROP AS
+            WITH v AS (
+                SELECT e.entity_key, e.document FROM sam_entity e JOIN (SELECT DISTINCT code FROM search_vmp) t
+                  ON e.entity_type = 'vmp' AND e.entity_key = t.code),
+            grp AS (
+                SELECT v.entity_key, array_agg(DISTINCT j #>> '{}') AS g
+                FROM v, jsonb_path_query(v.document, '$.slices[*].fields.VmpGroup."@code"') j GROUP BY 1),
+            ing AS (
+                SELECT v.entity_key, array_agg(DISTINCT j #>> '{}') AS s
+                FROM v JOIN sam_entity c ON c.entity_type = 'vmp_component' AND c.parent_type = 'vmp' AND c.parent_key = v.entity_key
+                       JOIN sam_entity i ON i.entity_type = 'virtual_ingredient' AND i.parent_type = 'vmp_component'
+                                        AND i.parent_key = c.entity_key,
+                     jsonb_path_query(i.document, '$.slices[*].fields.Substance."@code"') j GROUP BY 1)
+            SELECT v.entity_key AS vmp_code, coalesce(grp.g, '{}') AS vmp_groups, coalesce(ing.s, '{}') AS ingredients
+            FROM v LEFT JOIN grp USING (entity_key) LEFT JOIN ing USING (entity_key);
+            ANALYZE search_vmp_facts;
 
-        INSERT INTO sam_search_entry (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
-                                      codes, atc, ingredients, companies, vmp_groups, envs)
-        SELECT 'vmp', g.entity_key, NULL, g.name, g.norm, g.langs, g.valid,
-               ARRAY[g.entity_key], '{}', f.ingredients, '{}', f.vmp_groups, '{}'
-        FROM (\(grouped("vmp", keys: "SELECT vmp_code FROM search_vmp_facts", staged: namesStaged))) g
-        JOIN search_vmp_facts f ON f.vmp_code = g.entity_key;
-        """
+            INSERT INTO \(target) (entity_type, entity_key, amp_code, name, name_norm, langs, valid,
+                                          codes, atc, ingredients, companies, vmp_groups, envs)
+            SELECT 'vmp', g.entity_key, NULL, g.name, g.norm, g.langs, g.valid,
+                   ARRAY[g.entity_key], '{}', f.ingredients, '{}', f.vmp_groups, '{}'
+            FROM (\(grouped("vmp", keys: "SELECT vmp_code FROM search_vmp_facts", staged: namesStaged))) g
+            JOIN search_vmp_facts f ON f.vmp_code = g.entity_key;
+            \(writeDifferences)
+            """
     }
 
     /// The names of the entities of `type` listed by `keys`, one row per normalised name with its
