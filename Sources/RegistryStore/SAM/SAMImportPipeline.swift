@@ -214,6 +214,9 @@ public struct SAMImportPipeline: Sendable {
     func readFiles(connection: PostgresConnection, input: SAMInput, options: SAMImportOptions, state: inout RunState)
         async throws
     {
+        // What is stored, to stage unchanged entities without their documents (a first import
+        // loads nothing).
+        let stored = try await StoredContentHashes.load(connection: connection, logger: logger)
         for item in input.items {
             let reader: SAMDocumentReader
             do {
@@ -252,6 +255,13 @@ public struct SAMImportPipeline: Sendable {
                         let entity = entities[index]
                         let (bytes, hash) = entity.canonicalDocumentBytes()
                         types.insert(entity.type)
+                        if stored.isStored(type: entity.type, key: entity.key, contentHash: hash) {
+                            // Unchanged: its key and hash are all the diff and the checks need.
+                            buffer.appendRow(
+                                [entity.type, entity.key, entity.parentType, entity.parentKey, hash]
+                                    + [String?](repeating: nil, count: 7))
+                            continue
+                        }
                         // What a "created" event carries, computed here so SQL need not take the JSON apart.
                         let fieldNames = "{" + entity.fieldNames.map { "\"\($0)\"" }.joined(separator: ",") + "}"
                         let firstFrom = entity.earliestFrom?.description
