@@ -79,9 +79,10 @@ final class ParsingThread: @unchecked Sendable {
         let thread = Thread { [self] in
             // The document's SHA-256 is computed by the importing task, from the chunks handed over.
             while let batch = reader.nextMapped(handingOverBytes: true) {
-                _ = finished.withLock { batches in
-                    defer { batches.removeAll(keepingCapacity: true) }
-                    return batches.count
+                // Frees the batches the task is done with, here and outside the lock.
+                _ = finished.withLock { batches -> [[VersionedEntity]] in
+                    defer { batches = [] }
+                    return batches
                 }
                 let parsed = ParsedBatch(
                     mapped: batch, findings: reader.drainFindings().findings, bytesRead: reader.bytesRead,

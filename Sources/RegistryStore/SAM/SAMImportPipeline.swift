@@ -127,11 +127,11 @@ public struct SAMImportPipeline: Sendable {
         do {
             // The import's statements are few and large with poor row estimates (JSON functions):
             // JIT compilation cost more than it saved (0.5 s of 1.2 s on one search-index statement).
+            // A first import numbers 700k events in one sort: with less memory it spills to disk.
+            try await connection.executeScript("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
             // Documents are staged as jsonb: PostgreSQL parses them while the COPY streams (beside
             // the parsing thread, on the other core) and the apply copies them, lz4-compressed as
             // sam_entity stores them, without parsing (scale 1.0: 7.9 s -> 4.1 s to insert 700k).
-            // A first import numbers 700k events in one sort: with less memory it spills to disk.
-            try await connection.executeScript("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
             try await connection.executeScript(
                 """
                 CREATE TEMP TABLE stage_entity (entity_type text, entity_key text, parent_type text, parent_key text,
@@ -253,33 +253,8 @@ public struct SAMImportPipeline: Sendable {
                     parsed.mapped.entities = []
                     for index in screened.accepted {
                         let entity = entities[index]
-                        let (bytes, hash) = entity.canonicalDocumentBytes()
                         types.insert(entity.type)
-                        if stored.isStored(type: entity.type, key: entity.key, contentHash: hash) {
-                            // Unchanged: its key and hash are all the diff and the checks need.
-                            buffer.appendRow(
-                                [entity.type, entity.key, entity.parentType, entity.parentKey, hash]
-                                    + [String?](repeating: nil, count: 7))
-                            continue
-                        }
-                        // What a "created" event carries, computed here so SQL need not take the JSON apart.
-                        let fieldNames = "{" + entity.fieldNames.map { "\"\($0)\"" }.joined(separator: ",") + "}"
-                        let firstFrom = entity.earliestFrom?.description
-                        let keyJSON = entity.keyObject.canonicalText
-                        // The names the search index needs, so it need not take the documents apart.
-                        var names: [String?] = [nil, nil, nil]
-                        if case .rows(let rows)? = SAMSearchNames.names(of: entity) {
-                            names = [
-                                PostgresText.array(rows.map(\.lang)), PostgresText.array(rows.map(\.name)),
-                                PostgresText.array(rows.map(\.days)),
-                            ]
-                        }
-                        buffer.appendRow(
-                            [
-                                entity.type, entity.key, entity.parentType, entity.parentKey, hash, fieldNames,
-                                firstFrom, keyJSON,
-                            ] + names,
-                            lastColumnBytes: bytes)
+                        Self.stage(entity, unlessStoredIn: stored, into: &buffer)
                     }
                     parsing.recycle(consume entities)
                     if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
@@ -357,6 +332,31 @@ public struct SAMImportPipeline: Sendable {
                 state.refuse("the export is incomplete: missing \(missing.map(\.rawValue).joined(separator: ", "))")
             }
         }
+    }
+
+    /// Appends the staged row of one accepted entity: its key, parent and content hash; and, unless
+    /// it is stored with that hash already, its document, what its "created" event carries and
+    /// (AMPs, AMPPs, VMPs) the names the search index needs, so SQL need not take the JSON apart.
+    static func stage(
+        _ entity: VersionedEntity, unlessStoredIn stored: StoredContentHashes, into buffer: inout CopyTextBuffer
+    ) {
+        let (bytes, hash) = entity.canonicalDocumentBytes()
+        let identity = [entity.type, entity.key, entity.parentType, entity.parentKey, hash]
+        if stored.isStored(type: entity.type, key: entity.key, contentHash: hash) {
+            buffer.appendRow(identity + [String?](repeating: nil, count: 7))
+            return
+        }
+        let fieldNames = "{" + entity.fieldNames.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        var names: [String?] = [nil, nil, nil]
+        if case .rows(let rows)? = SAMSearchNames.names(of: entity) {
+            names = [
+                PostgresText.array(rows.map(\.lang)), PostgresText.array(rows.map(\.name)),
+                PostgresText.array(rows.map(\.days)),
+            ]
+        }
+        buffer.appendRow(
+            identity + [fieldNames, entity.earliestFrom?.description, entity.keyObject.canonicalText] + names,
+            lastColumnBytes: bytes)
     }
 
     // MARK: Cross-file checks
