@@ -1,5 +1,4 @@
 import XMLStreaming
-import Crypto
 import Foundation
 import RegistryCore
 
@@ -88,7 +87,6 @@ public final class SAMDocumentReader {
     var source: any ByteSource
     let parser: XMLStreamParser
     var mapper: SAMEntityMapper
-    var hasher = SHA256()
     var pending: [VersionedEntity] = []
     var done = false
     var fatal = false
@@ -123,9 +121,6 @@ public final class SAMDocumentReader {
     /// True when the document could not be read as a whole (the run must be refused).
     public var isRefused: Bool { fatal }
 
-    /// The SHA-256 of the document bytes read so far (complete after the last ``next()``).
-    public private(set) var sha256Hex = ""
-
     func fail(_ rule: QualityRule, line: Int?, _ message: String) {
         fatal = true
         findings.append(QualityFinding(rule: rule, file: item.name, line: line, message: message))
@@ -146,7 +141,7 @@ public final class SAMDocumentReader {
     public struct MappedBatch: Sendable {
         public var entities: [VersionedEntity]
         public var mapperFindings: [QualityFinding]
-        /// The chunk of the document these came from, when the caller hashes the document itself.
+        /// The chunk of the document these came from (the importer hashes the document from them).
         public var bytes: [UInt8] = []
     }
 
@@ -160,9 +155,8 @@ public final class SAMDocumentReader {
 
     /// Parses the next chunk and maps the entities completed in it without checking them (an
     /// importer checks them with ``screen(_:)`` elsewhere, e.g. on another thread), or nil at the end.
-    /// With `handingOverBytes`, the chunk comes with the batch for the caller to hash (the
-    /// document's SHA-256 is then not computed here and ``sha256Hex`` stays empty).
-    public func nextMapped(handingOverBytes: Bool = false) -> MappedBatch? {
+    /// The chunk comes with the batch, for the caller to hash the document.
+    public func nextMapped() -> MappedBatch? {
         if done { return nil }
         var chunk: [UInt8] = []
         do {
@@ -170,10 +164,8 @@ public final class SAMDocumentReader {
             if chunk.isEmpty {
                 parser.finish()
                 done = true
-                if !handingOverBytes { sha256Hex = hexString(hasher.finalize()) }
             } else {
                 bytesRead += UInt64(chunk.count)
-                if !handingOverBytes { hasher.update(data: chunk) }
                 parser.feed(chunk)
             }
         } catch {
@@ -191,7 +183,7 @@ public final class SAMDocumentReader {
         if parser.isStopped { done = true }
         if fatal { done = true; pending = []; return nil }
         let batch = MappedBatch(
-            entities: pending, mapperFindings: mapper.findings, bytes: handingOverBytes ? chunk : [])
+            entities: pending, mapperFindings: mapper.findings, bytes: chunk)
         pending = []
         mapper.clearFindings()
         entitiesRead += batch.entities.count

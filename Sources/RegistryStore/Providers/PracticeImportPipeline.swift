@@ -60,8 +60,8 @@ public struct PracticeImportPipeline: Sendable {
                                 [
                                     r.key, r.nihii, r.postcode, r.latitude.map { String($0) },
                                     r.longitude.map { String($0) }, r.institutionKey, r.validFrom.description,
-                                    r.validTo?.description, Self.arrayLiteral(r.languages),
-                                    Self.arrayLiteral(r.competences),
+                                    r.validTo?.description, PostgresText.array(r.languages),
+                                    PostgresText.array(r.competences),
                                 ], lastColumnBytes: r.document.canonicalBytes)
                         }
                         if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
@@ -116,9 +116,6 @@ public struct PracticeImportPipeline: Sendable {
         }
         return summary
     }
-
-    /// `{a,b}` in PostgreSQL's array text form (values are checked codes: no quoting needed).
-    static func arrayLiteral(_ values: [String]) -> String { "{" + values.joined(separator: ",") + "}" }
 
     func diffAndGate(_ connection: PostgresConnection, maxDeleteShare: Double, summary: inout ImportSummary)
         async throws -> String?

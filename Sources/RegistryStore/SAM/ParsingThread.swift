@@ -78,7 +78,7 @@ final class ParsingThread: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             // The document's SHA-256 is computed by the importing task, from the chunks handed over.
-            while let batch = reader.nextMapped(handingOverBytes: true) {
+            while let batch = reader.nextMapped() {
                 // Frees the batches the task is done with, here and outside the lock.
                 _ = finished.withLock { batches -> [[VersionedEntity]] in
                     defer { batches = [] }

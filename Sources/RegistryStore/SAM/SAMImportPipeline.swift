@@ -346,7 +346,7 @@ public struct SAMImportPipeline: Sendable {
             buffer.appendRow(identity + [String?](repeating: nil, count: 7))
             return
         }
-        let fieldNames = "{" + entity.fieldNames.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        let fieldNames = PostgresText.array(entity.fieldNames)
         var names: [String?] = [nil, nil, nil]
         if case .rows(let rows)? = SAMSearchNames.names(of: entity) {
             names = [
@@ -503,7 +503,7 @@ public struct SAMImportPipeline: Sendable {
             let change =
                 EntityDiff.compare(old: old, new: new)
                 ?? EntityChange(kind: .updated, changedFields: ["document"], effectiveFrom: nil)
-            let changed = "{" + change.changedFields.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+            let changed = PostgresText.array(change.changedFields)
             updateRows.append([
                 type, key, "updated", (new["key"] ?? .object([:])).canonicalText, changed, change.effectiveFrom,
             ])

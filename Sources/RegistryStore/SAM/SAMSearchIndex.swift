@@ -14,8 +14,8 @@ struct SAMSearchIndex {
 
     /// Refreshes the index inside the caller's transaction. `namesStaged`: the import's
     /// `stage_entity` carries the names of the AMPs, AMPPs and VMPs it read (`SAMSearchNames`, in
-    /// `name_langs`, `name_texts`, `name_days`; NULL when the SQL is left to read them); the names of
-    /// the others are read from the stored documents.
+    /// `name_langs`, `name_texts`, `name_days`; NULL for an entity staged unchanged or whose names
+    /// are not plain text); the names of the others are read from the stored documents.
     func refresh(connection: PostgresConnection, namesStaged: Bool = false) async throws {
         let empty =
             try await connection.query(
