@@ -13,8 +13,7 @@ python3 -c "import fhir.resources, fhirpy" 2>/dev/null \
   || python3 -m pip install -q --root-user-action=ignore "fhir.resources==8.3.0" "fhirpy==2.3.1"
 swift build --build-tests
 status=0
-# Time-bounded, so a test that hangs fails the run (with its output) instead of stalling CI.
-timeout --kill-after=60 "${TEST_TIMEOUT:-2700}" swift test --skip-build "$@" || status=$?
+ops/run-swift-tests.sh "${TEST_TIMEOUT:-1200}" "$@" || status=$?
 # The running server against its OpenAPI description (schemathesis); skipped when a filter was given.
 if [ $# -eq 0 ]; then
   ops/openapi-check.sh || status=$?

@@ -38,9 +38,11 @@ public enum RegistryBinary {
     }
 
     /// Runs `registry ARGUMENTS` to completion: exit status and everything it printed.
-    public static func run(_ arguments: [String], databaseURL: DatabaseURL) throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String], databaseURL: DatabaseURL) async throws -> (
+        status: Int32, output: String
+    ) {
         let (process, log) = try launch(arguments, databaseURL: databaseURL)
-        process.waitUntilExit()
+        await process.exited()
         return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
     }
 }

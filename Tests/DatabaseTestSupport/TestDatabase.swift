@@ -51,7 +51,9 @@ public enum TestDatabase {
         do {
             let result = try await withPostgresClient(url, logger: logger) { client in
                 try await MigrationRunner.bundled().apply(client: client, dryRun: false, logger: logger)
-                return try await body(client, url)
+                return try await reportingStall("the test body of database \(name)", after: .seconds(150)) {
+                    try await body(client, url)
+                }
             }
             try await drop(String(name), on: server)
             return result

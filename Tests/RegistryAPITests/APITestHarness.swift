@@ -90,8 +90,11 @@ enum APITest {
             let app = try RegistryApplication.make(
                 client: postgres, settings: ServerSettings(logLevel: .warning), logger: TestDatabase.logger,
                 runsClient: false)
-            try await app.test(.router) { client in
-                try await body(APIClient(client: client), postgres)
+            // A stall after the body is the application's services not stopping.
+            try await reportingStall("the API test with its services", after: .seconds(150)) {
+                try await app.test(.router) { client in
+                    try await body(APIClient(client: client), postgres)
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ import Testing
 /// Every FHIR resource type we serve, read and searched over real HTTP, validated by the
 /// independent Python `fhir.resources` R5 models and searched through the `fhirpy` client, which
 /// follows our `next` links itself (`ops/fhir/fhir_check.py`; ops/test.sh installs both).
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(5)))
 struct FHIRClientTests {
     struct Report: Decodable {
         struct Read: Decodable {
@@ -34,23 +34,20 @@ struct FHIRClientTests {
         var searches: [Search]
     }
 
-    static func check(port: Int, plan: Data) throws -> Report {
+    static func check(port: Int, plan: Data) async throws -> Report {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("fhir-plan-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
         try plan.write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", TestDatabase.packageRoot.appendingPathComponent("ops/fhir/fhir_check.py").path,
-            "--base", "http://127.0.0.1:\(port)/fhir", "--plan", file.path,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "fhir_check.py failed (are fhir.resources and fhirpy installed?)")
-        return try JSONDecoder().decode(Report.self, from: data)
+        let checked = try await ChildProcess.run(
+            "/usr/bin/env",
+            [
+                "python3", TestDatabase.packageRoot.appendingPathComponent("ops/fhir/fhir_check.py").path,
+                "--base", "http://127.0.0.1:\(port)/fhir", "--plan", file.path,
+            ])
+        #expect(
+            checked.status == 0,
+            "fhir_check.py failed (are fhir.resources and fhirpy installed?): \(checked.errorText)")
+        return try JSONDecoder().decode(Report.self, from: checked.output)
     }
 
     @Test func everyResourceTypeValidatesAsR5AndFhirpySearchesIt() async throws {
@@ -126,7 +123,7 @@ struct FHIRClientTests {
                 client: postgres, settings: ServerSettings(port: 0, logLevel: .warning), logger: logger,
                 runsClient: false)
             try await app.test(.live) { client in
-                let report = try Self.check(port: try #require(client.port), plan: planJSON)
+                let report = try await Self.check(port: try #require(client.port), plan: planJSON)
                 // Every body, resources and errors alike, is valid R5 and FHIR JSON.
                 for read in report.reads {
                     #expect(read.valid, "\(read.path): \(read.errors.prefix(3))")

@@ -9,7 +9,7 @@ import Testing
 /// The FHIR endpoint through the real router: the CapabilityStatement against the routes,
 /// OperationOutcome errors, searches and paging. Expected values come from the fixtures and the
 /// /v1 API (a different code path), never from the FHIR code itself.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct FHIRTests {
     static func withMedicines(_ body: @Sendable (APIClient, PostgresClient) async throws -> Void) async throws {
         let export = try generatedExport(seed: 7, scale: 0.004)

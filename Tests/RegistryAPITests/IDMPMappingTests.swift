@@ -11,7 +11,7 @@ import Testing
 /// small RMS and SMS lists written here. Expectations come from the generator's own tables (which
 /// SAM form and route codes carry which EDQM term) and from the lists below, never from the code
 /// under test.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct IDMPMappingTests {
     /// Dose forms and routes by EDQM code (the rectal route 20061000 is left out: "not in RMS").
     static let doseFormTerms = [

@@ -4,7 +4,7 @@ import RegistryStore
 import Testing
 
 /// `GET /v1/institutions/{scheme}:{id}` over pharmacies imported from an AFMPS-shaped list.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct InstitutionLookupTests {
     /// Three pharmacies; two share a holder (one CBE number, two pharmacies).
     static func list() throws -> String {

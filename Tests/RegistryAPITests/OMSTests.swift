@@ -10,7 +10,7 @@ import Testing
 /// written here after the fields of OMS's own export (Organisation ID, Name, Acronym, Status,
 /// Location ID, Address Line 1-4, City, Postal Code, Country Code); no real API sample exists
 /// in `../shared`.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct OMSTests {
     static func write(_ json: String, name: String = "oms.json") throws -> String {
         let path = try TestDatabase.temporaryDirectory() + "/" + name

@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 
 /// Providers and the practice search through the real router, on imported fixtures.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct ProviderAPITests {
     static let centre = (latitude: 50.8466, longitude: 4.3528)  // Brussels, Grand-Place
 

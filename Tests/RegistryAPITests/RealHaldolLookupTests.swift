@@ -6,7 +6,7 @@ import Testing
 /// CNK lookups on the real Haldol AMP fragment of ../shared, at dates where prices and slices
 /// change. Expected values are read off the XML fragment itself (lines cited).
 @Suite(
-    .enabled(if: SharedSamples.available, "../shared/reference/samv2-samples is not present"), .timeLimit(.minutes(3)))
+    .enabled(if: SharedSamples.available, "../shared/reference/samv2-samples is not present"), .timeLimit(.minutes(5)))
 struct RealHaldolLookupTests {
     static func withHaldol(_ body: @Sendable (APIClient) async throws -> Void) async throws {
         let dir = try TestDatabase.temporaryDirectory()

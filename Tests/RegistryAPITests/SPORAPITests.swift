@@ -8,7 +8,7 @@ import Testing
 /// `/v1/spor/...` through the real router. RMS answers are checked against UNICOM's independent
 /// derivation of the same exports (`derived/rms_en_terms_with_source_codes.csv`: list, term,
 /// status, English name, EDQM code per term).
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct SPORAPITests {
     struct DerivedTerm {
         var listId: String

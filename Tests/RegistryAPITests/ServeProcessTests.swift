@@ -54,7 +54,7 @@ struct ServeProcessTests {
                 "DELETE FROM schema_migration WHERE version = (SELECT max(version) FROM schema_migration)",
                 logger: TestDatabase.logger)
             let server = try Self.start(port: Self.freePort(), databaseURL: url)
-            server.process.waitUntilExit()
+            await server.process.exited()
             #expect(server.process.terminationStatus == 1)
             #expect(server.output.contains("pending"), "\(server.output)")
             #expect(server.output.contains("registry migrate"), "\(server.output)")
@@ -77,7 +77,7 @@ struct ServeProcessTests {
             try await Task.sleep(for: .milliseconds(500))
             #expect(server.process.isRunning, "every service keeps running: \(server.output)")
             server.process.terminate()  // SIGTERM
-            server.process.waitUntilExit()
+            await server.process.exited()
             #expect(server.process.terminationReason == .exit)
             #expect(server.process.terminationStatus == 0, "\(server.output)")
             #expect(try await Self.get("http://127.0.0.1:\(port)/health/live") == nil)

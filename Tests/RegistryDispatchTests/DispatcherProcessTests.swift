@@ -15,7 +15,7 @@ import Testing
 struct DispatcherProcessTests {
     @Test func clientsCommandPrintsTheTokenOnceStoresOnlyItsHashAndRevokes() async throws {
         try await DispatchFixture.with { fixture in
-            let created = try RegistryBinary.run(
+            let created = try await RegistryBinary.run(
                 ["clients", "create", "--name", "hospital pharmacy", "--scopes", "subscriptions:manage,admin"],
                 databaseURL: fixture.url)
             #expect(created.status == 0, "\(created.output)")
@@ -32,14 +32,14 @@ struct DispatcherProcessTests {
             let dump = try await fixture.postgres.strings("SELECT row_to_json(c)::text FROM api_client c")
             #expect(!dump.joined().contains(token))
 
-            let listed = try RegistryBinary.run(["clients", "list"], databaseURL: fixture.url)
+            let listed = try await RegistryBinary.run(["clients", "list"], databaseURL: fixture.url)
             #expect(listed.status == 0 && listed.output.contains(id) && !listed.output.contains(token))
-            let revoked = try RegistryBinary.run(["clients", "revoke", id], databaseURL: fixture.url)
+            let revoked = try await RegistryBinary.run(["clients", "revoke", id], databaseURL: fixture.url)
             #expect(revoked.status == 0, "\(revoked.output)")
             #expect(
                 try await ClientRepository(client: fixture.postgres, logger: fixture.logger).authenticate(
                     AccessToken(token)!) == nil)
-            let unknownScope = try RegistryBinary.run(
+            let unknownScope = try await RegistryBinary.run(
                 ["clients", "create", "--name", "x", "--scopes", "everything"], databaseURL: fixture.url)
             #expect(unknownScope.status == 2)
             #expect(unknownScope.output.contains("unknown scope \"everything\""))
@@ -78,8 +78,8 @@ struct DispatcherProcessTests {
             // SIGTERM: both stop gracefully.
             one.0.terminate()
             two.0.terminate()
-            one.0.waitUntilExit()
-            two.0.waitUntilExit()
+            await one.0.exited()
+            await two.0.exited()
             #expect(one.0.terminationStatus == 0, "\((try? String(contentsOf: one.1, encoding: .utf8)) ?? "")")
             #expect(two.0.terminationStatus == 0)
         }
@@ -95,7 +95,7 @@ struct DispatcherProcessTests {
             let first = try Self.dispatch(fixture)
             #expect(await eventually { receiver.all.count >= 5 })
             kill(first.0.processIdentifier, SIGKILL)
-            first.0.waitUntilExit()
+            await first.0.exited()
             let delivered = receiver.all.count
             #expect(delivered < expected.count, "the kill came after the batch had finished")
             let second = try Self.dispatch(fixture)

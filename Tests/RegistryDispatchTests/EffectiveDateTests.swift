@@ -7,7 +7,7 @@ import Testing
 
 /// `sam.<entity>.effective`: emitted on the day a future slice takes effect, exactly once, with
 /// catch-up after downtime, and delivered like any event.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct EffectiveDateTests {
     @Test func aFutureSliceBecomesAnEffectiveEventOnItsDayExactlyOnceAndAfterDowntime() async throws {
         try await DispatchFixture.with(seed: 93, scale: 0.004) { fixture in

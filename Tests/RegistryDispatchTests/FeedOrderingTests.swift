@@ -7,7 +7,7 @@ import SAMImporter
 import Testing
 
 /// The feed under concurrent writers, and retention of delivery history.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct FeedOrderingTests {
     /// A SAM delta import and a writer of another domain (as the CoBRHA importer will be) commit
     /// while the dispatcher is sending: the subscriber of `*` gets every event once, in sequence order.

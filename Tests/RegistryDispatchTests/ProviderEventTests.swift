@@ -6,7 +6,7 @@ import RegistryStore
 import Testing
 
 /// Healthcare-actor events reach subscribers filtered by profession and postcode.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct ProviderEventTests {
     @Test func subscriptionsFilterActorEventsByProfessionAndPostcode() async throws {
         let snapshots = try ProviderFixture.folder([

@@ -1,3 +1,4 @@
+import DatabaseTestSupport
 import Foundation
 import RegistryCore
 
@@ -9,7 +10,7 @@ enum StandardWebhooksChecker {
         var bad: [String]
     }
 
-    static func verify(_ webhooks: [ReceivedWebhook], secret: WebhookSecret) throws -> Verdict {
+    static func verify(_ webhooks: [ReceivedWebhook], secret: WebhookSecret) async throws -> Verdict {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("webhooks-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: file) }
         var lines = ""
@@ -36,22 +37,12 @@ enum StandardWebhooksChecker {
                     bad.append(repr(e))
             print(json.dumps({"ok": ok, "bad": bad[:5]}))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, file.path]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let checked = try await ChildProcess.python(script, [file.path])
+        guard checked.status == 0 else {
             throw CheckerFailed(
-                reason: "python3 standardwebhooks check failed (ops/test.sh installs it): \(errorText)")
+                reason: "python3 standardwebhooks check failed (ops/test.sh installs it): \(checked.errorText)")
         }
-        return try JSONDecoder().decode(Verdict.self, from: data)
+        return try JSONDecoder().decode(Verdict.self, from: checked.output)
     }
 
     struct CheckerFailed: Error, CustomStringConvertible {

@@ -29,7 +29,7 @@ extension PostgresClient {
     }
 }
 
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct CoBRHAImportTests {
     static let both = [
         "cobrha-fps-health.xml": ProviderFixture.fpsHealth(), "cobrha-riziv-inami.xml": ProviderFixture.rizivInami(),
@@ -174,7 +174,7 @@ struct CoBRHAImportTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct PracticeImportTests {
     static func practices(_ count: Int) -> [ProviderFixture.Practice] {
         (0..<count).map { n in

@@ -7,8 +7,8 @@ import Testing
 /// The `registry` executable's contract: exit 0 applied, 2 usage error, 3 refused by the gate.
 @Suite(.timeLimit(.minutes(5)))
 struct CommandLineTests {
-    func run(_ arguments: [String], databaseURL: DatabaseURL) throws -> (status: Int32, output: String) {
-        try RegistryBinary.run(arguments, databaseURL: databaseURL)
+    func run(_ arguments: [String], databaseURL: DatabaseURL) async throws -> (status: Int32, output: String) {
+        try await RegistryBinary.run(arguments, databaseURL: databaseURL)
     }
 
     @Test func truncatedZipExitsWithThreeAndChangesNothing() async throws {
@@ -20,11 +20,11 @@ struct CommandLineTests {
         let cut = "\(zipped)/cut.zip"
         try data.prefix(data.count - 5000).write(to: URL(fileURLWithPath: cut))
         try await TestDatabase.with { client, url in
-            let applied = try run(["import", "sam", base], databaseURL: url)
+            let applied = try await run(["import", "sam", base], databaseURL: url)
             #expect(applied.status == 0, "\(applied.output)")
             #expect(applied.output.contains("APPLIED"))
             let before = try await client.dataFingerprint()
-            let refused = try run(["import", "sam", cut], databaseURL: url)
+            let refused = try await run(["import", "sam", cut], databaseURL: url)
             #expect(refused.status == 3, "\(refused.output)")
             #expect(refused.output.contains("truncated"))
             #expect(try await client.dataFingerprint() == before)
@@ -50,22 +50,23 @@ struct CommandLineTests {
             try text.write(toFile: "\(empty)/\(name)", atomically: true, encoding: .utf8)
         }
         try await TestDatabase.with { client, url in
-            #expect(try run(["import", "sam", base], databaseURL: url).status == 0)
+            #expect(try await run(["import", "sam", base], databaseURL: url).status == 0)
             let before = try await client.dataFingerprint()
-            let refused = try run(["import", "sam", empty], databaseURL: url)
+            let refused = try await run(["import", "sam", empty], databaseURL: url)
             #expect(refused.status == 3, "\(refused.output)")
             #expect(refused.output.contains("SAM-GATE-MASS-DELETE"))
             #expect(try await client.dataFingerprint() == before)
             // The refused run and its findings can be read back afterwards.
             let runId = try #require(refused.output.firstMatch(of: /SAM import run #(\d+): REFUSED/)).1
-            let list = try run(["imports", "list"], databaseURL: url)
+            let list = try await run(["imports", "list"], databaseURL: url)
             #expect(list.status == 0 && list.output.contains("#\(runId) ") && list.output.contains("REFUSED"))
-            let shown = try run(["imports", "show", String(runId), "--rule", "SAM-GATE-MASS-DELETE"], databaseURL: url)
+            let shown = try await run(
+                ["imports", "show", String(runId), "--rule", "SAM-GATE-MASS-DELETE"], databaseURL: url)
             #expect(shown.status == 0)
             #expect(shown.output.contains("FATAL [SAM-GATE-MASS-DELETE]") && shown.output.contains("company"))
             #expect(!shown.output.contains("SAM-REF-RMB-DMPP"), "filtered by rule")
-            #expect(try run(["import", "sam", base, "--max-delete-share", "7"], databaseURL: url).status == 2)
-            #expect(try run(["import", "nothing"], databaseURL: url).status == 2)
+            #expect(try await run(["import", "sam", base, "--max-delete-share", "7"], databaseURL: url).status == 2)
+            #expect(try await run(["import", "nothing"], databaseURL: url).status == 2)
         }
     }
 }

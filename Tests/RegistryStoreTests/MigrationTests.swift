@@ -4,7 +4,7 @@ import PostgresNIO
 import RegistryStore
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct MigrationTests {
     let logger = TestDatabase.logger
 

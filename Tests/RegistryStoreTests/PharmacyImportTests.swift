@@ -32,7 +32,7 @@ enum AFMPSList {
     }
 }
 
-@Suite(.enabled(if: AFMPSList.available, "../shared/reference/providers is not present"), .timeLimit(.minutes(3)))
+@Suite(.enabled(if: AFMPSList.available, "../shared/reference/providers is not present"), .timeLimit(.minutes(5)))
 struct PharmacyImportTests {
     @Test func theRealListImportsWithItsStatusesEveryCBECheckedAndNothingTwice() async throws {
         let items = try AFMPSList.items()

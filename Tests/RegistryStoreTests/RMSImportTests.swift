@@ -10,14 +10,14 @@ import Testing
 /// columns, line breaks inside quoted fields), imported into PostgreSQL.
 @Suite(
     .enabled(if: SPORSamples.available, "../shared/reference/spor-samples is not present"),
-    .timeLimit(.minutes(3)))
+    .timeLimit(.minutes(5)))
 struct RMSImportTests {
     static let samples = SPORSamples.directory
     static let exports = SPORSamples.exports
 
     /// Counted independently with Python's csv module: rows per file whose "Is Main Term Source"
     /// is not one Y/N flag per mapping source (the shifted rows), and distinct term ids.
-    static func independentCounts() throws -> (shifted: Int, terms: Int) {
+    static func independentCounts() async throws -> (shifted: Int, terms: Int) {
         let script = """
             import csv, io, re, sys, zipfile, os
             d = sys.argv[1]; shifted = 0; terms = set()
@@ -37,20 +37,13 @@ struct RMSImportTests {
                             shifted += 1
             print(shifted, len(terms))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, exports]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try await ChildProcess.python(script, [exports]).outputText
         let numbers = output.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
         return (numbers[0], numbers[1])
     }
 
     @Test func realExportsAreImportedWithShiftedRowsRepairedAndReported() async throws {
-        let expected = try Self.independentCounts()
+        let expected = try await Self.independentCounts()
         #expect(expected.shifted > 1000)
         try await TestDatabase.with { postgres, _ in
             let summary = try await RMSImportPipeline(client: postgres, logger: TestDatabase.logger).run(paths: [

@@ -8,7 +8,7 @@ import Testing
 
 /// Imports the real SAM fragments of ../shared into PostgreSQL (skipped where ../shared is absent).
 @Suite(
-    .enabled(if: SharedSamples.available, "../shared/reference/samv2-samples is not present"), .timeLimit(.minutes(3)))
+    .enabled(if: SharedSamples.available, "../shared/reference/samv2-samples is not present"), .timeLimit(.minutes(5)))
 struct RealFragmentImportTests {
     @Test func haldolPricesPerEnvironmentAndDate() async throws {
         let dir = try TestDatabase.temporaryDirectory()

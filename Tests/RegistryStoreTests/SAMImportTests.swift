@@ -39,15 +39,8 @@ struct SAMImportTests {
             #expect(first.files.count == 9)
             // Each file's recorded SHA-256 is the file's, as coreutils computes it.
             for file in first.files {
-                let sum = Process()
-                sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-                sum.arguments = ["\(dir)/\(file.name)"]
-                let out = Pipe()
-                sum.standardOutput = out
-                try sum.run()
-                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                sum.waitUntilExit()
-                #expect(file.sha256 == String(text.prefix(64)), "\(file.name)")
+                let sum = try await ChildProcess.run("/usr/bin/sha256sum", ["\(dir)/\(file.name)"])
+                #expect(file.sha256 == String(sum.outputText.prefix(64)), "\(file.name)")
             }
             let stored: Int64 = try await client.scalar("SELECT count(*) FROM sam_entity")
             #expect(stored > 1000)

@@ -8,7 +8,7 @@ import Testing
 
 /// SMS substance lists in both layouts, their change events, the gate and bad rows; and the real
 /// UNICOM extract of `../shared` when present.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct SMSImportTests {
     /// A substance list of `count` substances (ids 100000090000+), UNICOM's layout.
     static func list(_ count: Int, rename: Int? = nil, drop: Set<Int> = [], extra: [String] = []) throws -> String {
@@ -168,20 +168,10 @@ struct SMSImportTests {
     func theRealExtractIsImportedWhole() async throws {
         let path = SPORSamples.directory.appendingPathComponent("sms-substances/substance.csv").path
         // Distinct ids counted independently by Python's csv module.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
+        let counted = try await ChildProcess.python(
             "import csv,sys; print(len({r['substance_code'] for r in csv.DictReader(open(sys.argv[1], encoding='utf-8-sig'))}))",
-            path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let expected = Int(
-            String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines))
-        process.waitUntilExit()
+            [path])
+        let expected = Int(counted.outputText.trimmingCharacters(in: .whitespacesAndNewlines))
         try await TestDatabase.with { postgres, _ in
             let summary = try await SMSImportPipeline(client: postgres, logger: TestDatabase.logger).run(paths: [path])
             #expect(summary.counts["sms-substance"]?.created == expected)

@@ -1,16 +1,21 @@
 import Foundation
 import Synchronization
-import PostgresNIO
 import RegistryCore
 import SAMImporter
 
-/// A bounded hand-over queue between one producing thread and one consumer.
+/// A bounded hand-over queue from one producing thread to one consuming task.
+///
+/// The producer blocks (it has a thread of its own); the consumer suspends without holding any
+/// thread: earlier it waited on NIO's blocking pool, which has one thread per core and which
+/// other work (DNS lookups of webhook targets) needs too.
 ///
 /// `@unchecked Sendable`: every stored property is only touched while `condition` is locked.
 final class BatchHandoff<Item: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
     private var closed = false
+    /// The consumer, suspended until an item arrives or the queue closes.
+    private var waiting: CheckedContinuation<Item?, Never>?
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
@@ -18,30 +23,49 @@ final class BatchHandoff<Item: Sendable>: @unchecked Sendable {
     /// Waits for room; returns false when the consumer has gone away.
     func put(_ item: Item) -> Bool {
         condition.lock()
-        defer { condition.unlock() }
         while items.count >= capacity && !closed { condition.wait() }
-        if closed { return false }
+        if closed {
+            condition.unlock()
+            return false
+        }
+        if let consumer = waiting {
+            waiting = nil
+            condition.unlock()
+            consumer.resume(returning: item)
+            return true
+        }
         items.append(item)
-        condition.broadcast()
+        condition.unlock()
         return true
     }
 
-    /// Waits for an item; nil once closed and drained.
-    func take() -> Item? {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.isEmpty && !closed { condition.wait() }
-        if items.isEmpty { return nil }
-        let item = items.removeFirst()
-        condition.broadcast()
-        return item
+    /// The next item; nil once closed and drained.
+    func take() async -> Item? {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            if !items.isEmpty {
+                let item = items.removeFirst()
+                condition.broadcast()
+                condition.unlock()
+                continuation.resume(returning: item)
+            } else if closed {
+                condition.unlock()
+                continuation.resume(returning: nil)
+            } else {
+                waiting = continuation
+                condition.unlock()
+            }
+        }
     }
 
     func close() {
         condition.lock()
         closed = true
+        let consumer = waiting
+        waiting = nil
         condition.broadcast()
         condition.unlock()
+        consumer?.resume(returning: nil)
     }
 }
 
@@ -95,11 +119,8 @@ final class ParsingThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// The next batch, waited for on NIO's thread pool so the cooperative pool never blocks.
-    func next() async throws -> ParsedBatch? {
-        let handoff = self.handoff
-        return try await NIOThreadPool.singleton.runIfActive { handoff.take() }
-    }
+    /// The next batch (nil after the last one).
+    func next() async -> ParsedBatch? { await handoff.take() }
 
     /// Stops the parsing thread early (the import failed).
     func cancel() { handoff.close() }

@@ -246,7 +246,7 @@ public struct SAMImportPipeline: Sendable {
                 let parsing = ParsingThread(reader: reader)
                 parsing.start()
                 defer { parsing.cancel() }
-                while var parsed = try await parsing.next() {
+                while var parsed = await parsing.next() {
                     fileHash.update(data: parsed.mapped.bytes)
                     let entities = parsed.mapped.entities
                     let screened = SAMDocumentReader.screen(parsed.mapped)
