@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# A/B comparison of full SAM imports by two (or more) builds of `registry`, interleaved so the
+# machine's drift touches all alike; each import into a fresh database of the benchmark cluster.
+#
+#   ops/bench/sam-import-ab.sh REPS BINARY_A BINARY_B [...]
+#
+# Needs the export that ops/bench/sam-import.sh generated ($BENCH_DIR/sam-1.0, default
+# /var/tmp/registry-bench). Prints "binary wall_seconds peak_rss_kb" per import and the phase line.
+set -euo pipefail
+REPS="$1"; shift
+WORK="${BENCH_DIR:-/var/tmp/registry-bench}"
+export REGISTRY_HOME="$WORK/cluster"
+export REGISTRY_DB_PORT=54350
+FIRST="$1"
+"$FIRST" db start >/dev/null
+ADMIN="$("$FIRST" db url | sed 's#/registry$#/postgres#')"
+export DATABASE_URL="${ADMIN%/postgres}/bench"
+for rep in $(seq 1 "$REPS"); do
+  for binary in "$@"; do
+    psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
+    "$binary" migrate >/dev/null
+    sync
+    /usr/bin/time -f "%e %M" -o "$WORK/ab.time" "$binary" import sam "$WORK/sam-1.0" > "$WORK/ab.log" 2>&1
+    echo "$binary $(cat "$WORK/ab.time") $(grep 'duration:' "$WORK/ab.log" | sed 's/^ *//')"
+  done
+done
+"$FIRST" db stop >/dev/null
