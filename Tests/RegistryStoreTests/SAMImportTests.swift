@@ -97,6 +97,16 @@ struct SAMImportTests {
             let history: Int64 = try await client.scalar(
                 "SELECT count(*) FROM sam_entity_history WHERE replaced_by_run = \(delta.runId)")
             #expect(history == Int64(expected.filter { $0.kind != "created" }.count))
+            // Updated and created entities are stored as this run wrote them: a re-import of the
+            // same version finds every one unchanged (a stale stored document would be updated again).
+            let stored: Int64 = try await client.scalar(
+                """
+                SELECT count(*) FROM sam_entity e JOIN change_event c USING (entity_type, entity_key)
+                WHERE c.run_id = \(delta.runId) AND c.type NOT LIKE '%.deleted' AND e.changed_run_id = \(delta.runId)
+                """)
+            #expect(stored == Int64(expected.filter { $0.kind != "deleted" }.count))
+            let again = try await importSAM(client, [next])
+            #expect(again.eventsEmitted == 0)
         }
     }
 

@@ -559,6 +559,9 @@ public struct SAMImportPipeline: Sendable {
             DELETE FROM sam_entity c USING stage_change ch
             WHERE ch.kind = 'deleted' AND c.entity_type = ch.entity_type AND c.entity_key = ch.entity_key;
             """)
+        // Created entities are absent by the diff's definition (and the import holds its lock): a
+        // plain INSERT, 1.1 s faster than an upsert's speculative insertion for 700k rows, and a
+        // key that existed after all fails the run instead of being overwritten.
         try await connection.execute(
             """
             INSERT INTO sam_entity (entity_type, entity_key, parent_type, parent_key, content_hash, document,
@@ -566,11 +569,15 @@ public struct SAMImportPipeline: Sendable {
             SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.content_hash, s.document,
                    \(runId), \(runId), now()
             FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
-            WHERE ch.kind IN ('created', 'updated')
-            ON CONFLICT (entity_type, entity_key) DO UPDATE SET
-                parent_type = EXCLUDED.parent_type, parent_key = EXCLUDED.parent_key,
-                content_hash = EXCLUDED.content_hash, document = EXCLUDED.document,
-                changed_run_id = EXCLUDED.changed_run_id, changed_at = EXCLUDED.changed_at
+            WHERE ch.kind = 'created'
+            """, logger: logger)
+        try await connection.execute(
+            """
+            UPDATE sam_entity c SET
+                parent_type = s.parent_type, parent_key = s.parent_key, content_hash = s.content_hash,
+                document = s.document, changed_run_id = \(runId), changed_at = now()
+            FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
+            WHERE ch.kind = 'updated' AND c.entity_type = ch.entity_type AND c.entity_key = ch.entity_key
             """, logger: logger)
         // The search index is derived next, by joins over sam_entity: planned with the statistics of
         // a table that was empty, a first import's took 19 s instead of 8. Same threshold as
