@@ -3,6 +3,8 @@
 # machine's drift touches all alike; each import into a fresh database of the benchmark cluster.
 #
 #   ops/bench/sam-import-ab.sh REPS BINARY_A BINARY_B [...]
+#   AB_MODE=reimport ops/bench/sam-import-ab.sh ...   (one full import by BINARY_A, then the
+#                                                      re-imports of the unchanged export compared)
 #
 # Needs the export that ops/bench/sam-import.sh generated ($BENCH_DIR/sam-1.0, default
 # /var/tmp/registry-bench). Prints "binary wall_seconds peak_rss_kb" per import and the phase line.
@@ -15,10 +17,17 @@ FIRST="$1"
 "$FIRST" db start >/dev/null
 ADMIN="$("$FIRST" db url | sed 's#/registry$#/postgres#')"
 export DATABASE_URL="${ADMIN%/postgres}/bench"
+fresh() {
+  psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
+  "$1" migrate >/dev/null
+}
+if [ "${AB_MODE:-full}" = reimport ]; then
+  fresh "$FIRST"
+  "$FIRST" import sam "$WORK/sam-1.0" >/dev/null
+fi
 for rep in $(seq 1 "$REPS"); do
   for binary in "$@"; do
-    psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
-    "$binary" migrate >/dev/null
+    [ "${AB_MODE:-full}" = reimport ] || fresh "$binary"
     sync
     /usr/bin/time -f "%e %M" -o "$WORK/ab.time" "$binary" import sam "$WORK/sam-1.0" > "$WORK/ab.log" 2>&1
     echo "$binary $(cat "$WORK/ab.time") $(grep 'duration:' "$WORK/ab.log" | sed 's/^ *//')"
