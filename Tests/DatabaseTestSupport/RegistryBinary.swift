@@ -27,14 +27,12 @@ public enum RegistryBinary {
         environment["DATABASE_URL"] = databaseURL.urlString
         environment.merge(extra) { _, new in new }
         process.environment = environment
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
+        let log = try ChildProcess.OutputFile()
+        process.standardOutput = log.handle
+        process.standardError = log.handle
         try process.run()
-        try handle.close()
-        return (process, log)
+        try log.handle.close()
+        return (process, log.url)
     }
 
     /// Runs `registry ARGUMENTS` to completion: exit status and everything it printed.

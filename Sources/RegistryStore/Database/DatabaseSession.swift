@@ -15,16 +15,16 @@ public func withPostgresClient<Result: Sendable>(
     try await checkConnection(url, logger: logger)
     let client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
     let running = Task { await client.run() }
+    let outcome: Swift.Result<Result, any Error>
     do {
         // Let run() start before the first lease (PostgresClient warns otherwise).
         try await Task.sleep(for: .milliseconds(20))
-        let result = try await body(client)
-        await stop(running, within: shutdownLimit, logger: logger)
-        return result
+        outcome = .success(try await body(client))
     } catch {
-        await stop(running, within: shutdownLimit, logger: logger)
-        throw error
+        outcome = .failure(error)
     }
+    await stop(running, within: shutdownLimit, logger: logger)
+    return try outcome.get()
 }
 
 /// Cancels a client's `run()` and waits at most `limit` for it to end.

@@ -234,13 +234,7 @@ public struct SAMImportPipeline: Sendable {
             var lastProgress = ContinuousClock.now
             let progress = options.progress
             try await connection.copyFrom(
-                table: "stage_entity",
-                columns: [
-                    "entity_type", "entity_key", "parent_type", "parent_key", "content_hash", "field_names",
-                    "first_from",
-                    "key_json", "name_langs", "name_texts", "name_days", "document",
-                ],
-                logger: logger
+                table: "stage_entity", columns: Self.stagedColumns, logger: logger
             ) { writer in
                 var buffer = CopyTextBuffer()
                 let parsing = ParsingThread(reader: reader)
@@ -334,6 +328,12 @@ public struct SAMImportPipeline: Sendable {
         }
     }
 
+    /// The columns of `stage_entity` that ``stage(_:unlessStoredIn:into:)`` fills, in its order.
+    static let stagedColumns = [
+        "entity_type", "entity_key", "parent_type", "parent_key", "content_hash", "field_names", "first_from",
+        "key_json", "name_langs", "name_texts", "name_days", "document",
+    ]
+
     /// Appends the staged row of one accepted entity: its key, parent and content hash; and, unless
     /// it is stored with that hash already, its document, what its "created" event carries and
     /// (AMPs, AMPPs, VMPs) the names the search index needs, so SQL need not take the JSON apart.
@@ -343,7 +343,7 @@ public struct SAMImportPipeline: Sendable {
         let (bytes, hash) = entity.canonicalDocumentBytes()
         let identity = [entity.type, entity.key, entity.parentType, entity.parentKey, hash]
         if stored.isStored(type: entity.type, key: entity.key, contentHash: hash) {
-            buffer.appendRow(identity + [String?](repeating: nil, count: 7))
+            buffer.appendRow(identity + [String?](repeating: nil, count: stagedColumns.count - identity.count))
             return
         }
         let fieldNames = PostgresText.array(entity.fieldNames)
