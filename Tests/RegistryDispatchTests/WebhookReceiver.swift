@@ -91,7 +91,9 @@ final class WebhookReceiver: Sendable {
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; true when it held.
-func eventually(timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async rethrows
+/// The default is generous: the whole suite runs at once on two cores, and nine retried
+/// deliveries once took more than 30 s there (a wait that ends early costs nothing).
+func eventually(timeout: Duration = .seconds(90), _ condition: @Sendable () async throws -> Bool) async rethrows
     -> Bool
 {
     let deadline = ContinuousClock.now + timeout
