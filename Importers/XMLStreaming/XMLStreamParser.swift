@@ -1,30 +1,123 @@
 import Foundation
 import CLibXML2
 
-/// An element of one top-level entity, built while streaming.
+/// The elements of one top-level entity (an `Amp` with everything inside it), stored flat.
 ///
-/// Only one top-level entity (an `Amp` with everything inside it) is held at a time, so memory
-/// stays bounded by the largest entity, not the file.
-public final class XMLElementNode {
-    public let namespace: String
-    public let name: String
-    public var attributes: [(name: String, value: String)]
-    public var children: [XMLElementNode] = []
-    public var textBytes: [UInt8] = []
-    /// Set when the text was longer than the reader's limit and was cut.
-    public var textTruncatedAt: Int?
-    public let line: Int
-
-    init(namespace: String, name: String, attributes: [(name: String, value: String)], line: Int) {
-        self.namespace = namespace
-        self.name = name
-        self.attributes = attributes
-        self.line = line
+/// Only one top-level entity is built at a time, so memory stays bounded by the largest entity,
+/// not the file. Elements, attributes and text live in a few arrays per entity instead of one
+/// object (and three arrays) per element: building, walking and freeing millions of small
+/// objects was most of the SAM reader's time.
+public final class XMLElementTree {
+    /// One element: its names (ids into ``names``), where it starts, and links to its children.
+    public struct Element {
+        public var namespace: Int32
+        public var name: Int32
+        public var line: Int32
+        public var firstChild: Int32 = -1
+        public var nextSibling: Int32 = -1
+        var lastChild: Int32 = -1
+        public var attributeStart: Int32
+        public var attributeCount: Int32
+        public var textStart: Int32 = 0
+        public var textCount: Int32 = 0
+        /// Set when the text was longer than the reader's limit and was cut.
+        public var textTruncatedAt: Int32 = -1
     }
 
-    public var text: String { String(decoding: textBytes, as: UTF8.self) }
+    /// Element 0 is the entity itself; the others follow in document order.
+    public internal(set) var elements: [Element] = []
+    public internal(set) var attributeNames: [Int32] = []
+    public internal(set) var attributeValues: [String] = []
+    /// The text of every element (an element's text is contiguous).
+    public internal(set) var text: [UInt8] = []
+    /// Element and attribute names and namespace URIs by id (the parser's table, shared by all
+    /// the trees of one document: an id means the same name in each of them).
+    public internal(set) var names: [String] = []
+    /// Identifies the parser (and so the name table) the ids come from.
+    public let nameTable: ObjectIdentifier
 
-    public func attribute(_ name: String) -> String? { attributes.first { $0.name == name }?.value }
+    init(nameTable: ObjectIdentifier, capacity: (elements: Int, attributes: Int, text: Int)) {
+        self.nameTable = nameTable
+        elements.reserveCapacity(capacity.elements)
+        attributeNames.reserveCapacity(capacity.attributes)
+        attributeValues.reserveCapacity(capacity.attributes)
+        text.reserveCapacity(capacity.text)
+    }
+
+    /// The entity's element.
+    public var root: XMLElementNode { XMLElementNode(tree: self, index: 0) }
+
+    /// Calls `body` with the index of each child of element `index`, in document order.
+    @inline(__always)
+    public func forEachChild(of index: Int32, _ body: (Int32) throws -> Void) rethrows {
+        var child = elements[Int(index)].firstChild
+        while child >= 0 {
+            try body(child)
+            child = elements[Int(child)].nextSibling
+        }
+    }
+
+    /// The value of the attribute named `name` (an id) of element `index`.
+    public func attribute(_ name: Int32, of index: Int32) -> String? {
+        let element = elements[Int(index)]
+        for a in Int(element.attributeStart)..<Int(element.attributeStart + element.attributeCount)
+        where attributeNames[a] == name {
+            return attributeValues[a]
+        }
+        return nil
+    }
+
+    /// The value of the attribute named `name` of element `index`.
+    public func attribute(named name: String, of index: Int32) -> String? {
+        let element = elements[Int(index)]
+        for a in Int(element.attributeStart)..<Int(element.attributeStart + element.attributeCount)
+        where names[Int(attributeNames[a])] == name {
+            return attributeValues[a]
+        }
+        return nil
+    }
+
+    /// The text bytes of element `index`.
+    public func textBytes(of index: Int32) -> ArraySlice<UInt8> {
+        let element = elements[Int(index)]
+        return text[Int(element.textStart)..<Int(element.textStart + element.textCount)]
+    }
+}
+
+/// An element of a streamed entity, as a view into its ``XMLElementTree``.
+public struct XMLElementNode {
+    public let tree: XMLElementTree
+    public let index: Int32
+
+    public init(tree: XMLElementTree, index: Int32) {
+        self.tree = tree
+        self.index = index
+    }
+
+    var element: XMLElementTree.Element { tree.elements[Int(index)] }
+    public var namespace: String { tree.names[Int(element.namespace)] }
+    public var name: String { tree.names[Int(element.name)] }
+    public var line: Int { Int(element.line) }
+
+    public var attributes: [(name: String, value: String)] {
+        let e = element
+        return (Int(e.attributeStart)..<Int(e.attributeStart + e.attributeCount)).map {
+            (tree.names[Int(tree.attributeNames[$0])], tree.attributeValues[$0])
+        }
+    }
+
+    public func attribute(_ name: String) -> String? { tree.attribute(named: name, of: index) }
+
+    public var children: [XMLElementNode] {
+        var out: [XMLElementNode] = []
+        tree.forEachChild(of: index) { out.append(XMLElementNode(tree: tree, index: $0)) }
+        return out
+    }
+
+    public var textBytes: ArraySlice<UInt8> { tree.textBytes(of: index) }
+    public var text: String { String(decoding: textBytes, as: UTF8.self) }
+    /// Set when the text was longer than the reader's limit and was cut.
+    public var textTruncatedAt: Int? { element.textTruncatedAt >= 0 ? Int(element.textTruncatedAt) : nil }
 }
 
 /// A problem the XML layer found; `fatal` problems mean the file is not usable as a whole.
@@ -62,9 +155,14 @@ public final class XMLStreamParser {
     public let maxTextBytes: Int
 
     private var context: xmlParserCtxtPtr?
-    private var stack: [XMLElementNode] = []
+    private var stack: [Int32] = []
     private var depth = 0
-    private var names: [UInt: String] = [:]
+    /// The entity being built (between the start and the end of a child of the document element).
+    private var tree: XMLElementTree?
+    private var lastSize = (elements: 64, attributes: 32, text: 1024)
+    private var names: [String] = []
+    private var idsByPointer: [UInt: Int32] = [:]
+    private var idsByName: [String: Int32] = [:]
     private var handler = xmlSAXHandler()
     private var stopped = false
 
@@ -170,14 +268,22 @@ public final class XMLStreamParser {
         if error.level == XML_ERR_FATAL { stopped = true }
     }
 
-    /// Interns names: libxml2 hands out names from its dictionary, so one pointer is one name.
-    func intern(_ pointer: UnsafePointer<xmlChar>?) -> String {
-        guard let pointer else { return "" }
+    /// Interns names: libxml2 hands out names from its dictionary, so one pointer is one name
+    /// (and each distinct name gets one id, whichever pointer it came by).
+    func internID(_ pointer: UnsafePointer<xmlChar>?) -> Int32 {
         let key = UInt(bitPattern: pointer)
-        if let name = names[key] { return name }
-        let name = String(cString: pointer)
-        names[key] = name
-        return name
+        if let id = idsByPointer[key] { return id }
+        let name = pointer.map { String(cString: $0) } ?? ""
+        let id: Int32
+        if let known = idsByName[name] {
+            id = known
+        } else {
+            id = Int32(names.count)
+            names.append(name)
+            idsByName[name] = id
+        }
+        idsByPointer[key] = id
+        return id
     }
 
     func startElement(
@@ -185,27 +291,58 @@ public final class XMLStreamParser {
         _ attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?
     ) {
         depth += 1
-        var attrs: [(name: String, value: String)] = []
-        if attributeCount > 0, let attributes {
-            attrs.reserveCapacity(attributeCount)
-            for i in 0..<attributeCount {
-                let base = attributes + i * 5
-                let name = intern(base[0])
-                guard let start = base[3], let end = base[4] else { continue }
-                let value = String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self)
-                attrs.append((name, XMLStreamParser.decodeAttributeEntities(value)))
-            }
-        }
-        let namespace = intern(uri)
-        let name = intern(localname)
         if depth == 1 {
+            var attrs: [(name: String, value: String)] = []
+            if attributeCount > 0, let attributes {
+                for i in 0..<attributeCount {
+                    let base = attributes + i * 5
+                    guard let start = base[3], let end = base[4] else { continue }
+                    attrs.append((names[Int(internID(base[0]))], Self.attributeValue(start, end)))
+                }
+            }
             sawRoot = true
-            onRoot(Root(namespace: namespace, name: name, attributes: attrs, line: currentLine))
+            onRoot(
+                Root(
+                    namespace: names[Int(internID(uri))], name: names[Int(internID(localname))], attributes: attrs,
+                    line: currentLine))
             return
         }
-        let node = XMLElementNode(namespace: namespace, name: name, attributes: attrs, line: currentLine)
-        stack.last?.children.append(node)
-        stack.append(node)
+        if depth == 2 {
+            // Sized like the previous entity: entities of one file are alike.
+            tree = XMLElementTree(
+                nameTable: ObjectIdentifier(self),
+                capacity: (lastSize.elements, lastSize.attributes, lastSize.text))
+        }
+        guard let tree else { return }
+        let attributeStart = Int32(tree.attributeNames.count)
+        if attributeCount > 0, let attributes {
+            for i in 0..<attributeCount {
+                let base = attributes + i * 5
+                guard let start = base[3], let end = base[4] else { continue }
+                tree.attributeNames.append(internID(base[0]))
+                tree.attributeValues.append(Self.attributeValue(start, end))
+            }
+        }
+        let index = Int32(tree.elements.count)
+        tree.elements.append(
+            XMLElementTree.Element(
+                namespace: internID(uri), name: internID(localname), line: Int32(clamping: currentLine),
+                attributeStart: attributeStart, attributeCount: Int32(tree.attributeNames.count) - attributeStart))
+        if let parent = stack.last {
+            let previous = tree.elements[Int(parent)].lastChild
+            if previous >= 0 {
+                tree.elements[Int(previous)].nextSibling = index
+            } else {
+                tree.elements[Int(parent)].firstChild = index
+            }
+            tree.elements[Int(parent)].lastChild = index
+        }
+        stack.append(index)
+    }
+
+    static func attributeValue(_ start: UnsafePointer<xmlChar>, _ end: UnsafePointer<xmlChar>) -> String {
+        decodeAttributeEntities(
+            String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self))
     }
 
     func endElement() {
@@ -214,33 +351,50 @@ public final class XMLStreamParser {
             rootClosed = true
             return
         }
-        let node = stack.removeLast()
-        if stack.isEmpty { onEntity(node) }
+        stack.removeLast()
+        if stack.isEmpty, let tree {
+            tree.names = names
+            lastSize = (tree.elements.count, tree.attributeNames.count, tree.text.count)
+            self.tree = nil
+            onEntity(tree.root)
+        }
     }
 
     func characters(_ chars: UnsafePointer<xmlChar>?, _ length: Int) {
-        guard let node = stack.last, let chars, length > 0 else { return }
-        if node.textTruncatedAt != nil { return }
+        guard let index = stack.last, let tree, let chars, length > 0 else { return }
+        var element = tree.elements[Int(index)]
+        if element.textTruncatedAt >= 0 { return }
         // Indentation between elements: leading whitespace is trimmed anyway, so never store it.
-        if node.textBytes.isEmpty {
+        if element.textCount == 0 {
             var allSpace = true
             for i in 0..<length where !(chars[i] == 0x20 || chars[i] == 0x0A || chars[i] == 0x0D || chars[i] == 0x09) {
                 allSpace = false
                 break
             }
             if allSpace { return }
+            element.textStart = Int32(tree.text.count)
+        } else if Int(element.textStart + element.textCount) != tree.text.count {
+            // Mixed content (text, a child with text, text again): the element's text moves to the
+            // end so that it stays contiguous.
+            let earlier = Array(tree.textBytes(of: index))
+            element.textStart = Int32(tree.text.count)
+            tree.text.append(contentsOf: earlier)
         }
-        let room = maxTextBytes - node.textBytes.count
+        let room = maxTextBytes - Int(element.textCount)
         if length > room {
-            node.textBytes.append(contentsOf: UnsafeBufferPointer(start: chars, count: max(0, room)))
-            node.textTruncatedAt = maxTextBytes
+            tree.text.append(contentsOf: UnsafeBufferPointer(start: chars, count: max(0, room)))
+            element.textCount += Int32(max(0, room))
+            element.textTruncatedAt = Int32(clamping: maxTextBytes)
+            tree.elements[Int(index)] = element
             problems.append(
                 XMLProblem(
                     kind: .textTooLong, line: currentLine,
-                    message: "text of <\(node.name)> exceeds \(maxTextBytes) bytes and was cut"))
+                    message: "text of <\(names[Int(element.name)])> exceeds \(maxTextBytes) bytes and was cut"))
             return
         }
-        node.textBytes.append(contentsOf: UnsafeBufferPointer(start: chars, count: length))
+        tree.text.append(contentsOf: UnsafeBufferPointer(start: chars, count: length))
+        element.textCount += Int32(length)
+        tree.elements[Int(index)] = element
     }
 
     /// Without entity substitution libxml2 hands `&amp;` in attribute values over as `&#38;`.

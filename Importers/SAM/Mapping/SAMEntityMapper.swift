@@ -35,15 +35,54 @@ public struct SAMEntityMapper {
 
     public init(file: String) { self.file = file }
 
-    /// Type names by element name (computed once per distinct element).
-    var typeNames: [String: String] = [:]
-
-    mutating func cachedTypeName(_ localName: String) -> String {
-        if let name = typeNames[localName] { return name }
-        let name = SAMEntityMapper.typeName(localName)
-        typeNames[localName] = name
-        return name
+    /// What the mapper knows of each name id of the document's name table (worked out once per
+    /// distinct name, so the walk compares integers, not strings).
+    struct NameFacts {
+        static let unknown: UInt8 = 255
+        var table: ObjectIdentifier?
+        var known = 0
+        /// Element name id -> entity type name (`AmppComponent` -> `ampp_component`).
+        var typeNames: [String?] = []
+        /// Per namespace id: 2 = the export namespace, 1 = another SAM namespace, 0 = neither.
+        var namespaceKinds: [UInt8] = []
+        /// Per attribute name id: 1 when it describes an entity without being part of its identity.
+        var nonKeyAttributes: [UInt8] = []
+        var dataName: Int32 = -1
+        var fromName: Int32 = -1
+        var toName: Int32 = -1
     }
+    var facts = NameFacts()
+
+    /// Classifies the names interned since the last entity (ids are per parser, so per document).
+    mutating func learnNames(of tree: XMLElementTree) {
+        if facts.table != tree.nameTable { facts = NameFacts(table: tree.nameTable) }
+        guard facts.known < tree.names.count else { return }
+        for id in facts.known..<tree.names.count {
+            let name = tree.names[id]
+            facts.typeNames.append(nil)
+            facts.namespaceKinds.append(
+                name == SAMExportFile.exportNamespace ? 2 : name.hasPrefix(SAMExportFile.samNamespacePrefix) ? 1 : 0)
+            facts.nonKeyAttributes.append(SAMEntityMapper.nonKeyAttributes.contains(name) ? 1 : 0)
+            switch name {
+            case "Data": facts.dataName = Int32(id)
+            case "from": facts.fromName = Int32(id)
+            case "to": facts.toName = Int32(id)
+            default: break
+            }
+        }
+        facts.known = tree.names.count
+    }
+
+    mutating func typeName(_ tree: XMLElementTree, _ name: Int32) -> String {
+        if let type = facts.typeNames[Int(name)] { return type }
+        let type = SAMEntityMapper.typeName(tree.names[Int(name)])
+        facts.typeNames[Int(name)] = type
+        return type
+    }
+
+    func namespaceKind(_ namespace: Int32) -> UInt8 { facts.namespaceKinds[Int(namespace)] }
+
+    func isNonKey(_ attribute: Int32) -> Bool { facts.nonKeyAttributes[Int(attribute)] == 1 }
 
     mutating func clearFindings() { findings.removeAll(keepingCapacity: true) }
 
@@ -65,6 +104,8 @@ public struct SAMEntityMapper {
     }
 
     public mutating func mapTopLevel(_ node: XMLElementNode) -> [VersionedEntity] {
+        let tree = node.tree
+        learnNames(of: tree)
         // Entities are in the export namespace, except the reference tables of the REF file,
         // which are in the refdata namespace (SamExport.xsd, ExportReferencesType).
         guard node.namespace == SAMExportFile.exportNamespace || node.namespace == SAMExportFile.refdataNamespace else {
@@ -75,139 +116,174 @@ public struct SAMEntityMapper {
             return []
         }
         var out: [VersionedEntity] = []
-        mapEntity(node, parent: nil, into: &out)
+        mapEntity(tree, node.index, parent: nil, into: &out)
         return out
     }
 
-    mutating func mapEntity(
-        _ node: XMLElementNode, parent: (type: String, key: String)?, into out: inout [VersionedEntity]
-    ) {
-        let type = cachedTypeName(node.name)
-        var keyAttributes = node.attributes.filter { !SAMEntityMapper.nonKeyAttributes.contains($0.name) }
-        if let order = SAMEntityMapper.keyOrder[type] {
-            keyAttributes.sort {
-                (order.firstIndex(of: $0.name) ?? 99, $0.name) < (order.firstIndex(of: $1.name) ?? 99, $1.name)
-            }
-        } else {
-            keyAttributes.sort { $0.name < $1.name }
+    func isData(_ tree: XMLElementTree, _ index: Int32) -> Bool {
+        let element = tree.elements[Int(index)]
+        return element.name == facts.dataName && namespaceKind(element.namespace) == 2
+    }
+
+    /// True when element `index` has a `Data` child.
+    func hasData(_ tree: XMLElementTree, _ index: Int32) -> Bool {
+        var found = false
+        tree.forEachChild(of: index) { child in
+            if !found && isData(tree, child) { found = true }
         }
-        let keyParts = keyAttributes.map { VersionedEntity.KeyPart(name: $0.name, value: $0.value) }
-        let ownKey = keyParts.map(\.value).joined(separator: "|")
+        return found
+    }
+
+    mutating func mapEntity(
+        _ tree: XMLElementTree, _ index: Int32, parent: (type: String, key: String)?,
+        into out: inout [VersionedEntity]
+    ) {
+        let element = tree.elements[Int(index)]
+        let type = typeName(tree, element.name)
+        var keyParts: [VersionedEntity.KeyPart] = []
+        var attributes: [String: String] = [:]
+        for a in Int(element.attributeStart)..<Int(element.attributeStart + element.attributeCount) {
+            let name = tree.attributeNames[a]
+            if isNonKey(name) {
+                attributes[tree.names[Int(name)]] = tree.attributeValues[a]
+            } else {
+                keyParts.append(VersionedEntity.KeyPart(name: tree.names[Int(name)], value: tree.attributeValues[a]))
+            }
+        }
+        if keyParts.count > 1 {
+            if let order = SAMEntityMapper.keyOrder[type] {
+                keyParts.sort {
+                    (order.firstIndex(of: $0.name) ?? 99, $0.name) < (order.firstIndex(of: $1.name) ?? 99, $1.name)
+                }
+            } else {
+                keyParts.sort { $0.name < $1.name }
+            }
+        }
+        let ownKey = keyParts.count == 1 ? keyParts[0].value : keyParts.map(\.value).joined(separator: "|")
         let key: String
         if let parent, !SAMEntityMapper.globallyKeyed.contains(type) {
             key = ownKey.isEmpty ? parent.key : "\(parent.key)/\(ownKey)"
         } else {
             key = ownKey
         }
-        var attributes: [String: String] = [:]
-        for a in node.attributes where SAMEntityMapper.nonKeyAttributes.contains(a.name) {
-            attributes[a.name] = a.value
-        }
 
-        let isVersioned = node.children.contains { isData($0) }
+        let isVersioned = hasData(tree, index)
         var slices: [EntitySlice] = []
-        var unversionedFields: [XMLElementNode] = []
-        var subEntities: [XMLElementNode] = []
-        for child in node.children {
-            guard child.namespace.hasPrefix(SAMExportFile.samNamespacePrefix) else {
-                unknown(child, in: type, key: key)
-                continue
-            }
-            if isData(child) {
-                slices.append(slice(from: child, type: type, key: key))
-            } else if isVersioned || child.children.contains(where: { isData($0) }) {
-                if child.namespace == SAMExportFile.exportNamespace {
+        var unversionedFields: [Int32] = []
+        var subEntities: [Int32] = []
+        var child = element.firstChild
+        while child >= 0 {
+            let namespace = namespaceKind(tree.elements[Int(child)].namespace)
+            if namespace == 0 {
+                unknown(tree, child, in: type, key: key)
+            } else if isData(tree, child) {
+                slices.append(slice(tree, child, type: type, key: key))
+            } else if isVersioned || hasData(tree, child) {
+                if namespace == 2 {
                     subEntities.append(child)
                 } else {
-                    unknown(child, in: type, key: key)
+                    unknown(tree, child, in: type, key: key)
                 }
             } else {
                 unversionedFields.append(child)
             }
+            child = tree.elements[Int(child)].nextSibling
         }
         if !isVersioned {
-            slices = [EntitySlice(from: nil, to: nil, fields: fields(of: unversionedFields, type: type, key: key))]
+            slices = [EntitySlice(from: nil, to: nil, fields: fields(tree, unversionedFields, type: type, key: key))]
         }
         out.append(
             VersionedEntity(
                 type: type, keyParts: keyParts, key: key, parentType: parent?.type, parentKey: parent?.key,
-                attributes: attributes, slices: slices, file: file, line: node.line))
+                attributes: attributes, slices: slices, file: file, line: Int(element.line)))
         for sub in subEntities {
-            mapEntity(sub, parent: (type, key), into: &out)
+            mapEntity(tree, sub, parent: (type, key), into: &out)
         }
     }
 
-    func isData(_ node: XMLElementNode) -> Bool {
-        node.name == "Data" && node.namespace == SAMExportFile.exportNamespace
-    }
-
-    mutating func unknown(_ node: XMLElementNode, in type: String, key: String) {
+    mutating func unknown(_ tree: XMLElementTree, _ index: Int32, in type: String, key: String) {
+        let node = XMLElementNode(tree: tree, index: index)
         findings.append(
             QualityFinding(
                 rule: SAMQualityRules.unknownElement, entityType: type, entityKey: key, file: file, line: node.line,
                 message: "unknown element {\(node.namespace)}\(node.name); ignored"))
     }
 
-    mutating func slice(from data: XMLElementNode, type: String, key: String) -> EntitySlice {
-        let fromText = data.attribute("from")
-        let toText = data.attribute("to")
+    mutating func slice(_ tree: XMLElementTree, _ data: Int32, type: String, key: String) -> EntitySlice {
+        let fromText = tree.attribute(facts.fromName, of: data)
+        let toText = tree.attribute(facts.toName, of: data)
         let from = fromText.flatMap { LocalDate(iso: $0) }
         let to = toText.flatMap { LocalDate(iso: $0) }
+        let line = Int(tree.elements[Int(data)].line)
         if fromText == nil || from == nil {
             findings.append(
                 QualityFinding(
-                    rule: SAMQualityRules.invalidPeriod, entityType: type, entityKey: key, file: file, line: data.line,
+                    rule: SAMQualityRules.invalidPeriod, entityType: type, entityKey: key, file: file, line: line,
                     message: "Data 'from' is \(fromText.map { "'\($0)'" } ?? "missing"); expected a date YYYY-MM-DD"))
         }
         if let toText, to == nil {
             findings.append(
                 QualityFinding(
-                    rule: SAMQualityRules.invalidPeriod, entityType: type, entityKey: key, file: file, line: data.line,
+                    rule: SAMQualityRules.invalidPeriod, entityType: type, entityKey: key, file: file, line: line,
                     message: "Data 'to' is '\(toText)'; expected a date YYYY-MM-DD"))
         }
-        return EntitySlice(from: from, to: to, fields: fields(of: data.children, type: type, key: key))
+        var children: [Int32] = []
+        tree.forEachChild(of: data) { children.append($0) }
+        return EntitySlice(from: from, to: to, fields: fields(tree, children, type: type, key: key))
     }
 
-    mutating func fields(of nodes: [XMLElementNode], type: String, key: String) -> [String: JSONValue] {
+    mutating func fields(_ tree: XMLElementTree, _ nodes: [Int32], type: String, key: String) -> [String: JSONValue] {
         // One dictionary; a repeated element becomes an array (single values are never arrays).
         var fields: [String: JSONValue] = [:]
         fields.reserveCapacity(nodes.count)
         for child in nodes {
-            guard child.namespace.hasPrefix(SAMExportFile.samNamespacePrefix) else {
-                unknown(child, in: type, key: key)
+            let element = tree.elements[Int(child)]
+            guard namespaceKind(element.namespace) != 0 else {
+                unknown(tree, child, in: type, key: key)
                 continue
             }
-            let value = value(of: child, type: type, key: key)
-            switch fields[child.name] {
-            case nil: fields[child.name] = value
+            let value = value(tree, child, type: type, key: key)
+            let name = tree.names[Int(element.name)]
+            switch fields[name] {
+            case nil: fields[name] = value
             case .array(var items)?:
+                fields[name] = nil
                 items.append(value)
-                fields[child.name] = .array(items)
-            case let existing?: fields[child.name] = .array([existing, value])
+                fields[name] = .array(items)
+            case let existing?: fields[name] = .array([existing, value])
             }
         }
         return fields
     }
 
-    mutating func value(of node: XMLElementNode, type: String, key: String) -> JSONValue {
-        if let cut = node.textTruncatedAt {
+    mutating func value(_ tree: XMLElementTree, _ index: Int32, type: String, key: String) -> JSONValue {
+        let element = tree.elements[Int(index)]
+        if element.textTruncatedAt >= 0 {
             findings.append(
                 QualityFinding(
-                    rule: SAMQualityRules.textTooLong, entityType: type, entityKey: key, file: file, line: node.line,
-                    message: "text of <\(node.name)> is longer than \(cut) bytes"))
+                    rule: SAMQualityRules.textTooLong, entityType: type, entityKey: key, file: file,
+                    line: Int(element.line),
+                    message:
+                        "text of <\(tree.names[Int(element.name)])> is longer than \(element.textTruncatedAt) bytes"))
         }
-        let text = SAMEntityMapper.trim(node.textBytes)
-        if node.attributes.isEmpty && node.children.isEmpty { return .string(text) }
+        let text = SAMEntityMapper.trim(tree.textBytes(of: index))
+        if element.attributeCount == 0 && element.firstChild < 0 { return .string(text) }
         var members: [String: JSONValue] = [:]
-        for a in node.attributes { members["@" + a.name] = .string(a.value) }
-        for (name, value) in fields(of: node.children, type: type, key: key) { members[name] = value }
+        for a in Int(element.attributeStart)..<Int(element.attributeStart + element.attributeCount) {
+            members["@" + tree.names[Int(tree.attributeNames[a])]] = .string(tree.attributeValues[a])
+        }
+        if element.firstChild >= 0 {
+            var children: [Int32] = []
+            tree.forEachChild(of: index) { children.append($0) }
+            for (name, value) in fields(tree, children, type: type, key: key) { members[name] = value }
+        }
         if !text.isEmpty { members["#text"] = .string(text) }
         return .object(members)
     }
 
-    static func trim(_ bytes: [UInt8]) -> String {
-        var start = 0
-        var end = bytes.count
+    static func trim(_ bytes: ArraySlice<UInt8>) -> String {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
         while start < end, isSpace(bytes[start]) { start += 1 }
         while end > start, isSpace(bytes[end - 1]) { end -= 1 }
