@@ -25,23 +25,101 @@ public final class XMLElementTree {
     }
 
     /// Element 0 is the entity itself; the others follow in document order.
-    public internal(set) var elements: [Element] = []
-    public internal(set) var attributeNames: [Int32] = []
-    public internal(set) var attributeValues: [String] = []
+    public let elements: [Element]
+    public let attributeNames: [Int32]
+    public let attributeValues: [String]
     /// The text of every element (an element's text is contiguous).
-    public internal(set) var text: [UInt8] = []
+    public let text: [UInt8]
     /// Element and attribute names and namespace URIs by id (the parser's table, shared by all
     /// the trees of one document: an id means the same name in each of them).
-    public internal(set) var names: [String] = []
+    public let names: [String]
     /// Identifies the parser (and so the name table) the ids come from.
     public let nameTable: ObjectIdentifier
 
-    init(nameTable: ObjectIdentifier, capacity: (elements: Int, attributes: Int, text: Int)) {
+    /// Immutable once built (`let` storage: reading it needs no exclusivity checks).
+    init(_ builder: consuming Builder, names: [String], nameTable: ObjectIdentifier) {
+        self.elements = builder.elements
+        self.attributeNames = builder.attributeNames
+        self.attributeValues = builder.attributeValues
+        self.text = builder.text
+        self.names = names
         self.nameTable = nameTable
-        elements.reserveCapacity(capacity.elements)
-        attributeNames.reserveCapacity(capacity.attributes)
-        attributeValues.reserveCapacity(capacity.attributes)
-        text.reserveCapacity(capacity.text)
+    }
+
+    /// Collects one entity's elements while the parser streams through it.
+    struct Builder {
+        var elements: [Element] = []
+        var attributeNames: [Int32] = []
+        var attributeValues: [String] = []
+        var text: [UInt8] = []
+        /// The open elements, innermost last.
+        var open: [Int32] = []
+
+        init(capacity: (elements: Int, attributes: Int, text: Int)) {
+            elements.reserveCapacity(capacity.elements)
+            attributeNames.reserveCapacity(capacity.attributes)
+            attributeValues.reserveCapacity(capacity.attributes)
+            text.reserveCapacity(capacity.text)
+        }
+
+        var size: (elements: Int, attributes: Int, text: Int) { (elements.count, attributeNames.count, text.count) }
+
+        /// Opens an element whose attributes were appended since `attributeStart`.
+        mutating func start(namespace: Int32, name: Int32, line: Int32, attributeStart: Int32) {
+            let index = Int32(elements.count)
+            elements.append(
+                Element(
+                    namespace: namespace, name: name, line: line, attributeStart: attributeStart,
+                    attributeCount: Int32(attributeNames.count) - attributeStart))
+            if let parent = open.last {
+                let previous = elements[Int(parent)].lastChild
+                if previous >= 0 {
+                    elements[Int(previous)].nextSibling = index
+                } else {
+                    elements[Int(parent)].firstChild = index
+                }
+                elements[Int(parent)].lastChild = index
+            }
+            open.append(index)
+        }
+
+        /// Closes the innermost element; true when it was the entity itself.
+        mutating func end() -> Bool {
+            open.removeLast()
+            return open.isEmpty
+        }
+
+        /// Appends text to the innermost element, keeping at most `limit` bytes of it. Returns the
+        /// element's name id when this text went over the limit (the first time only).
+        mutating func characters(_ chars: UnsafePointer<UInt8>, _ length: Int, limit: Int) -> Int32? {
+            guard let index = open.last else { return nil }
+            var element = elements[Int(index)]
+            if element.textTruncatedAt >= 0 { return nil }
+            // Indentation between elements: leading whitespace is trimmed anyway, so never store it.
+            if element.textCount == 0 {
+                var allSpace = true
+                for i in 0..<length
+                where !(chars[i] == 0x20 || chars[i] == 0x0A || chars[i] == 0x0D || chars[i] == 0x09) {
+                    allSpace = false
+                    break
+                }
+                if allSpace { return nil }
+                element.textStart = Int32(text.count)
+            } else if Int(element.textStart + element.textCount) != text.count {
+                // Mixed content (text, a child with text, text again): the element's text moves to
+                // the end so that it stays contiguous.
+                let earlier = Array(text[Int(element.textStart)..<Int(element.textStart + element.textCount)])
+                element.textStart = Int32(text.count)
+                text.append(contentsOf: earlier)
+            }
+            let room = limit - Int(element.textCount)
+            let kept = min(length, max(0, room))
+            text.append(contentsOf: UnsafeBufferPointer(start: chars, count: kept))
+            element.textCount += Int32(kept)
+            if length > room { element.textTruncatedAt = Int32(clamping: limit) }
+            elements[Int(index)] = element
+            return length > room ? element.name : nil
+        }
     }
 
     /// The entity's element.
@@ -155,13 +233,14 @@ public final class XMLStreamParser {
     public let maxTextBytes: Int
 
     private var context: xmlParserCtxtPtr?
-    private var stack: [Int32] = []
     private var depth = 0
     /// The entity being built (between the start and the end of a child of the document element).
-    private var tree: XMLElementTree?
+    private var building = XMLElementTree.Builder(capacity: (0, 0, 0))
     private var lastSize = (elements: 64, attributes: 32, text: 1024)
     private var names: [String] = []
     private var idsByPointer: [UInt: Int32] = [:]
+    private var recentPointers = [UInt](repeating: UInt.max, count: XMLStreamParser.recentSlots)
+    private var recentIDs = [Int32](repeating: 0, count: XMLStreamParser.recentSlots)
     private var idsByName: [String: Int32] = [:]
     private var handler = xmlSAXHandler()
     private var stopped = false
@@ -272,6 +351,19 @@ public final class XMLStreamParser {
     /// (and each distinct name gets one id, whichever pointer it came by).
     func internID(_ pointer: UnsafePointer<xmlChar>?) -> Int32 {
         let key = UInt(bitPattern: pointer)
+        // A direct-mapped cache in front of the dictionary: a document has a few hundred names,
+        // and hashing each element's names was a visible share of the reading.
+        let slot = Int(truncatingIfNeeded: (key >> 3) & UInt(Self.recentSlots - 1))
+        if recentPointers[slot] == key { return recentIDs[slot] }
+        let id = lookUpID(key, pointer)
+        recentPointers[slot] = key
+        recentIDs[slot] = id
+        return id
+    }
+
+    static let recentSlots = 1024
+
+    func lookUpID(_ key: UInt, _ pointer: UnsafePointer<xmlChar>?) -> Int32 {
         if let id = idsByPointer[key] { return id }
         let name = pointer.map { String(cString: $0) } ?? ""
         let id: Int32
@@ -309,35 +401,22 @@ public final class XMLStreamParser {
         }
         if depth == 2 {
             // Sized like the previous entity: entities of one file are alike.
-            tree = XMLElementTree(
-                nameTable: ObjectIdentifier(self),
-                capacity: (lastSize.elements, lastSize.attributes, lastSize.text))
+            building = XMLElementTree.Builder(capacity: lastSize)
         }
-        guard let tree else { return }
-        let attributeStart = Int32(tree.attributeNames.count)
+        let attributeStart = Int32(building.attributeNames.count)
         if attributeCount > 0, let attributes {
             for i in 0..<attributeCount {
                 let base = attributes + i * 5
                 guard let start = base[3], let end = base[4] else { continue }
-                tree.attributeNames.append(internID(base[0]))
-                tree.attributeValues.append(Self.attributeValue(start, end))
+                let name = internID(base[0])
+                building.attributeNames.append(name)
+                building.attributeValues.append(Self.attributeValue(start, end))
             }
         }
-        let index = Int32(tree.elements.count)
-        tree.elements.append(
-            XMLElementTree.Element(
-                namespace: internID(uri), name: internID(localname), line: Int32(clamping: currentLine),
-                attributeStart: attributeStart, attributeCount: Int32(tree.attributeNames.count) - attributeStart))
-        if let parent = stack.last {
-            let previous = tree.elements[Int(parent)].lastChild
-            if previous >= 0 {
-                tree.elements[Int(previous)].nextSibling = index
-            } else {
-                tree.elements[Int(parent)].firstChild = index
-            }
-            tree.elements[Int(parent)].lastChild = index
-        }
-        stack.append(index)
+        let namespace = internID(uri)
+        let name = internID(localname)
+        building.start(
+            namespace: namespace, name: name, line: Int32(clamping: currentLine), attributeStart: attributeStart)
     }
 
     static func attributeValue(_ start: UnsafePointer<xmlChar>, _ end: UnsafePointer<xmlChar>) -> String {
@@ -351,50 +430,22 @@ public final class XMLStreamParser {
             rootClosed = true
             return
         }
-        stack.removeLast()
-        if stack.isEmpty, let tree {
-            tree.names = names
-            lastSize = (tree.elements.count, tree.attributeNames.count, tree.text.count)
-            self.tree = nil
+        if building.end() {
+            lastSize = building.size
+            let tree = XMLElementTree(building, names: names, nameTable: ObjectIdentifier(self))
+            building = XMLElementTree.Builder(capacity: (0, 0, 0))
             onEntity(tree.root)
         }
     }
 
     func characters(_ chars: UnsafePointer<xmlChar>?, _ length: Int) {
-        guard let index = stack.last, let tree, let chars, length > 0 else { return }
-        var element = tree.elements[Int(index)]
-        if element.textTruncatedAt >= 0 { return }
-        // Indentation between elements: leading whitespace is trimmed anyway, so never store it.
-        if element.textCount == 0 {
-            var allSpace = true
-            for i in 0..<length where !(chars[i] == 0x20 || chars[i] == 0x0A || chars[i] == 0x0D || chars[i] == 0x09) {
-                allSpace = false
-                break
-            }
-            if allSpace { return }
-            element.textStart = Int32(tree.text.count)
-        } else if Int(element.textStart + element.textCount) != tree.text.count {
-            // Mixed content (text, a child with text, text again): the element's text moves to the
-            // end so that it stays contiguous.
-            let earlier = Array(tree.textBytes(of: index))
-            element.textStart = Int32(tree.text.count)
-            tree.text.append(contentsOf: earlier)
-        }
-        let room = maxTextBytes - Int(element.textCount)
-        if length > room {
-            tree.text.append(contentsOf: UnsafeBufferPointer(start: chars, count: max(0, room)))
-            element.textCount += Int32(max(0, room))
-            element.textTruncatedAt = Int32(clamping: maxTextBytes)
-            tree.elements[Int(index)] = element
+        guard depth > 1, let chars, length > 0 else { return }
+        if let name = building.characters(chars, length, limit: maxTextBytes) {
             problems.append(
                 XMLProblem(
                     kind: .textTooLong, line: currentLine,
-                    message: "text of <\(names[Int(element.name)])> exceeds \(maxTextBytes) bytes and was cut"))
-            return
+                    message: "text of <\(names[Int(name)])> exceeds \(maxTextBytes) bytes and was cut"))
         }
-        tree.text.append(contentsOf: UnsafeBufferPointer(start: chars, count: length))
-        element.textCount += Int32(length)
-        tree.elements[Int(index)] = element
     }
 
     /// Without entity substitution libxml2 hands `&amp;` in attribute values over as `&#38;`.

@@ -23,6 +23,30 @@ import Testing
         #expect(LocalDate(iso: "1999-12-31")!.adding(days: 1).description == "2000-01-01")
     }
 
+    @Test func formatsPaddedAndOrdersLikeItsDayNumbers() throws {
+        // Independent of the formatter: the expected text is built from the parts with String(format:)-like padding.
+        for day in stride(from: -700_000, to: 2_900_000, by: 9_973) {
+            let date = LocalDate(dayNumber: day)
+            let expected = [(date.year, 4), (date.month, 2), (date.day, 2)].map { value, width in
+                String(repeating: "0", count: width - String(value).count) + String(value)
+            }.joined(separator: "-")
+            #expect(date.description == expected)
+            var bytes: [UInt8] = [0x22]
+            date.writeISO(into: &bytes)
+            #expect(bytes == [0x22] + Array(expected.utf8))
+            #expect(LocalDate(iso: expected) == date, "parses what it writes")
+            let next = LocalDate(dayNumber: day + 1)
+            #expect(date < next && !(next < date) && !(date < date))
+        }
+        #expect(LocalDate(iso: "0999-01-05")?.description == "0999-01-05")
+        // A substring of a longer text parses in place.
+        let text = "from=2024-02-29;"
+        let slice = text.dropFirst(5).dropLast()
+        #expect(LocalDate(iso: slice) == LocalDate(year: 2024, month: 2, day: 29))
+        #expect(LocalDate(iso: text.dropFirst(5)) == nil)
+        #expect(LocalDate(iso: "2024-02-2x") == nil && LocalDate(iso: "2024/02/29") == nil)
+    }
+
     @Test func periodsAreInclusiveAndOpenEnded() {
         let oneDay = ValidityPeriod(from: LocalDate(iso: "1961-07-01")!, to: LocalDate(iso: "1961-07-01")!)
         #expect(oneDay.contains(LocalDate(iso: "1961-07-01")!))

@@ -69,11 +69,6 @@ public enum SAMQualityRules {
         reimbursementDmpp,
     ]
 
-    /// Fields that carry money or amounts and must be decimals.
-    static let decimalFields: Set<String> = [
-        "Price", "ExFactoryPrice", "OfficialExFactoryPrice", "RealExFactoryPrice", "ReferenceBasePrice",
-        "ReimbursementBasePrice", "PricingUnit", "FeeAmount", "CopaymentAmount", "ReimbursementAmount",
-    ]
     /// Entity types whose slices carry a multilingual `Name` that must have Fr and Nl.
     static let namedTypes: Set<String> = ["amp", "vmp", "vtm", "vmp_group", "company_name"]
 
@@ -124,15 +119,17 @@ public enum SAMQualityRules {
             }
         }
 
+        let named = namedTypes.contains(entity.type)
         for slice in entity.slices {
-            let label = slice.from.map { "slice from \($0)" } ?? "entry"
-            for (name, value) in slice.fields where decimalFields.contains(name) {
+            // Only needed for a finding (rare): not formatted for every slice.
+            var label: String { slice.from.map { "slice from \($0)" } ?? "entry" }
+            for (name, value) in slice.fields where isDecimalField(name) {
                 let text = value.stringValue ?? value["#text"]?.stringValue ?? ""
                 if !isDecimal(text) {
                     add(decimalValue, "\(name) '\(text)' in \(label) is not a decimal number")
                 }
             }
-            if namedTypes.contains(entity.type), let name = slice.fields["Name"] {
+            if named, let name = slice.fields["Name"] {
                 let missing = ["Fr", "Nl"].filter { (name[$0]?.stringValue ?? "").isEmpty }
                 if !missing.isEmpty {
                     add(namesFrNl, "Name in \(label) lacks \(missing.joined(separator: " and "))")
@@ -179,13 +176,24 @@ public enum SAMQualityRules {
         return refs
     }
 
+    /// Whether a field carries money or an amount and must be a decimal (a switch, not a set:
+    /// every field of every slice of the export is asked, and comparing is cheaper than hashing).
+    static func isDecimalField(_ name: String) -> Bool {
+        switch name {
+        case "Price", "ExFactoryPrice", "OfficialExFactoryPrice", "RealExFactoryPrice", "ReferenceBasePrice",
+            "ReimbursementBasePrice", "PricingUnit", "FeeAmount", "CopaymentAmount", "ReimbursementAmount":
+            return true
+        default: return false
+        }
+    }
+
     static func isDecimal(_ text: String) -> Bool {
         var sawDigit = false
         var sawDot = false
-        for (i, ch) in text.enumerated() {
-            if ch == "-" && i == 0 { continue }
-            if ch == "." && !sawDot { sawDot = true; continue }
-            guard ch.isASCII, ch.isNumber else { return false }
+        for (i, byte) in text.utf8.enumerated() {
+            if byte == UInt8(ascii: "-") && i == 0 { continue }
+            if byte == UInt8(ascii: ".") && !sawDot { sawDot = true; continue }
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return false }
             sawDigit = true
         }
         return sawDigit

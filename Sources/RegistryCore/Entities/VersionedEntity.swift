@@ -132,7 +132,7 @@ public struct VersionedEntity: Sendable, Hashable {
             JSONValue.writeString(attribute.value, into: &out)
         }
         out.append(contentsOf: #"},"key":"#.utf8)
-        keyObject.write(into: &out)
+        writeKeyObject(into: &out)
         out.append(contentsOf: #","slices":["#.utf8)
         for (i, slice) in orderedSlices.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -140,13 +140,17 @@ public struct VersionedEntity: Sendable, Hashable {
             JSONValue.object(slice.fields).write(into: &out)
             out.append(contentsOf: #","from":"#.utf8)
             if let from = slice.from {
-                JSONValue.writeString(from.description, into: &out)
+                out.append(UInt8(ascii: "\""))
+                from.writeISO(into: &out)
+                out.append(UInt8(ascii: "\""))
             } else {
                 out.append(contentsOf: JSONValue.nullBytes)
             }
             out.append(contentsOf: #","to":"#.utf8)
             if let to = slice.to {
-                JSONValue.writeString(to.description, into: &out)
+                out.append(UInt8(ascii: "\""))
+                to.writeISO(into: &out)
+                out.append(UInt8(ascii: "\""))
             } else {
                 out.append(contentsOf: JSONValue.nullBytes)
             }
@@ -154,6 +158,19 @@ public struct VersionedEntity: Sendable, Hashable {
         }
         out.append(contentsOf: "]}".utf8)
         return out
+    }
+
+    /// Writes exactly `keyObject.canonicalBytes` without building the dictionary.
+    func writeKeyObject(into out: inout [UInt8]) {
+        if keyParts.count == 1 {
+            out.append(UInt8(ascii: "{"))
+            JSONValue.writeString(keyParts[0].name, into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONValue.writeString(keyParts[0].value, into: &out)
+            out.append(UInt8(ascii: "}"))
+            return
+        }
+        keyObject.write(into: &out)
     }
 
     /// The canonical document text and its SHA-256 (hex) content hash.

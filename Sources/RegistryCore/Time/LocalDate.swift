@@ -17,18 +17,29 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses `YYYY-MM-DD` strictly (no time part, no offset).
     public init?(iso text: some StringProtocol) {
-        let u = Array(text.utf8)
-        guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-") else { return nil }
+        // Every slice of an export has one or two dates: parsed in place, without a copy.
+        guard
+            let parsed = text.utf8.withContiguousStorageIfAvailable({ LocalDate.parseISO($0) })
+                ?? LocalDate.parseISO(Array(text.utf8))
+        else { return nil }
+        self = parsed
+    }
+
+    static func parseISO<Bytes: RandomAccessCollection<UInt8>>(_ u: Bytes) -> LocalDate? where Bytes.Index == Int {
+        guard u.count == 10 else { return nil }
+        let base = u.startIndex
+        guard u[base + 4] == UInt8(ascii: "-"), u[base + 7] == UInt8(ascii: "-") else { return nil }
         func digits(_ r: Range<Int>) -> Int? {
             var v = 0
             for i in r {
-                guard u[i] >= 0x30, u[i] <= 0x39 else { return nil }
-                v = v * 10 + Int(u[i] - 0x30)
+                let b = u[base + i]
+                guard b >= 0x30, b <= 0x39 else { return nil }
+                v = v * 10 + Int(b - 0x30)
             }
             return v
         }
         guard let y = digits(0..<4), let m = digits(5..<7), let d = digits(8..<10) else { return nil }
-        self.init(year: y, month: m, day: d)
+        return LocalDate(year: y, month: m, day: d)
     }
 
     public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
@@ -68,14 +79,32 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public func adding(days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
 
-    public static func < (a: LocalDate, b: LocalDate) -> Bool { a.dayNumber < b.dayNumber }
+    public static func < (a: LocalDate, b: LocalDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 
     public var description: String {
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(10)
+        writeISO(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DD` (what `description` returns) as UTF-8: the import writes two per slice.
+    public func writeISO(into out: inout [UInt8]) {
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        digits(year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2)
     }
 }
 

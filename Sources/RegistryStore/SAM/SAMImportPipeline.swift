@@ -245,10 +245,14 @@ public struct SAMImportPipeline: Sendable {
                     let entities = parsed.mapped.entities
                     let screened = SAMDocumentReader.screen(parsed.mapped)
                     parsed.mapped.entities = []
+                    var lastType = ""
                     for index in screened.accepted {
-                        let entity = entities[index]
-                        types.insert(entity.type)
-                        Self.stage(entity, unlessStoredIn: stored, into: &buffer)
+                        // Entities of one type come together: the set is asked once per run of them.
+                        if entities[index].type != lastType {
+                            lastType = entities[index].type
+                            types.insert(lastType)
+                        }
+                        Self.stage(entities[index], unlessStoredIn: stored, into: &buffer)
                     }
                     parsing.recycle(consume entities)
                     if buffer.byteCount >= 1 << 20 { try await writer.write(buffer.take()) }
