@@ -155,6 +155,16 @@ public final class XMLElementTree {
         return nil
     }
 
+    /// Calls `body` with the text bytes of element `index` (no slice of the array is made: the
+    /// mapper reads every element's text).
+    public func withTextBytes<Result>(of index: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        let element = elements[Int(index)]
+        return text.withUnsafeBufferPointer { all in
+            body(
+                UnsafeBufferPointer(rebasing: all[Int(element.textStart)..<Int(element.textStart + element.textCount)]))
+        }
+    }
+
     /// The text bytes of element `index`.
     public func textBytes(of index: Int32) -> ArraySlice<UInt8> {
         let element = elements[Int(index)]

@@ -8,6 +8,19 @@ import Testing
         #expect(value.canonicalText == #"{"a":[true,null,1.50],"b":"x\"y\n"}"#)
     }
 
+    @Test func manyMembersComeOutInByteOrderWhateverTheirInsertionOrder() {
+        let names = (0..<40).map { "k\($0 * 7 % 40)" } + ["@code", "#text", "Z", "a", "ä", "a-much-longer-member-name"]
+        var members: [String: JSONValue] = [:]
+        for name in names.shuffled() {
+            members[name] = .array([.string(name), .object(["y": .null, "x": .bool(false)])])
+        }
+        let expected =
+            "{"
+            + names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            .map { #""\#($0)":["\#($0)",{"x":false,"y":null}]"# }.joined(separator: ",") + "}"
+        #expect(JSONValue.object(members).canonicalText == expected)
+    }
+
     @Test func parsesWhatItWritesAndPostgresStyleSpacing() throws {
         let value = JSONValue.object([
             "name": .object(["Fr": .string("Prescription médicale – Art 6, §1"), "Nl": .string("tab\there \u{1}")]),
@@ -55,6 +68,15 @@ import Testing
             EntitySlice(from: nil, to: nil, fields: ["Name": .object(["Fr": .string("é\n"), "Nl": .string("x")])]))
         #expect(entity.canonicalBytes() == entity.document.canonicalBytes)
         #expect(entity.canonicalDocument().text == entity.document.canonicalText)
+    }
+
+    @Test func directWriterMatchesTheCanonicalDocumentForASinglePartKey() {
+        let entity = VersionedEntity(
+            type: "amp", keyParts: [.init(name: "code", value: "SAM\"000")], key: "SAM\"000", parentType: nil,
+            parentKey: nil, attributes: ["vmpCode": "1"], slices: [slice("2022-01-01", "2022-12-31", price: "1")],
+            file: "f", line: 1)
+        #expect(entity.canonicalBytes() == entity.document.canonicalBytes)
+        #expect(entity.canonicalDocument().text.contains(#""key":{"code":"SAM\"000"}"#))
     }
 
     @Test func futurePriceSliceReportsPriceFromItsStart() throws {

@@ -266,7 +266,7 @@ public struct SAMEntityMapper {
                     message:
                         "text of <\(tree.names[Int(element.name)])> is longer than \(element.textTruncatedAt) bytes"))
         }
-        let text = SAMEntityMapper.trim(tree.textBytes(of: index))
+        let text = element.textCount == 0 ? "" : tree.withTextBytes(of: index) { SAMEntityMapper.trim($0) }
         if element.attributeCount == 0 && element.firstChild < 0 { return .string(text) }
         var members: [String: JSONValue] = [:]
         for a in Int(element.attributeStart)..<Int(element.attributeStart + element.attributeCount) {
@@ -281,7 +281,7 @@ public struct SAMEntityMapper {
         return .object(members)
     }
 
-    static func trim(_ bytes: ArraySlice<UInt8>) -> String {
+    static func trim(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         var start = bytes.startIndex
         var end = bytes.endIndex
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }

@@ -41,12 +41,16 @@ public enum JSONValue: Sendable, Hashable {
                 out.append(UInt8(ascii: ":"))
                 value.write(into: &out)
             } else {
-                // Sorted as pairs: looking each key up again would hash it a second time.
-                for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+                // The members' positions are sorted, not copies of the members (no pairs to build,
+                // retain and free) nor their keys (looking each up again would hash it again).
+                var order = Array(members.indices)
+                let keys = members.keys
+                order.sort { keys[$0] < keys[$1] }
+                for (i, index) in order.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
-                    JSONValue.writeString(member.key, into: &out)
+                    JSONValue.writeString(keys[index], into: &out)
                     out.append(UInt8(ascii: ":"))
-                    member.value.write(into: &out)
+                    members.values[index].write(into: &out)
                 }
             }
             out.append(UInt8(ascii: "}"))
