@@ -65,6 +65,9 @@ struct SearchIndexTests {
             let pipeline = SAMImportPipeline(client: client, logger: TestDatabase.logger)
             _ = try await pipeline.run(input: try SAMInput.resolve(paths: [base]))
             let afterBase: String = try await client.scalar(Self.snapshotSQL)
+            let statistics: Int64 = try await client.scalar(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'sam_search_entry' AND attname = 'entity_type'")
+            #expect(statistics == 1, "a full build leaves the index with statistics for the next delta's plans")
             _ = try await pipeline.run(input: try SAMInput.resolve(paths: [next]))
             let incremental: String = try await client.scalar(Self.snapshotSQL)
             #expect(incremental != afterBase, "the delta changed names or facts")

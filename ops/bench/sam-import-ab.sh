@@ -5,6 +5,9 @@
 #   ops/bench/sam-import-ab.sh REPS BINARY_A BINARY_B [...]
 #   AB_MODE=reimport ops/bench/sam-import-ab.sh ...   (one full import by BINARY_A, then the
 #                                                      re-imports of the unchanged export compared)
+#   AB_MODE=delta ops/bench/sam-import-ab.sh ...      (per import: a fresh database, the full
+#                                                      export imported by BINARY_A, then the delta
+#                                                      export ($BENCH_DIR/sam-1.0-delta) timed)
 #
 # Needs the export that ops/bench/sam-import.sh generated ($BENCH_DIR/sam-1.0, default
 # /var/tmp/registry-bench). Prints "binary wall_seconds peak_rss_kb" per import and the phase line.
@@ -25,11 +28,16 @@ if [ "${AB_MODE:-full}" = reimport ]; then
   fresh "$FIRST"
   "$FIRST" import sam "$WORK/sam-1.0" >/dev/null
 fi
+EXPORT="$WORK/sam-1.0"
+[ "${AB_MODE:-full}" = delta ] && EXPORT="$WORK/sam-1.0-delta"
 for rep in $(seq 1 "$REPS"); do
   for binary in "$@"; do
-    [ "${AB_MODE:-full}" = reimport ] || fresh "$binary"
+    case "${AB_MODE:-full}" in
+      full) fresh "$binary" ;;
+      delta) fresh "$FIRST"; "$FIRST" import sam "$WORK/sam-1.0" >/dev/null ;;
+    esac
     sync
-    /usr/bin/time -f "%e %M" -o "$WORK/ab.time" "$binary" import sam "$WORK/sam-1.0" > "$WORK/ab.log" 2>&1
+    /usr/bin/time -f "%e %M" -o "$WORK/ab.time" "$binary" import sam "$EXPORT" > "$WORK/ab.log" 2>&1
     echo "$binary $(cat "$WORK/ab.time") $(grep 'duration:' "$WORK/ab.log" | sed 's/^ *//')"
   done
 done
