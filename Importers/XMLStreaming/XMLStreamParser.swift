@@ -33,11 +33,15 @@ public final class XMLElementTree {
     /// Element and attribute names and namespace URIs by id (the parser's table, shared by all
     /// the trees of one document: an id means the same name in each of them).
     public let names: [String]
-    /// Identifies the parser (and so the name table) the ids come from.
-    public let nameTable: ObjectIdentifier
+    /// Identifies the parser (and so the name table) the ids come from: one object per parser,
+    /// compared by identity (kept alive by whoever compares, so its address is never reused).
+    public let nameTable: AnyObject
+
+    /// Identity of one parser's name table.
+    final class NameTable {}
 
     /// Immutable once built (`let` storage: reading it needs no exclusivity checks).
-    init(_ builder: consuming Builder, names: [String], nameTable: ObjectIdentifier) {
+    init(_ builder: consuming Builder, names: [String], nameTable: AnyObject) {
         self.elements = builder.elements
         self.attributeNames = builder.attributeNames
         self.attributeValues = builder.attributeValues
@@ -248,6 +252,7 @@ public final class XMLStreamParser {
     private var building = XMLElementTree.Builder(capacity: (0, 0, 0))
     private var lastSize = (elements: 64, attributes: 32, text: 1024)
     private var names: [String] = []
+    private let nameTable = XMLElementTree.NameTable()
     private var idsByPointer: [UInt: Int32] = [:]
     private var recentPointers = [UInt](repeating: UInt.max, count: XMLStreamParser.recentSlots)
     private var recentIDs = [Int32](repeating: 0, count: XMLStreamParser.recentSlots)
@@ -442,7 +447,7 @@ public final class XMLStreamParser {
         }
         if building.end() {
             lastSize = building.size
-            let tree = XMLElementTree(building, names: names, nameTable: ObjectIdentifier(self))
+            let tree = XMLElementTree(building, names: names, nameTable: nameTable)
             building = XMLElementTree.Builder(capacity: (0, 0, 0))
             onEntity(tree.root)
         }

@@ -1,5 +1,8 @@
+import RegistryCore
 import Testing
 import XMLStreaming
+
+@testable import SAMImporter
 
 /// The flat element tree the streaming parser builds per top-level entity.
 @Suite struct XMLElementTreeTests {
@@ -75,5 +78,29 @@ import XMLStreaming
         let children = e.children
         #expect(children[0].text == "abcd" && children[0].textTruncatedAt == 4)
         #expect(children[1].text == "ok" && children[1].textTruncatedAt == nil)
+    }
+
+    @Test func oneMapperReadsDocumentsWhoseNameTablesDiffer() throws {
+        // The second document interns its names in another order (an unknown element and other
+        // attributes first), so the same id means another name there.
+        let export = "urn:be:fgov:ehealth:samws:v2:export"
+        let first = entities(
+            """
+            <ExportCompanies xmlns="\(export)"><Company actorNr="01"><Data from="2020-01-01"><Name>A</Name></Data></Company></ExportCompanies>
+            """)
+        let second = entities(
+            """
+            <x:ExportCompanies xmlns:x="\(export)" xmlns:o="urn:other"><o:Noise kind="k" to="t"/><x:Company actorNr="02" ProductId="p"><x:Data to="2021-12-31" from="2021-01-01"><x:Name>B</x:Name></x:Data></x:Company></x:ExportCompanies>
+            """)
+        var mapper = SAMEntityMapper(file: "CPN.xml")
+        let a = mapper.mapTopLevel(try #require(first.first))
+        let noise = mapper.mapTopLevel(try #require(second.first))
+        let b = mapper.mapTopLevel(try #require(second.last))
+        #expect(noise.isEmpty, "an element outside the SAM namespaces is skipped")
+        #expect(a.map(\.key) == ["01"] && b.map(\.key) == ["02"])
+        #expect(b.first?.attributes == ["ProductId": "p"])
+        #expect(a.first?.slices.map(\.period?.description) == ["2020-01-01.."])
+        #expect(b.first?.slices.map(\.period?.description) == ["2021-01-01..2021-12-31"])
+        #expect(b.first?.slices.first?.fields["Name"] == .string("B"))
     }
 }

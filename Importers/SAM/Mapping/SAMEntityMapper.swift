@@ -38,8 +38,8 @@ public struct SAMEntityMapper {
     /// What the mapper knows of each name id of the document's name table (worked out once per
     /// distinct name, so the walk compares integers, not strings).
     struct NameFacts {
-        static let unknown: UInt8 = 255
-        var table: ObjectIdentifier?
+        /// The name table the ids belong to (held, so that its identity stays its own).
+        var table: AnyObject?
         var known = 0
         /// Element name id -> entity type name (`AmppComponent` -> `ampp_component`).
         var typeNames: [String?] = []
@@ -55,7 +55,7 @@ public struct SAMEntityMapper {
 
     /// Classifies the names interned since the last entity (ids are per parser, so per document).
     mutating func learnNames(of tree: XMLElementTree) {
-        if facts.table != tree.nameTable { facts = NameFacts(table: tree.nameTable) }
+        if facts.table !== tree.nameTable { facts = NameFacts(table: tree.nameTable) }
         guard facts.known < tree.names.count else { return }
         for id in facts.known..<tree.names.count {
             let name = tree.names[id]
@@ -127,11 +127,12 @@ public struct SAMEntityMapper {
 
     /// True when element `index` has a `Data` child.
     func hasData(_ tree: XMLElementTree, _ index: Int32) -> Bool {
-        var found = false
-        tree.forEachChild(of: index) { child in
-            if !found && isData(tree, child) { found = true }
+        var child = tree.elements[Int(index)].firstChild
+        while child >= 0 {
+            if isData(tree, child) { return true }
+            child = tree.elements[Int(child)].nextSibling
         }
-        return found
+        return false
     }
 
     mutating func mapEntity(
