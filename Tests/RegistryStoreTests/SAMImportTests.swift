@@ -208,6 +208,46 @@ struct SAMImportTests {
         }
     }
 
+    /// A key that occurs twice in one export is an error: every occurrence is rejected, the stored
+    /// version stays, and the rest of the run applies.
+    @Test func duplicatedKeyRejectsEveryOccurrenceAndKeepsTheStoredVersion() async throws {
+        let dir = try TestDatabase.temporaryDirectory()
+        func companies(_ rows: [(String, String)]) -> String {
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <e:ExportCompanies xmlns:e="urn:be:fgov:ehealth:samws:v2:export" xmlns="urn:be:fgov:ehealth:samws:v2:company:submit" version="6.0" SamId="X">
+            \(rows.map { #"<e:Company actorNr="\#($0.0)"><e:Data from="2020-01-01"><Denomination>\#($0.1)</Denomination></e:Data></e:Company>"# }.joined(separator: "\n"))
+            </e:ExportCompanies>
+            """
+        }
+        try companies([("00042", "Before"), ("00043", "Kept")]).write(
+            toFile: "\(dir)/CPN-1.xml", atomically: true, encoding: .utf8)
+        try companies([("00042", "Twice A"), ("00043", "Renamed"), ("00042", "Twice B"), ("00044", "New")]).write(
+            toFile: "\(dir)/CPN-2.xml", atomically: true, encoding: .utf8)
+        try await TestDatabase.with { client, _ in
+            _ = try await importSAM(client, ["\(dir)/CPN-1.xml"])
+            let run = try await importSAM(client, ["\(dir)/CPN-2.xml"])
+            #expect(run.outcome == .applied)
+            #expect(run.counts["company"]?.rejected == 1)
+            #expect(run.counts["company"]?.updated == 1 && run.counts["company"]?.created == 1)
+            let finding: String = try await client.scalar(
+                "SELECT rule || ' ' || message FROM import_finding WHERE run_id = \(run.runId) AND entity_key = '00042'"
+            )
+            #expect(
+                finding == "SAM-ENTITY-DUPLICATE the key occurs 2 times in this export; all occurrences are rejected")
+            let names: String = try await client.scalar(
+                """
+                SELECT string_agg(entity_key || '=' || (document -> 'slices' -> 0 -> 'fields' ->> 'Denomination'), ',' ORDER BY entity_key)
+                FROM sam_entity WHERE entity_type = 'company'
+                """)
+            #expect(names == "00042=Before,00043=Renamed,00044=New")
+            let events: String = try await client.scalar(
+                "SELECT string_agg(type || ' ' || entity_key, ',' ORDER BY seq) FROM change_event WHERE run_id = \(run.runId)"
+            )
+            #expect(events == "sam.company.updated 00043,sam.company.created 00044")
+        }
+    }
+
     @Test func secondImportWaitsForTheLock() async throws {
         let dir = try generatedExport(seed: 71, scale: 0.002)
         try await TestDatabase.with { client, _ in

@@ -32,7 +32,12 @@ struct StoredContentHashes: Sendable {
 
     /// True when the entity is stored with this content hash (its document need not be sent).
     func isStored(type: String, key: String, contentHash: String) -> Bool {
-        guard let stored = entries[Self.entryKey(type: type, key: key)] else { return false }
+        isStored(entry: Self.entryKey(type: type, key: key), contentHash: contentHash)
+    }
+
+    /// The same, for an entity whose ``entryKey(type:key:)`` the caller has already computed.
+    func isStored(entry: Int, contentHash: String) -> Bool {
+        guard let stored = entries[entry] else { return false }
         return stored == Self.prefix(contentHash)
     }
 
