@@ -139,25 +139,24 @@ public struct VersionedEntity: Sendable, Hashable {
             out.append(contentsOf: #"{"fields":"#.utf8)
             JSONValue.object(slice.fields).write(into: &out)
             out.append(contentsOf: #","from":"#.utf8)
-            if let from = slice.from {
-                out.append(UInt8(ascii: "\""))
-                from.writeISO(into: &out)
-                out.append(UInt8(ascii: "\""))
-            } else {
-                out.append(contentsOf: JSONValue.nullBytes)
-            }
+            writeDate(slice.from, into: &out)
             out.append(contentsOf: #","to":"#.utf8)
-            if let to = slice.to {
-                out.append(UInt8(ascii: "\""))
-                to.writeISO(into: &out)
-                out.append(UInt8(ascii: "\""))
-            } else {
-                out.append(contentsOf: JSONValue.nullBytes)
-            }
+            writeDate(slice.to, into: &out)
             out.append(UInt8(ascii: "}"))
         }
         out.append(contentsOf: "]}".utf8)
         return out
+    }
+
+    /// A slice's date as a JSON string (ISO digits need no escaping), or `null`.
+    func writeDate(_ date: LocalDate?, into out: inout [UInt8]) {
+        guard let date else {
+            out.append(contentsOf: JSONValue.nullBytes)
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        date.writeISO(into: &out)
+        out.append(UInt8(ascii: "\""))
     }
 
     /// Writes exactly `keyObject.canonicalBytes` without building the dictionary.

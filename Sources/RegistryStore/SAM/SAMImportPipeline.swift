@@ -95,10 +95,8 @@ public struct SAMImportPipeline: Sendable {
         var started = ContinuousClock.now
         /// Entities of the run's types stored before it (what the gate compares deletions with).
         var storedEntities = 0
-        /// Hashes of the staged entities' type and key: a key staged twice is caught here, so
-        /// that the duplicate check in SQL (a GROUP BY over every staged row) runs only when one
-        /// may exist (a repeated hash is a duplicate or, rarely, a collision: SQL decides).
-        var stagedKeys = Set<Int>()
+        /// Set when the reader staged the same hash of type and key twice: a duplicate or, rarely,
+        /// a collision (the duplicate check in SQL decides, and runs only then).
         var mayHaveDuplicates = false
 
         mutating func add(_ new: [QualityFinding]) {
@@ -222,6 +220,10 @@ public struct SAMImportPipeline: Sendable {
         // What is stored, to stage unchanged entities without their documents (a first import
         // loads nothing).
         let stored = try await StoredContentHashes.load(connection: connection, logger: logger)
+        // The staged entities' type-and-key hashes, across files, freed when reading ends.
+        var stagedKeys = Set<Int>()
+        var mayHaveDuplicates = false
+        defer { state.mayHaveDuplicates = mayHaveDuplicates }
         for item in input.items {
             let reader: SAMDocumentReader
             do {
@@ -238,13 +240,6 @@ public struct SAMImportPipeline: Sendable {
             var fileHash = SHA256()
             var lastProgress = ContinuousClock.now
             let progress = options.progress
-            var stagedKeys = Set<Int>()
-            swap(&stagedKeys, &state.stagedKeys)
-            var mayHaveDuplicates = state.mayHaveDuplicates
-            defer {
-                swap(&stagedKeys, &state.stagedKeys)
-                state.mayHaveDuplicates = mayHaveDuplicates
-            }
             try await connection.copyFrom(
                 table: "stage_entity", columns: Self.stagedColumns, logger: logger
             ) { writer in

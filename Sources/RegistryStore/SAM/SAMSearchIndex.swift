@@ -107,16 +107,16 @@ struct SAMSearchIndex {
               ON a.entity_type = 'amp' AND a.document #>> '{attributes,vmpCode}' = v.code;
         """
 
+    /// The columns of `sam_search_entry`, in its order (`search_old` has the rows' positions first).
+    static let columns =
+        "entity_type, entity_key, amp_code, name, name_norm, langs, valid, codes, atc, ingredients, companies, vmp_groups, envs"
+
     /// Re-derives the index rows of `search_amp` (AMPs and their AMPPs) and `search_vmp`.
     /// Set-based on purpose: facts are gathered by joins over all touched aggregates at once, so a
     /// full build stays linear in the number of entities. A full build inserts straight into the
     /// (empty) index; an `incremental` one derives into `search_new` and then writes only the rows
     /// that differ: a renamed company touches thousands of AMPs whose rows stay the same, and each
     /// row rewritten costs five index updates (a trigram GIN among them).
-    /// The columns of `sam_search_entry`, in its order (`search_old` has the rows' positions first).
-    static let columns =
-        "entity_type, entity_key, amp_code, name, name_norm, langs, valid, codes, atc, ingredients, companies, vmp_groups, envs"
-
     static func rebuildSQL(namesStaged: Bool, incremental: Bool) -> String {
         let target = incremental ? "search_new" : "sam_search_entry"
         let prepare =
@@ -246,22 +246,21 @@ struct SAMSearchIndex {
             """
         // Unchanged by the run and already in the index (an entity without any name has no row:
         // it goes the document way, which finds none again).
-        let unchanged = """
-            NOT EXISTS (SELECT 1 FROM stage_change ch WHERE ch.entity_type = '\(type)' AND ch.entity_key = x.entity_key)
-            AND EXISTS (SELECT 1 FROM sam_search_entry present
-                        WHERE present.entity_type = '\(type)' AND present.entity_key = x.entity_key)
+        func unchanged(_ key: String) -> String {
             """
-        let fromDocuments =
-            reuseUnchanged
-            ? "AND NOT (\(unchanged.replacingOccurrences(of: "x.entity_key", with: "e.entity_key")))" : ""
+            NOT EXISTS (SELECT 1 FROM stage_change ch WHERE ch.entity_type = '\(type)' AND ch.entity_key = \(key))
+            AND EXISTS (SELECT 1 FROM sam_search_entry present
+                        WHERE present.entity_type = '\(type)' AND present.entity_key = \(key))
+            """
+        }
+        let fromDocuments = reuseUnchanged ? "AND NOT (\(unchanged("e.entity_key")))" : ""
         let reused =
             reuseUnchanged
             ? """
             UNION ALL
             SELECT i.entity_key, i.name_norm, i.name, i.langs, i.valid
             FROM sam_search_entry i
-            WHERE i.entity_type = '\(type)' AND i.entity_key IN (\(keys))
-              AND \(unchanged.replacingOccurrences(of: "x.entity_key", with: "i.entity_key"))
+            WHERE i.entity_type = '\(type)' AND i.entity_key IN (\(keys)) AND \(unchanged("i.entity_key"))
             """ : ""
         return """
             SELECT entity_key, norm, min(name) AS name,
