@@ -9,8 +9,11 @@
 #   full      = `registry import sam` of the export into an empty database
 #   reimport  = the same export again (must emit 0 events)
 #   delta     = the next version with 1,000 generated changes
-# Wall times and peak RSS come from /usr/bin/time; medians and ratios are printed as a
-# Markdown table for BENCHMARKS.md.
+# Wall times and peak RSS come from /usr/bin/time; busy core-seconds from /proc/stat (the whole
+# machine: this process, PostgreSQL and anything else running, so run it on an idle machine).
+# Busy core-seconds divided by the number of cores is the shortest wall time the same work could
+# take if it kept every core busy. Medians and ratios are printed as a Markdown table for
+# BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -36,10 +39,20 @@ fi
 "$REGISTRY" db start >&2
 ADMIN="$("$REGISTRY" db url | sed 's#/registry$#/postgres#')"
 
-timed() { # timed LABEL command... -> appends "label seconds maxrss_kb" to $RESULTS
+busy_ticks() { # user + nice + system + irq + softirq of all cores, in clock ticks
+  awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
+}
+
+timed() { # timed LABEL command... -> appends "label seconds maxrss_kb busy_core_seconds" to $RESULTS
   local label="$1"; shift
+  local before; before="$(busy_ticks)"
+  # "time busy_ticks" four times a second, to split the busy time by the import's phases.
+  ( while true; do echo "$(date +%s.%N) $(busy_ticks)"; sleep 0.25; done ) > "$WORK/$label.samples" &
+  local sampler=$!
   /usr/bin/time -f "%e %M" -o "$WORK/time.out" "$@" > "$WORK/$label.log" 2>&1
-  echo "$label $(cat "$WORK/time.out")" >> "$RESULTS"
+  kill "$sampler"
+  local busy; busy="$(awk -v a="$before" -v b="$(busy_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"
+  echo "$label $(cat "$WORK/time.out") $busy" >> "$RESULTS"
 }
 
 RESULTS="$WORK/results.txt"; : > "$RESULTS"
@@ -61,22 +74,42 @@ for rep in $(seq 1 "$REPS"); do
 done
 "$REGISTRY" db stop >&2
 
-python3 - "$RESULTS" "$SCALE" "$BASE" <<'PY'
-import sys, statistics, collections, os, glob
+python3 - "$RESULTS" "$SCALE" "$BASE" "$(nproc)" <<'PY'
+import sys, statistics, collections, os, glob, re
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    label, secs, rss = line.split()
-    rows[label].append((float(secs), int(rss)))
-med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
-rss = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
+    label, secs, rss, busy = line.split()
+    rows[label].append((float(secs), int(rss), float(busy)))
+cores = int(sys.argv[4])
+med = {k: statistics.median(s for s, _, _ in v) for k, v in rows.items()}
+rss = {k: max(r for _, r, _ in v) / 1024 for k, v in rows.items()}
+busy = {k: statistics.median(b for _, _, b in v) for k, v in rows.items()}
 floor = med["xmllint"] + med["copy"]
 size = sum(os.path.getsize(f) for f in glob.glob(os.path.join(sys.argv[3], "*.xml"))) / 1e6
-print(f"scale {sys.argv[2]}: {size:.0f} MB of XML, {len(rows['full'])} repetitions, medians")
-print("| step | median wall (s) | peak RSS (MB) | ratio to floor |")
-print("|---|---|---|---|")
-print(f"| floor: xmllint --stream | {med['xmllint']:.1f} | {rss['xmllint']:.0f} | |")
-print(f"| floor: plain COPY of the same rows | {med['copy']:.1f} | | |")
-print(f"| floor total | {floor:.1f} | | 1.00 |")
+print(f"scale {sys.argv[2]}: {size:.0f} MB of XML, {len(rows['full'])} repetitions, medians, {cores} cores")
+print("| step | median wall (s) | peak RSS (MB) | ratio to floor | busy core-s | busy / cores (s) |")
+print("|---|---|---|---|---|---|")
+print(f"| floor: xmllint --stream | {med['xmllint']:.1f} | {rss['xmllint']:.0f} | | {busy['xmllint']:.1f} | |")
+print(f"| floor: plain COPY of the same rows | {med['copy']:.1f} | | | {busy['copy']:.1f} | |")
+print(f"| floor total | {floor:.1f} | | 1.00 | {busy['xmllint'] + busy['copy']:.1f} | |")
 for k, name in (("full", "full import"), ("reimport", "re-import, unchanged (0 events)"), ("delta", "delta import, 1,000 changes")):
-    print(f"| {name} | {med[k]:.1f} | {rss[k]:.0f} | {med[k] / floor:.2f} |")
+    print(f"| {name} | {med[k]:.1f} | {rss[k]:.0f} | {med[k] / floor:.2f} | {busy[k]:.1f} | {busy[k] / cores:.1f} |")
+
+# Busy core-seconds per phase of the last repetition, from the samples and the phase durations
+# the import prints (the phases follow each other; the first starts with the first sample).
+hz = os.sysconf("SC_CLK_TCK")
+for k in ("full", "reimport", "delta"):
+    work = os.path.dirname(sys.argv[1])
+    samples = [tuple(map(float, l.split())) for l in open(os.path.join(work, f"{k}.samples")) if len(l.split()) == 2]
+    line = next(l for l in open(os.path.join(work, f"{k}.log")) if "duration:" in l)
+    phases = re.findall(r"([a-z+ -]+?) ([0-9.]+) s", line.split("(", 1)[1])
+    ticks_at = lambda t: min(samples, key=lambda x: abs(x[0] - t))[1]
+    t, parts = samples[0][0], []
+    for name, secs in phases:
+        secs = float(secs)
+        used = (ticks_at(t + secs) - ticks_at(t)) / hz
+        share = f" ({used / secs / cores * 100:.0f}%)" if secs >= 0.5 else ""
+        parts.append(f"{name.strip()} {secs:.1f} s / {used:.1f} core-s{share}")
+        t += secs
+    print(f"{k} (last repetition), phase wall / busy core-s (share of {cores} cores): " + "; ".join(parts))
 PY
