@@ -49,8 +49,10 @@ timed() { # timed LABEL command... -> appends "label seconds maxrss_kb busy_core
   # "time busy_ticks" four times a second, to split the busy time by the import's phases.
   ( while true; do echo "$(date +%s.%N) $(busy_ticks)"; sleep 0.25; done ) > "$WORK/$label.samples" &
   local sampler=$!
-  /usr/bin/time -f "%e %M" -o "$WORK/time.out" "$@" > "$WORK/$label.log" 2>&1
+  local status=0
+  /usr/bin/time -f "%e %M" -o "$WORK/time.out" "$@" > "$WORK/$label.log" 2>&1 || status=$?
   kill "$sampler"
+  if [ "$status" != 0 ]; then echo "$label failed ($status): see $WORK/$label.log" >&2; exit "$status"; fi
   local busy; busy="$(awk -v a="$before" -v b="$(busy_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"
   echo "$label $(cat "$WORK/time.out") $busy" >> "$RESULTS"
 }
