@@ -43,6 +43,66 @@ struct SearchIndexTests {
         }
     }
 
+    /// A first import builds its index on a second connection into a new table, swapped in at
+    /// commit (its rows equal a build from the stored documents: the test above); the swapped-in
+    /// table has the migration's indexes under their names, and statistics; the staging and the
+    /// new table's scratch name are gone; a later import refreshes the table in place.
+    @Test func firstImportSwapsInTheIndexBuiltBesideTheApply() async throws {
+        let base = try generatedExport(seed: 47)
+        try await TestDatabase.with { client, _ in
+            let indexesSQL: PostgresQuery = """
+                SELECT string_agg(indexdef, E'\\n' ORDER BY indexname) FROM pg_indexes
+                WHERE schemaname = current_schema() AND tablename = 'sam_search_entry'
+                """
+            let tableSQL: PostgresQuery = "SELECT 'sam_search_entry'::regclass::oid::bigint"
+            let leftoversSQL: PostgresQuery = """
+                SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE 'sam_search_entry_next%')
+                     + (SELECT count(*) FROM sam_stage_entity) + (SELECT count(*) FROM sam_stage_rejected)
+                     + (SELECT count(*) FROM sam_stage_ref)
+                """
+            let indexesBefore: String = try await client.scalar(indexesSQL)
+            let tableBefore: Int64 = try await client.scalar(tableSQL)
+            let pipeline = SAMImportPipeline(client: client, logger: TestDatabase.logger)
+
+            let first = try await pipeline.run(input: try SAMInput.resolve(paths: [base]))
+            #expect(first.phases.map(\.0).contains("search index wait+swap"))
+            let tableAfterFirst: Int64 = try await client.scalar(tableSQL)
+            #expect(tableAfterFirst != tableBefore, "a new table took the index's name")
+            #expect(try await client.scalar(indexesSQL) == indexesBefore)
+            let statistics: Int64 = try await client.scalar(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'sam_search_entry' AND attname = 'entity_type'")
+            #expect(statistics == 1)
+            let rows: Int64 = try await client.scalar("SELECT count(*) FROM sam_search_entry")
+            #expect(rows > 100)
+            #expect(try await client.scalar(leftoversSQL) == Int64(0))
+
+            let again = try await pipeline.run(input: try SAMInput.resolve(paths: [base]))
+            #expect(!again.phases.map(\.0).contains("search index wait+swap"))
+            #expect(try await client.scalar(tableSQL) == tableAfterFirst)
+            #expect(try await client.scalar(leftoversSQL) == Int64(0))
+        }
+    }
+
+    /// A view of the index (a reporting view of a user's, say) keeps the empty table from being
+    /// dropped: the first import then builds the index in place, and the view sees it.
+    @Test func firstImportBuildsTheIndexInPlaceWhenTheTableCannotBeSwapped() async throws {
+        let base = try generatedExport(seed: 48)
+        try await TestDatabase.with { client, _ in
+            try await client.withConnection { connection in
+                try await connection.executeScript("CREATE VIEW search_names AS SELECT name FROM sam_search_entry")
+            }
+            let pipeline = SAMImportPipeline(client: client, logger: TestDatabase.logger)
+            let first = try await pipeline.run(input: try SAMInput.resolve(paths: [base]))
+            #expect(first.outcome == .applied)
+            #expect(first.phases.map(\.0).contains("search index"))
+            let viewed: Int64 = try await client.scalar("SELECT count(*) FROM search_names")
+            #expect(viewed > 100)
+            let leftovers: Int64 = try await client.scalar(
+                "SELECT count(*) FROM pg_class WHERE relname LIKE 'sam_search_entry_next%'")
+            #expect(leftovers == 0)
+        }
+    }
+
     /// Names with quotes, backslashes, commas, braces and tabs reach PostgreSQL as written.
     @Test func textArrayLiteralsRoundTripThroughPostgreSQL() async throws {
         let elements: [String?] = ["Fr", nil, #"a "quoted", {braced} \ name"#, "tab\there", "", "NULL", "é ü"]

@@ -28,6 +28,9 @@ public struct SAMImportOptions: Sendable {
 /// Everything that changes data happens in one transaction on one connection, under a
 /// session advisory lock, so a refused or failed run leaves the registry exactly as it was
 /// and a second import waits its turn. The run itself (with its findings) is always recorded.
+/// What is read is staged before that transaction, in unlogged scratch tables that a first
+/// import's second connection reads to build the search index while the first one applies; the
+/// transaction swaps that index in, so readers still see entities, events and index change at once.
 public struct SAMImportPipeline: Sendable {
     public static let advisoryLockKey: Int64 = 7_220_100
     static let maxStoredFindings = 200_000
@@ -95,8 +98,10 @@ public struct SAMImportPipeline: Sendable {
         var started = ContinuousClock.now
         /// Entities of the run's types stored before it (what the gate compares deletions with).
         var storedEntities = 0
-        /// Set when the reader staged the same hash of type and key twice: a duplicate or, rarely,
-        /// a collision (the duplicate check in SQL decides, and runs only then).
+        /// No SAM entity of any type was stored when the run began (a first import).
+        var startedEmpty = false
+        /// Set when the reader staged or rejected the same hash of type and key twice: a duplicate
+        /// or, rarely, a collision (the duplicate check in SQL decides, and runs only then).
         var mayHaveDuplicates = false
 
         mutating func add(_ new: [QualityFinding]) {
@@ -126,35 +131,39 @@ public struct SAMImportPipeline: Sendable {
         var state = RunState(summary: ImportSummary(runId: runId, outcome: .applied, source: input.source))
         state.started = started
 
-        try await connection.executeScript("BEGIN")
+        var mark = clock.now
+        func phase(_ name: String, _ state: inout RunState) {
+            state.summary.phases.append((name, (clock.now - mark).seconds))
+            mark = clock.now
+        }
+        // Reading stages into committed, unlogged scratch tables (migration 0018), outside the
+        // transaction: nothing of the registry's data changes before it begins.
+        var alongside = false
         do {
+            try await connection.executeScript(Self.cleanUpSQL)
+            try await readFiles(connection: connection, input: input, options: options, state: &state)
+            phase("read+copy", &state)
+            if state.refused == nil {
+                // No index on the staged entities: every later statement joins them as a whole (hash
+                // joins; one scan is 0.15 s at scale 1.0), which was cheaper than building it (1.1 s).
+                // Analysed here, before a second connection may read them too.
+                try await connection.executeScript("ANALYZE sam_stage_entity")
+                if state.startedEmpty && !state.mayHaveDuplicates {
+                    alongside = try await SAMSearchIndex(logger: logger).isEmpty(connection: connection)
+                }
+            }
+        } catch {
+            try await recordFailure(error, connection: connection, state: &state)
+        }
+        // A first import builds its search index on a second connection while this one applies.
+        let buildAlongside = alongside
+        async let builtAlongside = buildSearchIndexAlongside(buildAlongside)
+        do {
+            try await connection.executeScript("BEGIN")
             // The import's statements are few and large with poor row estimates (JSON functions):
             // JIT compilation cost more than it saved (0.5 s of 1.2 s on one search-index statement).
             // A first import numbers 700k events in one sort: with less memory it spills to disk.
             try await connection.executeScript("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
-            // Documents are staged as jsonb: PostgreSQL parses them while the COPY streams (beside
-            // the parsing thread, on the other core) and the apply copies them, lz4-compressed as
-            // sam_entity stores them, without parsing (scale 1.0: 7.9 s -> 4.1 s to insert 700k).
-            try await connection.executeScript(
-                """
-                CREATE TEMP TABLE stage_entity (entity_type text, entity_key text, parent_type text, parent_key text,
-                    content_hash text, field_names text, first_from text, key_json text,
-                    name_langs text[], name_texts text[], name_days text[], document jsonb) ON COMMIT DROP;
-                DO $$ BEGIN
-                    ALTER TABLE stage_entity ALTER COLUMN document SET COMPRESSION lz4;
-                EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
-                END $$;
-                CREATE TEMP TABLE stage_rejected (entity_type text, entity_key text) ON COMMIT DROP;
-                CREATE TEMP TABLE stage_ref (rule text, severity text, from_type text, from_key text, target_type text,
-                    target_key text, file text, line integer) ON COMMIT DROP;
-                """)
-            var mark = clock.now
-            func phase(_ name: String, _ state: inout RunState) {
-                state.summary.phases.append((name, (clock.now - mark).seconds))
-                mark = clock.now
-            }
-            try await readFiles(connection: connection, input: input, options: options, state: &state)
-            phase("read+copy", &state)
             if state.refused == nil {
                 try await checkStaged(connection: connection, input: input, state: &state)
                 phase("cross-checks", &state)
@@ -166,8 +175,13 @@ public struct SAMImportPipeline: Sendable {
             if state.refused == nil {
                 try await applyChanges(connection: connection, runId: runId, state: &state)
                 phase("apply+events", &state)
-                try await SAMSearchIndex(logger: logger).refresh(connection: connection, namesStaged: true)
-                phase("search index", &state)
+                let searchIndex = SAMSearchIndex(logger: logger)
+                if await builtAlongside, try await searchIndex.swapInBuilt(connection: connection) {
+                    phase("search index wait+swap", &state)
+                } else {
+                    try await searchIndex.refresh(connection: connection, namesStaged: true)
+                    phase("search index", &state)
+                }
                 // The run record commits with the data it describes: an applied run is never left "running".
                 finish(&state)
                 try await recordRun(connection: connection, state: state)
@@ -190,18 +204,43 @@ public struct SAMImportPipeline: Sendable {
             }
         } catch {
             try? await connection.executeScript("ROLLBACK")
-            state.summary.outcome = .failed
-            state.summary.refusalReason = "\(String(reflecting: error))"
-            state.summary.durationSeconds = (clock.now - started).seconds
-            try? await recordRun(connection: connection, state: state)
-            throw error
+            _ = await builtAlongside
+            try await recordFailure(error, connection: connection, state: &state)
         }
+        _ = await builtAlongside
+        try? await connection.executeScript(Self.cleanUpSQL)
         if state.summary.outcome == .refused {
             finish(&state)
             try await recordRun(connection: connection, state: state)
             throw ImportError.refused(state.summary)
         }
         return state.summary
+    }
+
+    /// Empties the staging and drops a search index built alongside that was not swapped in (a
+    /// refused or failed run); run when an import starts and when it ends.
+    static let cleanUpSQL = """
+        TRUNCATE sam_stage_entity, sam_stage_rejected, sam_stage_ref;
+        DROP TABLE IF EXISTS sam_search_entry_next;
+        """
+
+    /// Builds the search index from the staging on a second connection (``SAMSearchIndex/buildFromStaging(client:)``)
+    /// when `enabled`: a run that started with no SAM entity and an empty index, and staged each
+    /// key once, creates exactly what it staged. False when not enabled or when the build failed.
+    func buildSearchIndexAlongside(_ enabled: Bool) async -> Bool {
+        guard enabled else { return false }
+        return await SAMSearchIndex(logger: logger).buildFromStaging(client: client)
+    }
+
+    /// Records a run that failed (rolled back, staging emptied) and rethrows its error.
+    func recordFailure(_ error: any Error, connection: PostgresConnection, state: inout RunState) async throws -> Never
+    {
+        try? await connection.executeScript(Self.cleanUpSQL)
+        state.summary.outcome = .failed
+        state.summary.refusalReason = "\(String(reflecting: error))"
+        state.summary.durationSeconds = (ContinuousClock.now - state.started).seconds
+        try? await recordRun(connection: connection, state: state)
+        throw error
     }
 
     /// Final figures of the run: duration so far and the findings shown first (fatal ones first).
@@ -220,6 +259,7 @@ public struct SAMImportPipeline: Sendable {
         // What is stored, to stage unchanged entities without their documents (a first import
         // loads nothing).
         let stored = try await StoredContentHashes.load(connection: connection, logger: logger)
+        state.startedEmpty = stored.count == 0
         // The staged entities' type-and-key hashes, across files, freed when reading ends.
         var stagedKeys = Set<Int>()
         var mayHaveDuplicates = false
@@ -241,7 +281,7 @@ public struct SAMImportPipeline: Sendable {
             var lastProgress = ContinuousClock.now
             let progress = options.progress
             try await connection.copyFrom(
-                table: "stage_entity", columns: Self.stagedColumns, logger: logger
+                table: "sam_stage_entity", columns: Self.stagedColumns, logger: logger
             ) { writer in
                 var buffer = CopyTextBuffer()
                 let parsing = ParsingThread(reader: reader)
@@ -273,7 +313,13 @@ public struct SAMImportPipeline: Sendable {
                             r.file, String(r.line),
                         ])
                     }
-                    for r in screened.rejected { rejected.append([r.type, r.key]); types.insert(r.type) }
+                    for r in screened.rejected {
+                        rejected.append([r.type, r.key])
+                        types.insert(r.type)
+                        // A key both rejected and staged is left out by the diff like a duplicate.
+                        let entry = StoredContentHashes.entryKey(type: r.type, key: r.key)
+                        if !stagedKeys.insert(entry).inserted { mayHaveDuplicates = true }
+                    }
                     if let progress, ContinuousClock.now - lastProgress > .seconds(2) {
                         lastProgress = .now
                         let share =
@@ -288,11 +334,15 @@ public struct SAMImportPipeline: Sendable {
             let drained = reader.drainFindings()
             findings.append(contentsOf: drained.findings)
             state.add(findings)
-            for r in drained.rejected { rejected.append([r.type, r.key]) }
+            for r in drained.rejected {
+                rejected.append([r.type, r.key])
+                let entry = StoredContentHashes.entryKey(type: r.type, key: r.key)
+                if !stagedKeys.insert(entry).inserted { mayHaveDuplicates = true }
+            }
             try await connection.copyRows(
-                table: "stage_rejected", columns: ["entity_type", "entity_key"], rows: rejected, logger: logger)
+                table: "sam_stage_rejected", columns: ["entity_type", "entity_key"], rows: rejected, logger: logger)
             try await connection.copyRows(
-                table: "stage_ref",
+                table: "sam_stage_ref",
                 columns: ["rule", "severity", "from_type", "from_key", "target_type", "target_key", "file", "line"],
                 rows: references, logger: logger)
             for row in rejected {
@@ -341,7 +391,7 @@ public struct SAMImportPipeline: Sendable {
         }
     }
 
-    /// The columns of `stage_entity` that ``stage(_:entry:unlessStoredIn:into:)`` fills, in its order.
+    /// The columns of `sam_stage_entity` that ``stage(_:entry:unlessStoredIn:into:)`` fills, in its order.
     static let stagedColumns = [
         "entity_type", "entity_key", "parent_type", "parent_key", "content_hash", "field_names", "first_from",
         "key_json", "name_langs", "name_texts", "name_days", "document",
@@ -376,15 +426,12 @@ public struct SAMImportPipeline: Sendable {
     // MARK: Cross-file checks
 
     func checkStaged(connection: PostgresConnection, input: SAMInput, state: inout RunState) async throws {
-        // No index on the staged entities: every later statement joins them as a whole (hash
-        // joins; one scan is 0.15 s at scale 1.0), which was cheaper than building it (1.1 s).
-        try await connection.executeScript("ANALYZE stage_entity")
         // Grouping every staged row (0.4 s at scale 1.0) only when a key hash was staged twice.
         try await connection.executeScript(
             state.mayHaveDuplicates
                 ? """
                 CREATE TEMP TABLE stage_duplicate ON COMMIT DROP AS
-                    SELECT entity_type, entity_key, count(*) AS n FROM stage_entity GROUP BY 1, 2 HAVING count(*) > 1
+                    SELECT entity_type, entity_key, count(*) AS n FROM sam_stage_entity GROUP BY 1, 2 HAVING count(*) > 1
                 """
                 : "CREATE TEMP TABLE stage_duplicate (entity_type text, entity_key text, n bigint) ON COMMIT DROP")
         var findings: [QualityFinding] = []
@@ -398,16 +445,15 @@ public struct SAMImportPipeline: Sendable {
         }
         try await connection.executeScript(
             """
-            INSERT INTO stage_rejected SELECT entity_type, entity_key FROM stage_duplicate;
-            DELETE FROM stage_entity s USING stage_duplicate d WHERE s.entity_type = d.entity_type AND s.entity_key = d.entity_key;
-            CREATE INDEX ON stage_rejected (entity_type, entity_key);
+            INSERT INTO sam_stage_rejected SELECT entity_type, entity_key FROM stage_duplicate;
+            DELETE FROM sam_stage_entity s USING stage_duplicate d WHERE s.entity_type = d.entity_type AND s.entity_key = d.entity_key;
             """)
         // References that resolve neither in this export nor (for partial imports) in the registry.
         let dangling = try await connection.query(
             """
             SELECT r.rule, r.severity, r.from_type, r.from_key, r.target_type, r.target_key, r.file, r.line
-            FROM stage_ref r
-            WHERE NOT EXISTS (SELECT 1 FROM stage_entity s WHERE s.entity_type = r.target_type AND s.entity_key = r.target_key)
+            FROM sam_stage_ref r
+            WHERE NOT EXISTS (SELECT 1 FROM sam_stage_entity s WHERE s.entity_type = r.target_type AND s.entity_key = r.target_key)
               AND NOT EXISTS (SELECT 1 FROM sam_entity c WHERE c.entity_type = r.target_type AND c.entity_key = r.target_key)
             ORDER BY r.file, r.line
             """, logger: logger)
@@ -437,11 +483,11 @@ public struct SAMImportPipeline: Sendable {
             SELECT COALESCE(s.entity_type, c.entity_type) AS entity_type,
                    COALESCE(s.entity_key, c.entity_key) AS entity_key,
                    CASE WHEN c.entity_key IS NULL THEN 'created' WHEN s.entity_key IS NULL THEN 'deleted' ELSE 'updated' END AS kind
-            FROM stage_entity s
+            FROM sam_stage_entity s
             FULL JOIN (SELECT entity_type, entity_key, content_hash FROM sam_entity WHERE entity_type = ANY(\(scope))) c
               ON c.entity_type = s.entity_type AND c.entity_key = s.entity_key
             WHERE s.content_hash IS DISTINCT FROM c.content_hash
-              AND NOT EXISTS (SELECT 1 FROM stage_rejected r
+              AND NOT EXISTS (SELECT 1 FROM sam_stage_rejected r
                               WHERE r.entity_type = COALESCE(s.entity_type, c.entity_type)
                                 AND r.entity_key = COALESCE(s.entity_key, c.entity_key))
             """, logger: logger)
@@ -450,7 +496,7 @@ public struct SAMImportPipeline: Sendable {
             "ANALYZE stage_change")
 
         let accepted = try await connection.query(
-            "SELECT entity_type, count(*) FROM stage_entity GROUP BY 1", logger: logger)
+            "SELECT entity_type, count(*) FROM sam_stage_entity GROUP BY 1", logger: logger)
         for try await (type, n) in accepted.decode((String, Int64).self) {
             state.summary.counts[type, default: .init()].accepted = Int(n)
         }
@@ -510,7 +556,7 @@ public struct SAMImportPipeline: Sendable {
         let updated = try await connection.query(
             """
             SELECT n.entity_type, n.entity_key, c.document::text, n.document::text
-            FROM stage_change ch JOIN stage_entity n USING (entity_type, entity_key)
+            FROM stage_change ch JOIN sam_stage_entity n USING (entity_type, entity_key)
             JOIN sam_entity c USING (entity_type, entity_key)
             WHERE ch.kind = 'updated'
             """, logger: logger)
@@ -540,7 +586,7 @@ public struct SAMImportPipeline: Sendable {
             WITH events AS (
                      SELECT s.entity_type, s.entity_key, 'created' AS kind, s.key_json::jsonb AS key,
                             s.field_names::text[] AS changed, s.first_from::date AS effective_from
-                     FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
+                     FROM stage_change ch JOIN sam_stage_entity s USING (entity_type, entity_key)
                      WHERE ch.kind = 'created'
                      UNION ALL
                      SELECT entity_type, entity_key, kind, key, changed, effective_from FROM stage_event),
@@ -585,7 +631,7 @@ public struct SAMImportPipeline: Sendable {
                                     created_run_id, changed_run_id, changed_at)
             SELECT s.entity_type, s.entity_key, s.parent_type, s.parent_key, s.content_hash, s.document,
                    \(runId), \(runId), now()
-            FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
+            FROM stage_change ch JOIN sam_stage_entity s USING (entity_type, entity_key)
             WHERE ch.kind = 'created'
             """, logger: logger)
         try await connection.execute(
@@ -593,7 +639,7 @@ public struct SAMImportPipeline: Sendable {
             UPDATE sam_entity c SET
                 parent_type = s.parent_type, parent_key = s.parent_key, content_hash = s.content_hash,
                 document = s.document, changed_run_id = \(runId), changed_at = now()
-            FROM stage_change ch JOIN stage_entity s USING (entity_type, entity_key)
+            FROM stage_change ch JOIN sam_stage_entity s USING (entity_type, entity_key)
             WHERE ch.kind = 'updated' AND c.entity_type = ch.entity_type AND c.entity_key = ch.entity_key
             """, logger: logger)
         // The search index is derived next, by joins over sam_entity: planned with the statistics of

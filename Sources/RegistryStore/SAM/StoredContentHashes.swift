@@ -41,7 +41,8 @@ struct StoredContentHashes: Sendable {
         return stored == Self.prefix(contentHash)
     }
 
-    /// Reads the hashes of every stored SAM entity (inside the import's transaction).
+    /// Reads the hashes of every stored SAM entity (the import holds the SAM advisory lock, so they
+    /// stay what the later diff compares with).
     static func load(connection: PostgresConnection, logger: Logger) async throws -> StoredContentHashes {
         var hashes = StoredContentHashes()
         let rows = try await connection.query(
