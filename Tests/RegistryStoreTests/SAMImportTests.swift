@@ -172,6 +172,12 @@ struct SAMImportTests {
             let finding = try #require(refused.findingsSample.first { $0.rule == "SAM-XML-WELLFORMED" })
             #expect(finding.file == amp && finding.line != nil)
             #expect(try await client.dataFingerprint() == before)
+            let staged: Int64 = try await client.scalar(
+                """
+                SELECT (SELECT count(*) FROM sam_stage_entity) + (SELECT count(*) FROM sam_stage_rejected)
+                     + (SELECT count(*) FROM sam_stage_ref)
+                """)
+            #expect(staged == 0, "a refused run leaves the staging empty")
         }
     }
 

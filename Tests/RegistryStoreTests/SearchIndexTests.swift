@@ -103,6 +103,26 @@ struct SearchIndexTests {
         }
     }
 
+    /// The build beside the import creates the migration's indexes under other names, on the new
+    /// table, from the catalog's definitions.
+    @Test func indexDefinitionsAreRenamedOntoTheNewTable() throws {
+        #expect(
+            try SAMSearchIndex.definition(
+                "CREATE INDEX sam_search_trigram ON public.sam_search_entry USING gin (name_norm gin_trgm_ops)",
+                renamed: "sam_search_trigram_next", on: "sam_search_entry_next")
+                == #"CREATE INDEX "sam_search_trigram_next" ON sam_search_entry_next USING gin (name_norm gin_trgm_ops)"#
+        )
+        #expect(
+            try SAMSearchIndex.definition(
+                "CREATE UNIQUE INDEX k ON public.sam_search_entry USING btree (entity_key) WHERE (amp_code IS NULL)",
+                renamed: "k_next", on: "sam_search_entry_next")
+                == #"CREATE UNIQUE INDEX "k_next" ON sam_search_entry_next USING btree (entity_key) WHERE (amp_code IS NULL)"#
+        )
+        #expect(throws: SearchIndexDefinitionUnreadable.self) {
+            try SAMSearchIndex.definition("CREATE INDEX k ON sam_search_entry", renamed: "k_next", on: "t")
+        }
+    }
+
     /// Names with quotes, backslashes, commas, braces and tabs reach PostgreSQL as written.
     @Test func textArrayLiteralsRoundTripThroughPostgreSQL() async throws {
         let elements: [String?] = ["Fr", nil, #"a "quoted", {braced} \ name"#, "tab\there", "", "NULL", "é ü"]
