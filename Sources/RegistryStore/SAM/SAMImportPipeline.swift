@@ -260,10 +260,9 @@ public struct SAMImportPipeline: Sendable {
         // loads nothing).
         let stored = try await StoredContentHashes.load(connection: connection, logger: logger)
         state.startedEmpty = stored.count == 0
-        // The staged entities' type-and-key hashes, across files, freed when reading ends.
-        var stagedKeys = Set<Int>()
-        var mayHaveDuplicates = false
-        defer { state.mayHaveDuplicates = mayHaveDuplicates }
+        // Across files, freed when reading ends.
+        var seen = SeenEntityKeys()
+        defer { state.mayHaveDuplicates = seen.sawRepeat }
         for item in input.items {
             let reader: SAMDocumentReader
             do {
@@ -299,8 +298,7 @@ public struct SAMImportPipeline: Sendable {
                             lastType = entities[index].type
                             types.insert(lastType)
                         }
-                        let entry = StoredContentHashes.entryKey(type: entities[index].type, key: entities[index].key)
-                        if !stagedKeys.insert(entry).inserted { mayHaveDuplicates = true }
+                        let entry = seen.note(type: entities[index].type, key: entities[index].key)
                         Self.stage(entities[index], entry: entry, unlessStoredIn: stored, into: &buffer)
                     }
                     parsing.recycle(consume entities)
@@ -317,8 +315,7 @@ public struct SAMImportPipeline: Sendable {
                         rejected.append([r.type, r.key])
                         types.insert(r.type)
                         // A key both rejected and staged is left out by the diff like a duplicate.
-                        let entry = StoredContentHashes.entryKey(type: r.type, key: r.key)
-                        if !stagedKeys.insert(entry).inserted { mayHaveDuplicates = true }
+                        seen.note(type: r.type, key: r.key)
                     }
                     if let progress, ContinuousClock.now - lastProgress > .seconds(2) {
                         lastProgress = .now
@@ -336,8 +333,7 @@ public struct SAMImportPipeline: Sendable {
             state.add(findings)
             for r in drained.rejected {
                 rejected.append([r.type, r.key])
-                let entry = StoredContentHashes.entryKey(type: r.type, key: r.key)
-                if !stagedKeys.insert(entry).inserted { mayHaveDuplicates = true }
+                seen.note(type: r.type, key: r.key)
             }
             try await connection.copyRows(
                 table: "sam_stage_rejected", columns: ["entity_type", "entity_key"], rows: rejected, logger: logger)

@@ -53,3 +53,19 @@ struct StoredContentHashes: Sendable {
         return hashes
     }
 }
+
+/// The type-and-key hashes a run has read, staged or rejected, to know whether a key came twice
+/// (then the SQL duplicate check runs, and a first import builds its search index in place).
+struct SeenEntityKeys {
+    private var entries = Set<Int>()
+    /// Set once a hash was seen twice: a duplicate key or, rarely, a collision.
+    private(set) var sawRepeat = false
+
+    /// Notes an entity; returns its ``StoredContentHashes/entryKey(type:key:)``.
+    @discardableResult
+    mutating func note(type: String, key: String) -> Int {
+        let entry = StoredContentHashes.entryKey(type: type, key: key)
+        if !entries.insert(entry).inserted { sawRepeat = true }
+        return entry
+    }
+}
