@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -43,7 +45,9 @@ let package = Package(
         ),
         .target(
             name: "SAMImporter",
-            dependencies: ["RegistryCore", "XMLStreaming", "CLibXML2", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "RegistryCore", "XMLStreaming", "CLibXML2", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Importers/SAM",
             swiftSettings: swiftSettings
         ),
@@ -69,6 +73,7 @@ let package = Package(
             dependencies: [
                 "RegistryCore", "SAMImporter", "ProviderImporter", "SPORImporter",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -88,6 +93,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             resources: [.copy("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
@@ -167,7 +174,8 @@ let package = Package(
         .testTarget(
             name: "RegistryDispatchTests",
             dependencies: [
-                "RegistryDispatch", "RegistryAPI", "RegistryStore", "RegistryCore", "SAMImporter", "DatabaseTestSupport",
+                "RegistryDispatch", "RegistryAPI", "RegistryStore", "RegistryCore", "SAMImporter",
+                "DatabaseTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

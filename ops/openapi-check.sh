@@ -44,3 +44,12 @@ timeout --kill-after=30 "${API_CHECK_TIMEOUT:-1500}" \
   python3 -m schemathesis.cli --config-file ops/openapi/schemathesis.toml run "http://127.0.0.1:$PORT/openapi.json" \
   --header "Authorization: Bearer $TOKEN" --request-timeout 20 \
   --max-examples "${API_CHECK_EXAMPLES:-40}" --workers 1 --seed 20261127 --no-color
+# The FHIR routes, described from the server's own CapabilityStatement: whatever schemathesis
+# generates for them (hostile values, unknown and repeated parameters), the answer is never a 5xx.
+FHIR_SPEC="$(mktemp --suffix=.json)"
+python3 ops/openapi/fhir_openapi.py "http://127.0.0.1:$PORT" "$FHIR_SPEC"
+timeout --kill-after=30 "${API_CHECK_TIMEOUT:-1500}" \
+  python3 -m schemathesis.cli run "$FHIR_SPEC" --url "http://127.0.0.1:$PORT" --checks not_a_server_error \
+  --request-timeout 20 --max-examples "${FHIR_CHECK_EXAMPLES:-25}" --workers 1 --seed 20261207 --no-color
+rm -f "$FHIR_SPEC"
+

@@ -57,7 +57,7 @@ EXAMPLES=(
   "$BASE/v1/spor/rms/terms?source=EDQM&code=10219000"
 )
 echo
-echo "Registry serving on $BASE (database $($REGISTRY db url)); try:"
+echo "Registry serving on $BASE (database $($REGISTRY db url | sed -E 's#://([^:@/]*):[^@]*@#://\1:***@#')); try:"
 for url in "${EXAMPLES[@]}"; do
   status=$(curl -s -o /dev/null -w '%{http_code}' "$url")
   echo "  curl '$url'    # HTTP $status"
@@ -65,5 +65,5 @@ done
 echo "  curl -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' \\"
 echo "       -d '{\"url\": \"http://127.0.0.1:9000/hook\", \"types\": [\"sam.dmpp.*\"]}' $BASE/v1/subscriptions"
 echo "    # a webhook subscription (demo admin token in .registry/demo-token); then $BASE/v1/changes"
-echo "  (also $BASE/openapi.json, $BASE/health/ready, $BASE/metrics; Ctrl-C stops the server)"
+echo "  (also $BASE/openapi.json, $BASE/health/ready, and $BASE/metrics with the demo token; Ctrl-C stops the server)"
 wait $SERVER

@@ -44,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var webhooks: WebhookOptions
 
+    @OptionGroup var protection: ProtectionOptions
+
     @Flag(
         inversion: .prefixedNo,
         help: "Run the webhook dispatcher in this process (--no-dispatch when `registry dispatch` runs elsewhere).")
@@ -75,6 +77,11 @@ struct ServeCommand: AsyncParsableCommand {
         configured.practiceSearchInMemory = practiceSearchMemory == "on"
         configured.webhooks = webhooks.webhookSettings
         configured.dispatcher = dispatch ? webhooks.dispatcherSettings : nil
+        configured.protection = try protection.settings()
+        configured.auditRetention = protection.auditRetention
+        if let metricsPort = protection.metricsPort {
+            configured.metricsListener = (protection.metricsHost, metricsPort)
+        }
         let settings = configured
         let poolSize = self.poolSize
         try await DatabaseContext.with(logger: logger) { url in
@@ -89,10 +96,20 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.options.additionalStartupParameters = [
                 ("jit", "off"), ("max_parallel_workers_per_gather", "0"),
             ]
-            // The client runs as a service of the application's service group: on SIGTERM/SIGINT the
-            // server stops accepting and finishes its requests, then the pool closes.
-            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-            let app = try RegistryApplication.make(client: client, settings: settings, logger: logger, runsClient: true)
+            // Background work (dispatcher, listeners, the practice snapshot, pruning) has its own
+            // small pool without the API's statement timeout; the routes read through the other.
+            var background = url.clientConfiguration
+            background.options.maximumConnections = max(4, poolSize / 2)
+            let statementTimeout = Int(settings.protection.statementTimeout / .milliseconds(1))
+            if statementTimeout > 0 {
+                configuration.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeout)"))
+            }
+            // The clients run as services of the application's service group: on SIGTERM/SIGINT the
+            // server stops accepting and finishes its requests, then the pools close.
+            let client = PostgresClient(configuration: background, backgroundLogger: logger)
+            let apiClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            let app = try RegistryApplication.make(
+                client: client, settings: settings, logger: logger, runsClient: true, apiClient: apiClient)
             logger.info(
                 "serving", metadata: ["address": "http://\(settings.host):\(settings.port)", "database": "\(url)"])
             try await ShutdownBounds.run(app, logger: logger)

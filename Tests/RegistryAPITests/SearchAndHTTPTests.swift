@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import PostgresNIO
+import RegistryStore
 import Testing
 
 @Suite(.timeLimit(.minutes(5)))
@@ -199,13 +200,18 @@ struct HTTPBehaviourTests {
     }
 
     @Test func healthMetricsAndOpenAPI() async throws {
-        try await GeneratedLookupTests.withExport { api, _ in
+        try await GeneratedLookupTests.withExport { api, postgres in
             #expect(try await api.get("/health/live").status == .ok)
             let ready = try await api.get("/health/ready")
             #expect(ready.status == .ok)
             #expect(ready.json["migrations"].string == "current")
             _ = try await api.get("/v1/medicines/cnk/0000001")
-            let metrics = String(decoding: try await api.get("/metrics").body, as: UTF8.self)
+            #expect(try await api.get("/metrics").status == .unauthorized, "metrics need a token on the API port")
+            let (_, token) = try await ClientRepository(client: postgres, logger: TestDatabase.logger).create(
+                name: "prometheus", scopes: [.metricsRead])
+            let metrics = String(
+                decoding: try await api.get("/metrics", headers: [.authorization: "Bearer \(token.text)"]).body,
+                as: UTF8.self)
             #expect(metrics.contains("http_server_request_duration_bucket"))
             #expect(metrics.contains("http_route=\"/v1/medicines/cnk/{cnk}\""))
             #expect(metrics.contains("registry_import_runs_total{domain=\"sam\",outcome=\"applied\"} 1"))

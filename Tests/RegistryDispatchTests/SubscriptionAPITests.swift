@@ -276,7 +276,9 @@ struct SubscriptionAPITests {
                     #expect(log.map { $0["statusCode"] as? Int } == [503, 503])
                     #expect(log.first?["responseBody"] as? String == "down")
                     // Operators see it in /metrics, read from the database (every dispatcher's work).
-                    let metrics = String(decoding: try await api.call(.get, "/metrics").body, as: UTF8.self)
+                    let (_, scraper) = try await fixture.token([.metricsRead])
+                    let metrics = String(
+                        decoding: try await api.call(.get, "/metrics", token: scraper).body, as: UTF8.self)
                     #expect(metrics.contains("registry_webhook_deliveries{status=\"dead\"} 1"))
                     #expect(metrics.contains("registry_webhook_subscriptions{status=\"active\"} 1"))
                     #expect(metrics.contains("registry_webhook_max_lag_events "))

@@ -220,6 +220,24 @@ paths["/v1/providers"] = {"get": {
         "304": {"description": "Not modified."},
         "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "405": PROBLEM, "414": PROBLEM, "500": PROBLEM,
     }}}
+paths["/v1/providers/lookup"] = {"post": {
+    "summary": "A professional by SSIN, the SSIN in the body (sensitive)",
+    "description": "The same answer as `GET /v1/providers?ssin=`, with the national or BIS number in the body so that "
+                   "it stays out of URLs, proxies' and servers' access logs. Needs the `providers:sensitive` scope; "
+                   "every read is audited by the professional's public id.",
+    "operationId": "lookupProviderBySSIN",
+    "security": SECURED,
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["ssin"], "additionalProperties": False,
+        "properties": {"ssin": {"type": "string", "pattern": "^[0-9]{11}$", "example": "85073003328"},
+                       "at": {"type": ["string", "null"], "format": "date"},
+                       "history": {"type": ["boolean", "null"]}}}}}},
+    "responses": {
+        "200": {"description": "The professional with personal fields.",
+                "content": {"application/json": {"schema": PROFESSIONAL}}},
+        "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM, "405": PROBLEM, "413": PROBLEM,
+        "414": PROBLEM, "415": PROBLEM, "422": PROBLEM, "500": PROBLEM,
+    }}}
 PRACTICE = {"type": "object", "required": ["id", "href", "nihii", "address", "from"],
             "properties": {"id": {"type": "string"}, "href": {"type": "string"}, "nihii": {"type": "string"},
                            "role": {"type": "string"}, "institution": {"type": "string"},

@@ -12,18 +12,18 @@ import RegistryStore
 struct Authenticator: Sendable {
     let clients: ClientRepository
     let audit: AuditLog
+    let refusals: RefusalSampler
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: PostgresClient, refusals: RefusalSampler, logger: Logger) {
         clients = ClientRepository(client: client, logger: logger)
         audit = AuditLog(client: client, logger: logger)
+        self.refusals = refusals
     }
 
     /// The calling client, which holds `scope` (or `admin`); `action` names the attempt in the audit log.
     func require(_ scope: Scope, for request: Request, action: String) async throws -> APIClientRecord {
         let header = request.headers[.authorization]
-        guard let header, header.hasPrefix("Bearer "),
-            let token = AccessToken(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
-        else {
+        guard let header, let token = Self.bearerToken(header) else {
             try await refuse(nil, action: action, request: request, status: 401)
             throw Problem.unauthorized(
                 header == nil
@@ -45,11 +45,25 @@ struct Authenticator: Sendable {
         return caller
     }
 
+    /// The token of an `Authorization: Bearer …` header; the scheme is case-insensitive (RFC 9110 §11.1).
+    static func bearerToken(_ header: String) -> AccessToken? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return AccessToken(parts[1].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// Refusals of a known client are always written; unauthenticated ones (anybody can send them,
+    /// as fast as they like) are counted and sampled, so they cannot grow the audit log unbounded.
     func refuse(_ clientId: String?, action: String, request: Request, status: Int) async throws {
+        var detail: [String: JSONValue] = ["method": .string(request.method.rawValue)]
+        if clientId == nil {
+            guard let unrecorded = refusals.admit() else { return }
+            if unrecorded > 0 { detail["unrecordedBefore"] = .number(String(unrecorded)) }
+        }
         try await audit.record(
             AuditEntry(
                 clientId: clientId, action: action, target: request.uri.path, outcome: .refused, status: status,
-                detail: .object(["method": .string(request.method.rawValue)])))
+                detail: .object(detail)))
     }
 }
 

@@ -88,6 +88,8 @@ struct ChangeRoutes<Context: RequestContext>: Sendable {
 struct ChangeRetentionService: Service {
     let client: PostgresClient
     let retentionDays: Int
+    /// The audit log is pruned on the same hourly round.
+    var auditRetention = AuditLog.Retention()
     let logger: Logger
 
     func run() async throws {
@@ -97,6 +99,8 @@ struct ChangeRetentionService: Service {
                     let removed = try await ChangeFeed(client: client, logger: logger).prune(
                         olderThanDays: retentionDays)
                     if removed > 0 { logger.info("change feed pruned", metadata: ["events": "\(removed)"]) }
+                    let entries = try await AuditLog(client: client, logger: logger).prune(auditRetention)
+                    if entries > 0 { logger.info("audit log pruned", metadata: ["entries": "\(entries)"]) }
                 } catch {
                     logger.warning("change feed pruning failed", metadata: ["error": "\(String(reflecting: error))"])
                 }

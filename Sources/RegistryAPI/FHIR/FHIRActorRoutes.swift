@@ -310,7 +310,9 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
             var text = Substring(parameter.value)
             var prefix = "eq"
             if let first = text.first, first.isLetter { prefix = String(text.prefix(2)); text = text.dropFirst(2) }
-            guard let day = LocalDate(iso: String(text.prefix(10))), ["eq", "ge", "gt", "le", "lt"].contains(prefix)
+            // The whole value is the date: trailing text (`2026-01-01'`) is refused, not ignored.
+            guard text.utf8.count == 10, let day = LocalDate(iso: text),
+                ["eq", "ge", "gt", "le", "lt"].contains(prefix)
             else {
                 throw Problem.invalidParameter(
                     "_lastUpdated", "_lastUpdated is [eq|ge|gt|le|lt]YYYY-MM-DD, got '\(parameter.value)'.")

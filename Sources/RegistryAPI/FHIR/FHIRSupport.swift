@@ -215,9 +215,17 @@ struct FHIRSearch {
             // Clients may percent-encode names too (`name%3Acontains`).
             let full = String(rawName).removingPercentEncoding ?? String(rawName)
             let value = String(rawValue)
-            let parts = full.split(separator: ":", maxSplits: 1).map(String.init)
-            let name = parts[0]
+            // An empty name (`?=x`, `?:=1`) is refused like any unknown one; splitting keeps empty
+            // parts so that `parts` always has a first element.
+            let parts = full.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let name = parts.first ?? ""
             let modifier = parts.count > 1 ? parts[1] : nil
+            guard !name.isEmpty else {
+                throw Problem(
+                    .badRequest, type: Problem.typeBase + "unknown-parameter", title: "Unknown search parameter",
+                    detail: "A search parameter has an empty name ('\(full)=…'); give name=value.",
+                    extensions: ["parameter": .string(full)])
+            }
             guard Self.common.contains(name) || supported[name] != nil else {
                 throw Problem(
                     .badRequest, type: Problem.typeBase + "unknown-parameter", title: "Unknown search parameter",

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import PostgresNIO
 import RegistryCore
 
 /// Turns every error into an RFC 9457 problem and adds the request id to every response.
@@ -48,7 +49,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 problem = Problem(
                     .notFound, type: Problem.typeBase + "no-such-route", title: "No such route",
                     detail:
-                        "No route matches \(request.method) \(request.uri.path); see \(request.uri.path.hasPrefix("/fhir") ? "/fhir/metadata" : "/openapi.json").")
+                        "No route matches \(request.method) \(request.uri.path); see \(request.uri.path.hasPrefix("/fhir") ? "/fhir/metadata" : "/openapi.json")."
+                )
             case .methodNotAllowed:
                 problem = Problem(
                     .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
@@ -62,6 +64,16 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                     error.status, type: Problem.typeBase + "http-\(error.status.code)",
                     title: error.status.reasonPhrase, detail: "\(error.status.reasonPhrase) (\(request.uri.path)).")
             }
+            response = try problem.response(from: request, context: context)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "57014" {
+            // statement_timeout (or a cancelled query): the database is busy, not broken.
+            context.logger.warning("statement cancelled", metadata: ["error": "\(String(reflecting: error))"])
+            var problem = Problem(
+                .serviceUnavailable, type: Problem.typeBase + "statement-timeout", title: "Query took too long",
+                detail:
+                    "The database did not answer this request within its statement timeout; retry later (request id \(context.id))."
+            )
+            problem.headers[.retryAfter] = "1"
             response = try problem.response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -81,7 +93,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension ProblemMiddleware {
     static func allowedMethods(path: String) -> [HTTPRequest.Method] {
-        SubscriptionRoutes<Context>.allowedMethods(path: path) ?? [.get, .head]
+        if path == "/v1/providers/lookup" { return [.post] }
+        return SubscriptionRoutes<Context>.allowedMethods(path: path) ?? [.get, .head]
     }
 }
 

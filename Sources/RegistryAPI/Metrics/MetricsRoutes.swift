@@ -30,10 +30,16 @@ public enum RegistryMetrics {
 
 struct MetricsRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
+    /// On the API listener a token with `metrics:read` is needed (queue sizes and lags are not for
+    /// everybody); nil on the separate metrics listener, which the operator keeps private.
+    let authenticator: Authenticator?
     let logger: Logger
 
     func register(on router: Router<Context>) {
-        router.get("/metrics") { _, _ in
+        router.get("/metrics") { request, _ in
+            if let authenticator {
+                _ = try await authenticator.require(.metricsRead, for: request, action: "metrics.read")
+            }
             var text = RegistryMetrics.registry.emitToString()
             text += try await importFigures()
             text += try await webhookFigures()

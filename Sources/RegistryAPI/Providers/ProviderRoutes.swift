@@ -24,19 +24,23 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
     /// Practice searches, from memory when loaded.
     let practiceSearch: PracticeSearchService
 
-    init(client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, logger: Logger) {
+    init(
+        client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, refusals: RefusalSampler,
+        logger: Logger
+    ) {
         self.client = client
         self.cache = cache
         self.practiceSearch = practiceSearch
         self.logger = logger
         reader = ProviderReader(client: client, logger: logger)
-        authenticator = Authenticator(client: client, logger: logger)
+        authenticator = Authenticator(client: client, refusals: refusals, logger: logger)
         audit = AuditLog(client: client, logger: logger)
     }
 
     func register(on router: Router<Context>) {
         router.get("/v1/providers/{ref}") { request, context in try await provider(request, context) }
         router.get("/v1/providers") { request, _ in try await sensitiveProvider(request) }
+        router.post("/v1/providers/lookup") { request, context in try await sensitiveLookup(request, context) }
         router.get("/v1/practices/{id}") { request, context in try await practice(request, context) }
         router.get("/v1/practices") { request, _ in try await search(request) }
     }
@@ -81,10 +85,46 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
             throw Problem.invalidParameter(
                 "ssin", "This route needs ssin= (a professional is otherwise looked up at /v1/providers/{nihii}).")
         }
+        let date: LocalDate? = try query.history() ? nil : try query.date()
+        return try await sensitiveAnswer(ssin: text, at: date, caller: caller, request: request)
+    }
+
+    /// `POST /v1/providers/lookup` with `{"ssin", "at", "history"}`: the same answer as
+    /// `GET /v1/providers?ssin=`, with the national number in the body, out of URLs and access logs.
+    func sensitiveLookup(_ request: Request, _ context: Context) async throws -> Response {
+        let caller = try await authenticator.require(
+            .providersSensitive, for: request, action: "provider.read-sensitive")
+        _ = try QueryParameters(request, allowed: [])
+        let body = try await JSONBody.object(request, context: context)
+        for name in body.keys where !["ssin", "at", "history"].contains(name) {
+            throw Problem.invalidBody(
+                "Unknown member '\(name)'; the body takes ssin, at, history.", pointer: "/\(name)")
+        }
+        guard case .string(let text)? = body["ssin"] else {
+            throw Problem.invalidBody("ssin (a string of 11 digits) is required.", pointer: "/ssin")
+        }
+        var history = false
+        switch body["history"] {
+        case nil, .null?: break
+        case .bool(let value)?: history = value
+        default: throw Problem.invalidBody("history must be true or false.", pointer: "/history")
+        }
+        var date: LocalDate? = history ? nil : QueryParameters.todayInBrussels(Date())
+        switch body["at"] {
+        case nil, .null?: break
+        case .string(let at)? where at.utf8.count == 10 && LocalDate(iso: at).map { $0.year >= 1 } == true:
+            if !history { date = LocalDate(iso: at) }
+        default: throw Problem.invalidBody("at must be a calendar date YYYY-MM-DD.", pointer: "/at")
+        }
+        return try await sensitiveAnswer(ssin: text, at: date, caller: caller, request: request)
+    }
+
+    func sensitiveAnswer(ssin text: String, at date: LocalDate?, caller: APIClientRecord, request: Request)
+        async throws -> Response
+    {
         guard let ssin = SSIN(text), ssin.digits == text else {
             throw Problem.invalidParameter("ssin", "ssin must be 11 digits passing the national-number or BIS check.")
         }
-        let date: LocalDate? = try query.history() ? nil : try query.date()
         let stored = try await reader.professional(ssin: ssin.digits)
         // The audit names the professional by the public id, never by the SSIN.
         try await audit.record(

@@ -22,6 +22,13 @@ public struct ServerSettings: Sendable {
     public var dispatcher: DispatcherSettings?
     /// Answer practice searches from memory once loaded (PostgreSQL otherwise).
     public var practiceSearchInMemory = true
+    /// How long audit entries are kept, per kind.
+    public var auditRetention = AuditLog.Retention()
+    /// Rate limits, timeouts and audit sampling (README, "Limits").
+    public var protection = ProtectionSettings()
+    /// Where `/metrics` is served without a token; nil: on the API listener, for a token with
+    /// `metrics:read` (or `admin`).
+    public var metricsListener: (host: String, port: Int)?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
@@ -37,35 +44,55 @@ public struct ServerSettings: Sendable {
 /// `runsClient`) the PostgreSQL client as a service of the same service group, so SIGTERM/SIGINT
 /// stop the server gracefully and then the pool.
 public enum RegistryApplication {
+    public typealias Context = RegistryRequestContext
+
     public static func router(
         client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, retentionDays: Int,
-        webhooks: WebhookSettings = WebhookSettings(), logger: Logger
-    ) throws -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        webhooks: WebhookSettings = WebhookSettings(), protection: ProtectionSettings = ProtectionSettings(),
+        metricsOnThisListener: Bool = true, logger: Logger
+    ) throws -> Router<Context> {
+        let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
+        let refusals = RefusalSampler(
+            burst: protection.unauthenticatedAuditBurst, intervalSeconds: protection.unauthenticatedAuditIntervalSeconds
+        )
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
-        router.add(middleware: LogRequestsMiddleware(.debug))
-        MedicineRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
-        HealthRoutes<BasicRequestContext>(client: client, migrations: try MigrationRunner.bundled(), logger: logger)
+        router.add(middleware: RateLimitMiddleware(settings: protection, client: client, logger: logger))
+        router.add(middleware: RedactedRequestLogMiddleware())
+        MedicineRoutes<Context>(client: client, cache: cache, logger: logger).register(on: router)
+        HealthRoutes<Context>(client: client, migrations: try MigrationRunner.bundled(), logger: logger)
             .register(on: router)
-        MetricsRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
-        ChangeRoutes<BasicRequestContext>(client: client, retentionDays: retentionDays, logger: logger)
+        if metricsOnThisListener {
+            MetricsRoutes<Context>(
+                client: client, authenticator: Authenticator(client: client, refusals: refusals, logger: logger),
+                logger: logger
+            ).register(on: router)
+        }
+        ChangeRoutes<Context>(client: client, retentionDays: retentionDays, logger: logger)
             .register(on: router)
-        InstitutionRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
-        SPORRoutes<BasicRequestContext>(client: client, logger: logger).register(on: router)
-        MappingRoutes<BasicRequestContext>(client: client, cache: cache, logger: logger).register(on: router)
-        FHIRRoutes<BasicRequestContext>(client: client, cache: cache, practiceSearch: practiceSearch, logger: logger)
+        InstitutionRoutes<Context>(client: client, logger: logger).register(on: router)
+        SPORRoutes<Context>(client: client, logger: logger).register(on: router)
+        MappingRoutes<Context>(client: client, cache: cache, logger: logger).register(on: router)
+        FHIRRoutes<Context>(client: client, cache: cache, practiceSearch: practiceSearch, logger: logger)
             .register(on: router)
-        ProviderRoutes<BasicRequestContext>(
-            client: client, cache: cache, practiceSearch: practiceSearch, logger: logger
+        ProviderRoutes<Context>(
+            client: client, cache: cache, practiceSearch: practiceSearch, refusals: refusals, logger: logger
         )
         .register(on: router)
-        SubscriptionRoutes<BasicRequestContext>(
+        SubscriptionRoutes<Context>(
             client: client,
             sender: WebhookSender(policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true),
-            settings: webhooks, logger: logger
+            settings: webhooks, refusals: refusals, logger: logger
         ).register(on: router)
-        OpenAPIRoute<BasicRequestContext>(document: try OpenAPIDocument.bundled()).register(on: router)
+        OpenAPIRoute<Context>(document: try OpenAPIDocument.bundled()).register(on: router)
+        return router
+    }
+
+    /// The separate metrics listener's router: `/metrics` only, without a token.
+    static func metricsRouter(client: PostgresClient, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        MetricsRoutes<BasicRequestContext>(client: client, authenticator: nil, logger: logger).register(on: router)
         return router
     }
 
@@ -80,17 +107,30 @@ public enum RegistryApplication {
 
     /// `practiceSearch`: the in-memory practice search to run (one is made from `settings` when nil;
     /// tests pass their own to wait until it is loaded).
+    /// `apiClient`: the pool the routes read with (its sessions carry the API's
+    /// `statement_timeout`); `client` when nil. Background services always use `client`.
     public static func make(
         client: PostgresClient, settings: ServerSettings, logger: Logger, runsClient: Bool,
-        practiceSearch: PracticeSearchService? = nil
+        practiceSearch: PracticeSearchService? = nil, apiClient: PostgresClient? = nil
     ) throws -> some ApplicationProtocol {
         _ = RegistryMetrics.registry
         var appLogger = logger
         appLogger.logLevel = settings.logLevel
         let cache = ResponseCache(budgetBytes: settings.cacheBytes)
         var services: [any Service] = runsClient ? [PostgresClientService(client: client)] : []
+        if runsClient, let apiClient, apiClient !== client { services.append(PostgresClientService(client: apiClient)) }
+        if let listener = settings.metricsListener {
+            services.append(
+                Application(
+                    router: metricsRouter(client: client, logger: appLogger),
+                    configuration: .init(
+                        address: .hostname(listener.host, port: listener.port), serverName: "registry"),
+                    logger: appLogger))
+        }
         services.append(
-            ChangeRetentionService(client: client, retentionDays: settings.retentionDays, logger: appLogger))
+            ChangeRetentionService(
+                client: client, retentionDays: settings.retentionDays, auditRetention: settings.auditRetention,
+                logger: appLogger))
         let search =
             practiceSearch
             ?? practiceSearchService(client: client, enabled: settings.practiceSearchInMemory, logger: appLogger)
@@ -104,10 +144,17 @@ public enum RegistryApplication {
                     client: client, settings: dispatcher,
                     entities: LookupEntitySource(client: client, logger: appLogger), logger: appLogger))
         }
+        let protection = settings.protection
+        let routes = try router(
+            client: apiClient ?? client, cache: cache, practiceSearch: search, retentionDays: settings.retentionDays,
+            webhooks: settings.webhooks, protection: protection, metricsOnThisListener: settings.metricsListener == nil,
+            logger: appLogger)
         return Application(
-            router: try router(
-                client: client, cache: cache, practiceSearch: search, retentionDays: settings.retentionDays,
-                webhooks: settings.webhooks, logger: appLogger),
+            responder: DeadlineResponder(inner: routes.buildResponder(), timeout: protection.requestTimeout),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [HeaderDeadlineHandler(timeout: protection.headerTimeout)],
+                    idleTimeout: protection.idleTimeout)),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "registry"),
             services: services,
             logger: appLogger

@@ -12,11 +12,13 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
     let sender: WebhookSender
     let settings: WebhookSettings
+    /// Shared by every route: unauthenticated refusals are sampled into the audit log.
+    let refusals: RefusalSampler
     let logger: Logger
 
     var subscriptions: SubscriptionRepository { SubscriptionRepository(client: client, logger: logger) }
     var deliveries: DeliveryRepository { DeliveryRepository(client: client, logger: logger) }
-    var auth: Authenticator { Authenticator(client: client, logger: logger) }
+    var auth: Authenticator { Authenticator(client: client, refusals: refusals, logger: logger) }
     var audit: AuditLog { AuditLog(client: client, logger: logger) }
 
     func register(on router: Router<Context>) {

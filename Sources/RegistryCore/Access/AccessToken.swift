@@ -7,6 +7,8 @@ public enum Scope: String, Sendable, Hashable, CaseIterable, Comparable {
     case subscriptionsManage = "subscriptions:manage"
     /// Read providers' personal data (SSIN, private addresses): every such read is audited.
     case providersSensitive = "providers:sensitive"
+    /// Scrape `/metrics` on the API listener.
+    case metricsRead = "metrics:read"
     /// Everything, including other clients' subscriptions and the audit log.
     case admin
 

@@ -131,6 +131,36 @@ public struct AuditLog: Sendable {
             """, logger: logger)
     }
 
+    /// How long each kind of audit entry is kept.
+    public struct Retention: Sendable, Equatable {
+        /// Refusals without a known client (anybody can cause them): noise after this long.
+        public var unauthenticatedDays = 30
+        /// Management actions and refusals of known clients.
+        public var managementDays = 400
+        /// Reads of personal data (`provider.read-sensitive`): kept longest, they answer "who saw my data".
+        public var sensitiveReadDays = 3650
+
+        public init() {}
+    }
+
+    /// Deletes entries past their retention; returns how many.
+    @discardableResult
+    public func prune(_ retention: Retention) async throws -> Int {
+        let rows = try await client.query(
+            """
+            WITH removed AS (
+                DELETE FROM audit_entry
+                WHERE at < now() - interval '1 day' * (CASE
+                    WHEN action = 'provider.read-sensitive' AND outcome = 'succeeded' THEN \(retention.sensitiveReadDays)
+                    WHEN client_id IS NULL AND outcome = 'refused' THEN \(retention.unauthenticatedDays)
+                    ELSE \(retention.managementDays) END)
+                RETURNING 1)
+            SELECT count(*)::bigint FROM removed
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
     /// Newest first, before `before` (an entry id) when given; optionally one client's or one action's.
     public func list(before: Int64?, limit: Int, clientId: String?, action: String?) async throws -> [AuditEntry] {
         let rows = try await client.query(

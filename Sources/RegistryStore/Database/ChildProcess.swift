@@ -9,7 +9,10 @@ import Foundation
 /// Output goes to a temporary file, not a pipe: `pg_ctl start` leaves the server holding the
 /// descriptors it inherited, and a pipe would then never reach end-of-file.
 enum ChildProcess {
-    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// `environment`: variables set for the child on top of ours.
+    static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, output: String
+    ) {
         let outputPath = NSTemporaryDirectory() + "registry-child-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).log"
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
@@ -20,7 +23,8 @@ enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Run from "/" (through env -C): the postgres user may not be allowed into our working directory.
         let argv: [UnsafeMutablePointer<CChar>?] =
-            (["/usr/bin/env", "-C", "/", path] + arguments).map { strdup($0) } + [nil]
+            (["/usr/bin/env", "-C", "/"] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            + [path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)

@@ -50,7 +50,7 @@ public func withPostgresConnection<Result: Sendable>(
 ) async throws -> Result {
     let configuration = PostgresConnection.Configuration(
         host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
-        tls: .disable)
+        tls: try url.connectionTLS())
     let connection: PostgresConnection
     do {
         connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)

@@ -51,8 +51,48 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
+    /// The generated password of the cluster's role (SCRAM-SHA-256 on TCP and on the socket), kept
+    /// readable by its owner only; nil for a cluster made before passwords (trust).
+    public var passwordFile: URL { baseDirectory.appendingPathComponent("db-password") }
+    /// A libpq password file for the `psql` calls of this type (`PGPASSFILE`).
+    var passFile: URL { baseDirectory.appendingPathComponent("pgpass") }
+
+    public var password: String? {
+        (try? String(contentsOf: passwordFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     public var url: DatabaseURL {
-        DatabaseURL(host: "127.0.0.1", port: port, user: user, password: nil, database: database)
+        DatabaseURL(host: "127.0.0.1", port: port, user: user, password: password, database: database)
+    }
+
+    /// Writes a new random password (32 bytes, hex) and the matching pgpass file, both mode 0600.
+    func generatePassword() throws -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        let password = bytes.map { String(format: "%02x", $0) }.joined()
+        try writePrivate(passwordFile, password + "\n")
+        return password
+    }
+
+    func writePrivate(_ file: URL, _ text: String) throws {
+        let fd = open(file.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else {
+            throw DatabaseError.embedded("cannot write \(file.path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
+        let data = Array(text.utf8)
+        guard write(fd, data, data.count) == data.count else {
+            throw DatabaseError.embedded("cannot write \(file.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The environment of our `psql` calls: the password comes from a pgpass file, never argv.
+    func clientEnvironment() throws -> [String: String] {
+        guard let password else { return [:] }
+        try writePrivate(passFile, "127.0.0.1:\(port):*:\(user):\(password)\n")
+        return ["PGPASSFILE": passFile.path]
     }
 
     var runningAsRoot: Bool { geteuid() == 0 }
@@ -111,11 +151,19 @@ public struct EmbeddedPostgres: Sendable {
             try fm.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
             try fm.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
             try prepareOwnership()
+            // Every connection authenticates with SCRAM-SHA-256: another local user of the machine
+            // cannot connect as the registry. initdb reads the password from a file the server's
+            // user can read, removed right after.
+            let password = try generatePassword()
+            let initialPassword = clusterDirectory.appendingPathComponent("initdb-password")
+            try writePrivate(initialPassword, password + "\n")
+            defer { unlink(initialPassword.path) }
+            if runningAsRoot { _ = try run(path: "/bin/chown", ["postgres:postgres", initialPassword.path]) }
             try run(
                 tool: "initdb",
                 [
-                    "-D", dataDirectory.path, "-U", user, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
-                    "--no-sync",
+                    "-D", dataDirectory.path, "-U", user, "--auth=scram-sha-256", "--pwfile=\(initialPassword.path)",
+                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
                 ])
             let conf = """
 
@@ -163,16 +211,21 @@ public struct EmbeddedPostgres: Sendable {
 
     func ensureDatabase() throws {
         let psql = try binDirectory().appendingPathComponent("psql").path
+        let environment = try clientEnvironment()
         let exists = try run(
             path: psql,
             [
                 "-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-tAc",
                 "SELECT 1 FROM pg_database WHERE datname = '\(database)'",
-            ], captureOutput: true)
+            ], captureOutput: true, environment: environment)
         if exists.output.trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
             _ = try run(
                 path: psql,
-                ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-c", "CREATE DATABASE \(database)"])
+                [
+                    "-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-c",
+                    "CREATE DATABASE \(database)",
+                ],
+                environment: environment)
         }
     }
 
@@ -207,9 +260,9 @@ public struct EmbeddedPostgres: Sendable {
     @discardableResult
     func run(
         path: String, _ arguments: [String], allowFailure: Bool = false, captureOutput: Bool = false,
-        detached: Bool = false
+        detached: Bool = false, environment: [String: String] = [:]
     ) throws -> (status: Int32, output: String) {
-        let (status, output) = try ChildProcess.run(path, arguments)
+        let (status, output) = try ChildProcess.run(path, arguments, environment: environment)
         if status != 0 && !allowFailure {
             var detail = output
             if detached, let log = try? String(contentsOf: logFile, encoding: .utf8) {

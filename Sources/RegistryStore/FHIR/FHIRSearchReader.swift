@@ -69,16 +69,19 @@ public struct FHIRSearchReader: Sendable {
             ctiExtended: ctiExtended, at: at.description)
         var packs: [String: Pack] = [:]
         var dmpps: [StoredSAMEntity] = []
-        for try await (type, key, parentType, parentKey, text, runId, packaging) in try await client.execute(
-            statement, logger: logger)
-        {
-            let entity = StoredSAMEntity(
-                type: type, key: key, parentType: parentType, parentKey: parentKey,
-                document: try JSONValue.parse(text), changedRunId: runId)
-            if type == "ampp" {
-                packs[key] = Pack(ampp: entity, dmpps: [], packaging: try packaging.map(JSONValue.parse) ?? .array([]))
-            } else {
-                dmpps.append(entity)
+        try await PreparedStatementGeneration.recovering {
+            for try await (type, key, parentType, parentKey, text, runId, packaging) in try await client.execute(
+                statement, logger: logger)
+            {
+                let entity = StoredSAMEntity(
+                    type: type, key: key, parentType: parentType, parentKey: parentKey,
+                    document: try JSONValue.parse(text), changedRunId: runId)
+                if type == "ampp" {
+                    packs[key] = Pack(
+                        ampp: entity, dmpps: [], packaging: try packaging.map(JSONValue.parse) ?? .array([]))
+                } else {
+                    dmpps.append(entity)
+                }
             }
         }
         for dmpp in dmpps { if let parent = dmpp.parentKey { packs[parent]?.dmpps.append(dmpp) } }
@@ -91,6 +94,8 @@ public struct FHIRSearchReader: Sendable {
         var dmppKeys: [String]
         var ctiExtended: [String]
         var at: String
+
+        static var name: String { PreparedStatementGeneration.name("PacksStatement") }
 
         static let sql = """
             WITH k AS (

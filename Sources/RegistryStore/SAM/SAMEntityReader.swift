@@ -67,13 +67,16 @@ public struct SAMEntityReader: Sendable {
 
     /// A DMPP (key `env|codeType|code`) with its AMPP, AMP, reimbursement contexts and their copayments.
     public func dmppWithContext(environment: String, codeType: String, code: String) async throws -> SAMReadResult {
-        let rows = try await client.execute(
-            DmppWithContext(
-                key: "\(environment)|\(codeType)|\(code)", code: code, environment: environment, codeType: codeType),
-            logger: logger)
-        var result = SAMReadResult(entities: [], source: nil)
-        for try await row in rows { try result.add(row) }
-        return result
+        try await PreparedStatementGeneration.recovering {
+            let rows = try await client.execute(
+                DmppWithContext(
+                    key: "\(environment)|\(codeType)|\(code)", code: code, environment: environment,
+                    codeType: codeType),
+                logger: logger)
+            var result = SAMReadResult(entities: [], source: nil)
+            for try await row in rows { try result.add(row) }
+            return result
+        }
     }
 
     /// The hottest statement of the API, prepared once per connection: its plan (five CTEs over
@@ -84,6 +87,8 @@ public struct SAMEntityReader: Sendable {
         var code: String
         var environment: String
         var codeType: String
+
+        static var name: String { PreparedStatementGeneration.name("DmppWithContext") }
 
         static let sql = """
             WITH d AS (SELECT * FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key = $1),

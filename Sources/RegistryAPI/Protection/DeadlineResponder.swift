@@ -1,0 +1,67 @@
+import Hummingbird
+import Synchronization
+
+/// Every request must be answered within `timeout` (a slow body, a slow statement): past it the
+/// client gets a 503 problem at once and the router's work is cancelled, instead of holding a
+/// connection as long as it likes. Wraps the whole router, so the timer also covers middleware.
+///
+/// The answer does not wait for the cancelled work to notice its cancellation (a query waiting
+/// on a lock may not); that work is bounded by the statement timeout.
+struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context: RequestContext {
+    typealias Context = Inner.Context
+    let inner: Inner
+    let timeout: Duration
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let inner = self.inner
+        let first = FirstResult()
+        let work = Task {
+            do { first.finish(.success(try await inner.respond(to: request, context: context))) } catch {
+                first.finish(.failure(error))
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            first.finish(.success(nil))
+        }
+        let answered: Response? = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { first.install($0) }
+        } onCancel: {
+            work.cancel()
+        }
+        timer.cancel()
+        if let answered { return answered }
+        work.cancel()
+        var problem = Problem(
+            .serviceUnavailable, type: Problem.typeBase + "request-timeout", title: "Request took too long",
+            detail: "The request was not answered within \(timeout) and was abandoned; retry later.")
+        problem.headers[.retryAfter] = "1"
+        var response = try problem.response(from: request, context: context)
+        response.headers[.requestID] = context.id
+        return response
+    }
+
+    /// Resumes the continuation with the first result only.
+    final class FirstResult: Sendable {
+        let state = Mutex<(CheckedContinuation<Response?, any Error>?, Result<Response?, any Error>?)>((nil, nil))
+
+        func install(_ continuation: CheckedContinuation<Response?, any Error>) {
+            let pending: Result<Response?, any Error>? = state.withLock { state in
+                if let result = state.1 { return result }
+                state.0 = continuation
+                return nil
+            }
+            if let pending { continuation.resume(with: pending) }
+        }
+
+        func finish(_ result: Result<Response?, any Error>) {
+            let continuation: CheckedContinuation<Response?, any Error>? = state.withLock { state in
+                guard state.1 == nil else { return nil }
+                state.1 = result
+                defer { state.0 = nil }
+                return state.0
+            }
+            continuation?.resume(with: result)
+        }
+    }
+}
