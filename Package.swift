@@ -189,7 +189,7 @@ let package = Package(
             name: "RegistryStoreTests",
             dependencies: [
                 "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
-                "ProviderImporter", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ProviderImporter", "XMLStreaming", "CZlib", .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

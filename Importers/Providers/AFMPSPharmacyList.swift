@@ -1,5 +1,6 @@
 import Foundation
 import RegistryCore
+import XMLStreaming
 
 /// One institution as the registry stores it: a canonical document and the identifiers it can be
 /// found by. `key` is `scheme:id` of the source that asserts it (`afmps:913007`).
@@ -44,8 +45,10 @@ public struct AFMPSPharmacyList {
 
     public init(postcodes: PostcodeDirectory = .bundled) { self.postcodes = postcodes }
 
-    /// Records and findings; throws only when the file is not a JSON list at all.
+    /// Records and findings; throws only when the file is not a JSON list at all (or is nested
+    /// deeper than ``InputLimits/maxNesting``).
     public func read(_ data: Data, file: String) throws -> (records: [InstitutionRecord], findings: [QualityFinding]) {
+        try WholeInput.checkJSONNesting([UInt8](data), name: file)
         guard let items = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
             throw AFMPSListError(file: file)
         }

@@ -2,7 +2,9 @@ import Foundation
 import XMLStreaming
 
 /// The files of a SPOR import: each PATH a file, a zip (its entries with the wanted extension are
-/// read), or a folder (its files, sorted by name). Lists are a few MB, so each is read whole.
+/// read), or a folder (its files, sorted by name). Lists are a few MB, so each is read whole, within
+/// ``InputLimits``: a file or entry over `REGISTRY_MAX_DOCUMENT_MB`, a CSV line over
+/// `REGISTRY_MAX_LINE_KB` or a zip bomb is refused as it is read, never held first.
 public enum SPORInput {
     public struct File: Sendable {
         public var name: String
@@ -24,18 +26,14 @@ public enum SPORInput {
             } else if ext(path) == "zip" {
                 let archive = try ZipArchive(path: path)
                 for entry in archive.entries where extensions.contains(ext(entry.name)) {
-                    let source = try archive.open(entry)
-                    var bytes: [UInt8] = []
-                    while true {
-                        let chunk = try source.read(maxLength: 1 << 20)
-                        if chunk.isEmpty { break }
-                        bytes += chunk
-                    }
-                    files.append(File(name: "\((path as NSString).lastPathComponent)/\(entry.name)", bytes: bytes))
+                    let name = "\((path as NSString).lastPathComponent)/\(entry.name)"
+                    let bytes = try WholeInput.read(entry, of: archive, name: name, lines: ext(entry.name) == "csv")
+                    files.append(File(name: name, bytes: bytes))
                 }
             } else {
-                let data = try Data(contentsOf: URL(fileURLWithPath: path))
-                files.append(File(name: (path as NSString).lastPathComponent, bytes: [UInt8](data)))
+                let name = (path as NSString).lastPathComponent
+                files.append(
+                    File(name: name, bytes: try WholeInput.read(path: path, name: name, lines: ext(path) == "csv")))
             }
         }
         return files

@@ -17,6 +17,28 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
     case truncatedZip(path: String, reason: String)
     case unsupportedZip(path: String, reason: String)
     case corruptEntry(path: String, entry: String, reason: String)
+    /// A zip entry declaring more bytes than ``InputLimits/maxZipEntryBytes``.
+    case entryTooLarge(path: String, entry: String, declared: UInt64, limit: UInt64)
+    /// A zip entry declaring a compression ratio above ``InputLimits/maxZipRatio``.
+    case entryRatioTooHigh(path: String, entry: String, declared: UInt64, compressed: UInt64, limit: UInt64)
+    /// A zip entry whose deflate stream goes on past its declared size (a zip bomb's trick).
+    case entryInflatesBeyondDeclaredSize(path: String, entry: String, declared: UInt64)
+    /// A file (or zip entry) an importer must hold whole that is larger than ``InputLimits/maxDocumentBytes``.
+    case fileTooLarge(path: String, limit: Int)
+    /// A CSV line longer than ``InputLimits/maxLineBytes``.
+    case lineTooLong(path: String, line: Int, limit: Int)
+    /// A line that is not UTF-8.
+    case invalidUTF8(path: String, line: Int)
+    /// JSON nested deeper than ``InputLimits/maxNesting``.
+    case nestedTooDeep(path: String, line: Int, limit: Int)
+
+    /// The line the error is about, when it is about one.
+    public var line: Int? {
+        switch self {
+        case .lineTooLong(_, let line, _), .invalidUTF8(_, let line), .nestedTooDeep(_, let line, _): return line
+        default: return nil
+        }
+    }
 
     public var description: String {
         switch self {
@@ -25,6 +47,23 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
         case .truncatedZip(let p, let r): return "\(p): the zip archive is truncated: \(r)"
         case .unsupportedZip(let p, let r): return "\(p): unsupported zip feature: \(r)"
         case .corruptEntry(let p, let e, let r): return "\(p) entry \(e): corrupt: \(r)"
+        case .entryTooLarge(let p, let e, let declared, let limit):
+            return
+                "\(p) entry \(e): declares \(declared) uncompressed bytes, more than the \(limit) allowed (REGISTRY_MAX_ZIP_ENTRY_MB); refused"
+        case .entryRatioTooHigh(let p, let e, let declared, let compressed, let limit):
+            return
+                "\(p) entry \(e): declares \(declared) bytes from \(compressed) compressed, a ratio above \(limit):1 (REGISTRY_MAX_ZIP_RATIO; a zip bomb?); refused"
+        case .entryInflatesBeyondDeclaredSize(let p, let e, let declared):
+            return "\(p) entry \(e): inflates beyond its declared \(declared) bytes (a zip bomb?); refused"
+        case .fileTooLarge(let p, let limit):
+            return
+                "\(p): larger than the \(limit) bytes a file read whole may have (REGISTRY_MAX_DOCUMENT_MB); refused"
+        case .lineTooLong(let p, let line, let limit):
+            return "\(p) line \(line): longer than \(limit) bytes (REGISTRY_MAX_LINE_KB); refused"
+        case .invalidUTF8(let p, let line): return "\(p) line \(line): not valid UTF-8; refused"
+        case .nestedTooDeep(let p, let line, let limit):
+            return
+                "\(p) line \(line): JSON nested more than \(limit) levels deep (REGISTRY_MAX_NESTING; the source nests a few levels); refused"
         }
     }
 }
@@ -68,9 +107,12 @@ public struct ZipArchive {
     public let path: String
     public let entries: [ZipEntry]
     let fileSize: UInt64
+    /// What an entry may declare and inflate to (checked when it is opened and while it inflates).
+    public let limits: InputLimits
 
-    public init(path: String) throws {
+    public init(path: String, limits: InputLimits = .current) throws {
         self.path = path
+        self.limits = limits
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw InputError.cannotOpen(path: path, reason: "no such readable file")
         }
@@ -163,7 +205,12 @@ public struct ZipArchive {
     }
 
     /// Opens a streaming reader over one entry's uncompressed bytes; the CRC is checked at the end.
+    ///
+    /// Zip bombs are refused before a byte is inflated when the entry declares more than
+    /// ``InputLimits/maxZipEntryBytes`` or an absurd compression ratio, and while inflating as
+    /// soon as the output passes the declared size (never at the end, after the damage).
     public func open(_ entry: ZipEntry) throws -> ZipEntrySource {
+        try check(entry)
         let header = try ZipArchive.readBytes(path: path, offset: entry.localHeaderOffset, count: 30)
         guard header.count == 30, ZipArchive.le32(header, 0) == 0x0403_4B50 else {
             throw InputError.corruptEntry(path: path, entry: entry.name, reason: "local header not found")
@@ -174,6 +221,21 @@ public struct ZipArchive {
             throw InputError.truncatedZip(path: path, reason: "entry \(entry.name) extends beyond the end of the file")
         }
         return try ZipEntrySource(archivePath: path, entry: entry, dataOffset: dataOffset)
+    }
+
+    /// Refuses an entry whose declared size or compression ratio is beyond ``limits``.
+    public func check(_ entry: ZipEntry) throws {
+        guard entry.uncompressedSize <= limits.maxZipEntryBytes else {
+            throw InputError.entryTooLarge(
+                path: path, entry: entry.name, declared: entry.uncompressedSize, limit: limits.maxZipEntryBytes)
+        }
+        if entry.uncompressedSize > InputLimits.ratioExemptBytes,
+            entry.uncompressedSize / max(entry.compressedSize, 1) > limits.maxZipRatio
+        {
+            throw InputError.entryRatioTooHigh(
+                path: path, entry: entry.name, declared: entry.uncompressedSize, compressed: entry.compressedSize,
+                limit: limits.maxZipRatio)
+        }
     }
 
     public static func readBytes(path: String, offset: UInt64, count: Int) throws -> [UInt8] {
@@ -281,6 +343,12 @@ public final class ZipEntrySource: ByteSource {
             output.removeSubrange(producedNow...)
         }
         if !output.isEmpty {
+            // Checked on every chunk: a bomb declares a few bytes and inflates to gigabytes.
+            guard produced + UInt64(output.count) <= entry.uncompressedSize else {
+                finished = true
+                throw InputError.entryInflatesBeyondDeclaredSize(
+                    path: archivePath, entry: entry.name, declared: entry.uncompressedSize)
+            }
             crc = output.withUnsafeBufferPointer { CZlib.crc32(crc, $0.baseAddress, UInt32($0.count)) }
             produced += UInt64(output.count)
         }

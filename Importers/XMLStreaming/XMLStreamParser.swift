@@ -214,7 +214,7 @@ public struct XMLElementNode {
 
 /// A problem the XML layer found; `fatal` problems mean the file is not usable as a whole.
 public struct XMLProblem: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case notWellFormed, doctypeRefused, textTooLong }
+    public enum Kind: String, Sendable { case notWellFormed, doctypeRefused, textTooLong, tooDeep, entityTooLarge }
     public var kind: Kind
     public var line: Int
     public var message: String
@@ -229,7 +229,11 @@ public struct XMLProblem: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Hostile input: any DOCTYPE is refused before its internal subset is read, so entity
 /// expansion bombs and external entities (XXE) are never expanded or fetched; the network is
-/// off (`XML_PARSE_NONET`) and entities are not substituted.
+/// off (`XML_PARSE_NONET`) and entities are not substituted. Nesting is limited here, for every
+/// importer, to ``InputLimits/maxNesting`` levels inside one entity (libxml2's own limit of 256
+/// is not applied by its push parser to SAX handlers, and an entity's tree is walked
+/// recursively downstream: 10,000 levels overflowed the stack), and one entity's tree to
+/// ``InputLimits/maxEntityBytes``; both refuse the file. `XML_PARSE_HUGE` is never set.
 public final class XMLStreamParser {
     public struct Root {
         public let namespace: String
@@ -245,6 +249,10 @@ public final class XMLStreamParser {
     public private(set) var rootClosed = false
     /// Longest text kept per element; longer text is cut and reported.
     public let maxTextBytes: Int
+    /// Deepest nesting inside an entity, and the largest entity tree (see ``InputLimits``).
+    public let limits: InputLimits
+    /// Bytes held by the entity being built (checked against ``InputLimits/maxEntityBytes``).
+    private var entityBytes = 0
 
     private var context: xmlParserCtxtPtr?
     private var depth = 0
@@ -260,8 +268,9 @@ public final class XMLStreamParser {
     private var handler = xmlSAXHandler()
     private var stopped = false
 
-    public init(fileName: String, maxTextBytes: Int = 1 << 20) {
+    public init(fileName: String, maxTextBytes: Int = 1 << 20, limits: InputLimits = .current) {
         self.maxTextBytes = maxTextBytes
+        self.limits = limits
         handler.initialized = XML_SAX2_MAGIC
         handler.startElementNs = { ctx, localname, _, uri, _, _, attributeCount, _, attributes in
             XMLStreamParser.from(ctx).startElement(localname, uri, Int(attributeCount), attributes)
@@ -303,6 +312,9 @@ public final class XMLStreamParser {
 
     public var isStopped: Bool { stopped }
     public var fatalProblem: XMLProblem? { problems.first { $0.kind != .textTooLong } }
+
+    /// Bookkeeping an element costs in an entity's tree besides its text and attribute values.
+    static let elementOverheadBytes = 48
 
     var currentLine: Int { Int(xmlSAX2GetLineNumber(context)) }
 
@@ -417,8 +429,20 @@ public final class XMLStreamParser {
         if depth == 2 {
             // Sized like the previous entity: entities of one file are alike.
             building = XMLElementTree.Builder(capacity: lastSize)
+            entityBytes = 0
+        }
+        if stopped { return }
+        // The entity's own element is level 1.
+        if depth - 1 > limits.maxNesting {
+            let entity = building.elements.first.map { "<\(names[Int($0.name)])> at line \($0.line)" } ?? "the entity"
+            refuse(
+                .tooDeep,
+                "<\(String(cString: localname!))> is nested \(depth - 1) levels deep inside \(entity); at most \(limits.maxNesting) levels are allowed (REGISTRY_MAX_NESTING), the source's entities nest a few levels"
+            )
+            return
         }
         let attributeStart = Int32(building.attributeNames.count)
+        entityBytes += Self.elementOverheadBytes
         if attributeCount > 0, let attributes {
             for i in 0..<attributeCount {
                 let base = attributes + i * 5
@@ -426,7 +450,12 @@ public final class XMLStreamParser {
                 let name = internID(base[0])
                 building.attributeNames.append(name)
                 building.attributeValues.append(Self.attributeValue(start, end))
+                entityBytes += Self.elementOverheadBytes / 2 + (end - start)
             }
+        }
+        if entityBytes > limits.maxEntityBytes {
+            refuseLargeEntity()
+            return
         }
         let namespace = internID(uri)
         let name = internID(localname)
@@ -439,8 +468,18 @@ public final class XMLStreamParser {
             String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self))
     }
 
+    /// Refuses the file: one entity's tree would pass ``InputLimits/maxEntityBytes``.
+    func refuseLargeEntity() {
+        let entity = building.elements.first.map { "<\(names[Int($0.name)])> at line \($0.line)" } ?? "an entity"
+        refuse(
+            .entityTooLarge,
+            "\(entity) holds more than \(limits.maxEntityBytes) bytes of elements, attributes and text (REGISTRY_MAX_ENTITY_MB); an entity of the source is at most a few hundred KB"
+        )
+    }
+
     func endElement() {
         defer { depth -= 1 }
+        if stopped { return }
         if depth == 1 {
             rootClosed = true
             return
@@ -454,7 +493,12 @@ public final class XMLStreamParser {
     }
 
     func characters(_ chars: UnsafePointer<xmlChar>?, _ length: Int) {
-        guard depth > 1, let chars, length > 0 else { return }
+        guard depth > 1, !stopped, let chars, length > 0 else { return }
+        let before = building.text.count
+        defer {
+            entityBytes += building.text.count - before
+            if entityBytes > limits.maxEntityBytes { refuseLargeEntity() }
+        }
         if let name = building.characters(chars, length, limit: maxTextBytes) {
             problems.append(
                 XMLProblem(

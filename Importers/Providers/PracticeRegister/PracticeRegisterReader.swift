@@ -1,5 +1,6 @@
 import Foundation
 import RegistryCore
+import XMLStreaming
 
 /// One practice as the register states it, checked: a canonical document plus the columns the
 /// registry searches by.
@@ -36,6 +37,8 @@ public final class PracticeRegisterReader {
     public private(set) var isRefused = false
 
     let postcodes: PostcodeDirectory
+    /// Longest CSV line, largest JSON document and deepest JSON nesting accepted.
+    let limits: InputLimits
     var seen: Set<String> = []
     // CSV state
     var handle: FileHandle?
@@ -61,11 +64,21 @@ public final class PracticeRegisterReader {
         return (path as NSString).appendingPathComponent("practices.csv")
     }
 
-    public init(path: String, postcodes: PostcodeDirectory = .bundled) throws {
+    public init(path: String, postcodes: PostcodeDirectory = .bundled, limits: InputLimits = .current) throws {
         self.file = URL(fileURLWithPath: path).lastPathComponent
         self.postcodes = postcodes
+        self.limits = limits
         if path.lowercased().hasSuffix(".json") {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            // Held whole (a JSON array), so read within REGISTRY_MAX_DOCUMENT_MB and nesting limits.
+            let bytes: [UInt8]
+            do {
+                bytes = try WholeInput.read(path: path, name: file, limits: limits, lines: false)
+                try WholeInput.checkJSONNesting(bytes, name: file, limits: limits)
+            } catch let error as InputError {
+                refuse(line: error.line, "\(error)")
+                return
+            }
+            let data = Data(bytes)
             bytesRead = UInt64(data.count)
             guard let items = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
                 refuse(line: nil, "the file is not a JSON array of practice objects")
@@ -78,7 +91,7 @@ public final class PracticeRegisterReader {
             }
             self.handle = handle
             guard let first = nextLine() else {
-                refuse(line: 1, "the file is empty (expected a header row)")
+                if !isRefused { refuse(line: 1, "the file is empty (expected a header row)") }
                 return
             }
             let names = CSVLine.fields(first.hasPrefix("\u{FEFF}") ? String(first.dropFirst()) : first).map {
@@ -105,24 +118,26 @@ public final class PracticeRegisterReader {
         findings.append(QualityFinding(rule: CoBRHAQualityRules.practiceFile, file: file, line: line, message: message))
     }
 
-    /// The next line of the CSV (without its line break), nil at the end. Lines are cut out of
-    /// the buffer by moving `position`; consumed bytes are dropped only when a chunk is added.
+    /// The next line of the CSV (without its line break), nil at the end or once the file is
+    /// refused. Lines are cut out of the buffer by moving `position`; consumed bytes are dropped
+    /// only when a chunk is added. A line longer than ``InputLimits/maxLineBytes`` or not UTF-8
+    /// refuses the file, naming the line: the buffer never grows past one line and one chunk.
     func nextLine() -> String? {
-        while true {
+        while !isRefused {
             if let newline = carry[position...].firstIndex(of: 0x0A) {
                 var end = newline
                 if end > position, carry[end - 1] == 0x0D { end -= 1 }
-                let text = String(decoding: carry[position..<end], as: UTF8.self)
-                position = newline + 1
-                lineNumber += 1
-                return text
+                return take(carry[position..<end], next: newline + 1)
             }
             if atEnd {
                 guard position < carry.count else { return nil }
-                let text = String(decoding: carry[position...], as: UTF8.self)
-                position = carry.count
-                lineNumber += 1
-                return text
+                return take(carry[position...], next: carry.count)
+            }
+            if carry.count - position > limits.maxLineBytes {
+                refuse(
+                    line: lineNumber + 1,
+                    "\(InputError.lineTooLong(path: file, line: lineNumber + 1, limit: limits.maxLineBytes))")
+                return nil
             }
             let chunk = handle?.readData(ofLength: 1 << 20) ?? Data()
             bytesRead += UInt64(chunk.count)
@@ -130,6 +145,23 @@ public final class PracticeRegisterReader {
             position = 0
             if chunk.isEmpty { atEnd = true } else { carry.append(contentsOf: chunk) }
         }
+        return nil
+    }
+
+    /// One line's text, or nil (and the file refused) when it is too long or not UTF-8.
+    func take(_ bytes: ArraySlice<UInt8>, next: Int) -> String? {
+        lineNumber += 1
+        position = next
+        guard bytes.count <= limits.maxLineBytes else {
+            refuse(
+                line: lineNumber, "\(InputError.lineTooLong(path: file, line: lineNumber, limit: limits.maxLineBytes))")
+            return nil
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            refuse(line: lineNumber, "\(InputError.invalidUTF8(path: file, line: lineNumber))")
+            return nil
+        }
+        return text
     }
 
     public func nextBatch(size: Int = 5_000) -> [PracticeRecord]? {

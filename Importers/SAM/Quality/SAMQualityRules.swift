@@ -9,6 +9,9 @@ public enum SAMQualityRules {
         id: "SAM-XML-WELLFORMED", severity: .fatal, summary: "the file must be well-formed XML (not truncated)")
     public static let doctypeRefused = QualityRule(
         id: "SAM-XML-DOCTYPE", severity: .fatal, summary: "DOCTYPE declarations are refused (XXE, entity bombs)")
+    public static let inputLimit = QualityRule(
+        id: "SAM-XML-LIMIT", severity: .fatal,
+        summary: "an entity nests at most REGISTRY_MAX_NESTING levels and holds at most REGISTRY_MAX_ENTITY_MB")
     public static let unknownRoot = QualityRule(
         id: "SAM-FILE-UNKNOWN", severity: .fatal, summary: "the document element must be one of the SAM export roots")
     public static let missingFile = QualityRule(
@@ -62,7 +65,7 @@ public enum SAMQualityRules {
         summary: "a reimbursement context names a DMPP of the AMP file (some real contexts do not)")
 
     public static let all: [QualityRule] = [
-        notWellFormed, doctypeRefused, unknownRoot, missingFile, duplicateFile, unreadable, massDeletion,
+        notWellFormed, doctypeRefused, inputLimit, unknownRoot, missingFile, duplicateFile, unreadable, massDeletion,
         unknownElement,
         textTooLong, invalidPeriod, periodOrder, periodOverlap, duplicateEntity, cnkFormat, dmppKey, ampCodeFormat,
         ctiExtendedFormat, actorNrFormat, atcFormat, namesFrNl, decimalValue, dmppParent, ampVmp, ampCompany, amppAtc,

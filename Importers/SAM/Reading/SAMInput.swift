@@ -176,6 +176,7 @@ public final class SAMDocumentReader {
             switch problem.kind {
             case .notWellFormed: fail(SAMQualityRules.notWellFormed, line: problem.line, problem.message)
             case .doctypeRefused: fail(SAMQualityRules.doctypeRefused, line: problem.line, problem.message)
+            case .tooDeep, .entityTooLarge: fail(SAMQualityRules.inputLimit, line: problem.line, problem.message)
             case .textTooLong: break  // reported per entity by the mapper
             }
         }

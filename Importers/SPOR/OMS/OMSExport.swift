@@ -1,5 +1,6 @@
 import Foundation
 import RegistryCore
+import XMLStreaming
 
 /// Quality rules of OMS organisation and location files (stable ids).
 public enum OMSQualityRules {
@@ -56,6 +57,7 @@ public struct OMSExport {
     }
 
     public func read(_ bytes: [UInt8], file: String) throws -> Result {
+        try WholeInput.checkJSONNesting(bytes, name: file)
         let root: Any
         do {
             root = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])

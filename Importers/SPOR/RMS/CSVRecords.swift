@@ -4,6 +4,8 @@ public enum CSVRecords {
     public struct Record: Sendable {
         public var line: Int
         public var fields: [String]
+        /// False when a field was not UTF-8 (its bad bytes read as U+FFFD).
+        public var isValidUTF8 = true
     }
 
     public static func parse(_ bytes: [UInt8]) -> [Record] {
@@ -15,8 +17,14 @@ public enum CSVRecords {
         var recordLine = 1
         var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var fieldStarted = false
+        var validUTF8 = true
         func endField() {
-            fields.append(String(decoding: field, as: UTF8.self))
+            if let text = String(validating: field, as: UTF8.self) {
+                fields.append(text)
+            } else {
+                fields.append(String(decoding: field, as: UTF8.self))
+                validUTF8 = false
+            }
             field.removeAll(keepingCapacity: true)
             fieldStarted = false
         }
@@ -45,9 +53,10 @@ public enum CSVRecords {
                 }
                 endField()
                 if !(fields.count == 1 && fields[0].isEmpty) {
-                    records.append(Record(line: recordLine, fields: fields))
+                    records.append(Record(line: recordLine, fields: fields, isValidUTF8: validUTF8))
                 }
                 fields.removeAll(keepingCapacity: true)
+                validUTF8 = true
                 line += 1
                 recordLine = line
             } else {
@@ -58,7 +67,7 @@ public enum CSVRecords {
         }
         if fieldStarted || !field.isEmpty || !fields.isEmpty {
             endField()
-            records.append(Record(line: recordLine, fields: fields))
+            records.append(Record(line: recordLine, fields: fields, isValidUTF8: validUTF8))
         }
         return records
     }

@@ -65,6 +65,10 @@ public struct RMSListExport {
     /// Terms and findings of one export's CSV bytes; throws when it is not an export at all.
     public func read(_ bytes: [UInt8], file: String) throws -> Result {
         let records = CSVRecords.parse(bytes)
+        // The export is UTF-8; a line that is not is a damaged file, not a term to skip.
+        if let damaged = records.first(where: { !$0.isValidUTF8 }) {
+            throw RMSExportError(file: file, reason: "line \(damaged.line) is not valid UTF-8")
+        }
         guard let header = records.first?.fields, header.first == "List ID", header.count > 1, header[1] == "Term ID"
         else {
             throw RMSExportError(file: file, reason: "the first row is not the RMS export header (List ID,Term ID,...)")

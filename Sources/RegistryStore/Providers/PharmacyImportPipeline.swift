@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ProviderImporter
 import RegistryCore
+import XMLStreaming
 
 /// Imports the AFMPS list of pharmacies into `institution`: read and checked in full first, then
 /// one transaction that diffs by content hash, refuses a mass deletion, applies, and emits
@@ -24,7 +25,8 @@ public struct PharmacyImportPipeline: Sendable {
         let records: [InstitutionRecord]
         var findings: [QualityFinding]
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            // Held whole (a JSON list), so read within REGISTRY_MAX_DOCUMENT_MB.
+            let data = Data(try WholeInput.read(path: path, lines: false))
             summary.files = [
                 .init(
                     name: URL(fileURLWithPath: path).lastPathComponent, kind: "afmps-pharmacies",
