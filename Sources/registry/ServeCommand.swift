@@ -82,6 +82,10 @@ struct ServeCommand: AsyncParsableCommand {
                 try await MigrationRunner.bundled().pending(on: connection, logger: logger)
             }
             guard pending.isEmpty else { throw MigrationsPending(names: pending.map(\.name)) }
+            try await withPostgresClient(url, logger: logger) { client in
+                await SecretsCommand.checkStoredSecrets(
+                    client: client, keys: settings.webhooks.secretKeys, logger: logger)
+            }
             var configuration = url.clientConfiguration
             configuration.options.maximumConnections = poolSize
             // Lookups are short indexed reads: JIT compilation only ever adds latency to them,

@@ -62,7 +62,9 @@ public enum RegistryApplication {
         .register(on: router)
         SubscriptionRoutes<BasicRequestContext>(
             client: client,
-            sender: WebhookSender(policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true),
+            sender: WebhookSender(
+                policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true, lookUp: webhooks.lookUp,
+                logger: logger),
             settings: webhooks, logger: logger
         ).register(on: router)
         OpenAPIRoute<BasicRequestContext>(document: try OpenAPIDocument.bundled()).register(on: router)
