@@ -17,6 +17,8 @@ trap cleanup EXIT
 
 "$REGISTRY" db start >/dev/null
 "$REGISTRY" migrate >/dev/null
+. ops/secret-key.sh
+registry_secret_key "$REGISTRY_HOME"
 if [ ! -f "$REGISTRY_HOME/demo/generator.json" ]; then
   "$REGISTRY" generate sam --scale 0.004 --seed 1 --out "$REGISTRY_HOME/demo" >/dev/null 2>&1
 fi

@@ -12,6 +12,10 @@ swift build -c release --scratch-path .build-release --product registry
 REGISTRY=.build-release/release/registry
 $REGISTRY db start
 $REGISTRY migrate
+# Webhook signing secrets are encrypted at rest: the key is REGISTRY_SECRET_KEY, or one generated
+# once into .registry/secret.key (mode 0600).
+. ops/secret-key.sh
+registry_secret_key "${REGISTRY_HOME:-.registry}"
 if [ ! -f .registry/demo/generator.json ]; then
   $REGISTRY generate sam --scale "${DEMO_SCALE:-0.02}" --seed 1 --out .registry/demo
 fi

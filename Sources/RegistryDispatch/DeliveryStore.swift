@@ -44,8 +44,22 @@ struct RecordedAttempt: Sendable {
     var attempt: Int
     var result: AttemptResult
 
+    /// The attempt without what came from outside (the receiver's answer, error texts that may
+    /// quote it): what is recorded when the full record was refused.
+    func withoutDetails() -> RecordedAttempt {
+        var copy = self
+        copy.result.responseBody = nil
+        if copy.result.error != nil {
+            copy.result.error = "the details of this attempt could not be stored"
+        }
+        return copy
+    }
+
     var json: JSONValue {
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        // Whatever a receiver answered must be storable (no NUL; bounded): see StorableText.
+        func text(_ value: String?) -> JSONValue {
+            StorableText.clean(value, maxBytes: WebhookSender.responseExcerptBytes).map(JSONValue.string) ?? .null
+        }
         func number<N: BinaryInteger>(_ value: N?) -> JSONValue { value.map { .number(String($0)) } ?? .null }
         return .object([
             "delivery_id": number(deliveryId), "event_seq": number(eventSeq), "message_id": .string(messageId),
@@ -79,6 +93,7 @@ struct DeliveryStore: Sendable {
     let client: PostgresClient
     let owner: String
     let leaseSeconds: Int
+    let keys: SecretKeyring
     let logger: Logger
 
     /// Leases up to `limit` active subscriptions that have something due: the head of their queue,
@@ -112,9 +127,33 @@ struct DeliveryStore: Sendable {
                 ClaimedSubscription(
                     id: id, url: url, payload: .init(rawValue: payload) ?? .thin,
                     typePatterns: types.compactMap(EventTypePattern.init).map(\.likePattern), filter: filter,
-                    cursor: cursor, secrets: secrets.compactMap(WebhookSecret.init)))
+                    cursor: cursor, secrets: readable(secrets, subscriptionId: id)))
         }
         return claimed
+    }
+
+    /// The secrets that can be decrypted; the others are logged (their key is not configured).
+    func readable(_ stored: [String], subscriptionId: String) -> [WebhookSecret] {
+        stored.compactMap { text in
+            do {
+                return try keys.open(text, subscriptionId: subscriptionId)
+            } catch {
+                logger.error(
+                    "a signing secret cannot be read",
+                    metadata: ["subscription": "\(subscriptionId)", "error": "\(error)"])
+                return nil
+            }
+        }
+    }
+
+    /// Releases the lease but keeps every dispatcher (this one too) off the subscription for `delay`.
+    func holdOff(_ id: String, for delay: Duration) async throws {
+        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        try await client.execute(
+            """
+            UPDATE subscription SET lease_owner = NULL, lease_until = now() + make_interval(secs => \(seconds))
+            WHERE id = \(id) AND lease_owner = \(owner)
+            """, logger: logger)
     }
 
     func release(_ id: String) async throws {

@@ -24,6 +24,14 @@ public struct DispatcherSettings: Sendable {
     /// How often the process checks whether a new day began (for `sam.*.effective` events); nil
     /// leaves that to other processes.
     public var effectiveDateCheck: Duration? = .seconds(60)
+    /// Resolves target host names (the system resolver; tests pin names to addresses).
+    public var lookUp: WebhookSender.LookUp = WebhookSender.lookUp(host:)
+    /// After a round that could not be recorded (or failed otherwise), the subscription is left
+    /// alone for this long, doubling with each failure in a row up to `maximumHoldOff`.
+    public var holdOff: Duration = .seconds(1)
+    public var maximumHoldOff: Duration = .seconds(300)
+    /// Decrypts the stored signing secrets (the `registry` commands always configure it).
+    public var secretKeys: SecretKeyring = .plaintext
 
     public init(workerId: String = DispatcherSettings.defaultWorkerId()) {
         self.workerId = workerId
@@ -47,6 +55,7 @@ public struct Dispatcher: Service {
     let store: DeliveryStore
     let entities: any EventEntitySource
     let logger: Logger
+    let failures = RoundFailures()
 
     public init(
         client: PostgresClient, settings: DispatcherSettings, entities: any EventEntitySource, logger: Logger
@@ -56,9 +65,11 @@ public struct Dispatcher: Service {
         self.entities = entities
         self.logger = logger
         self.sender = WebhookSender(
-            policy: settings.addressPolicy, timeouts: settings.timeouts, connectionsPerHost: settings.concurrency)
+            policy: settings.addressPolicy, timeouts: settings.timeouts, connectionsPerHost: settings.concurrency,
+            lookUp: settings.lookUp, logger: logger)
         self.store = DeliveryStore(
-            client: client, owner: settings.workerId, leaseSeconds: settings.leaseSeconds, logger: logger)
+            client: client, owner: settings.workerId, leaseSeconds: settings.leaseSeconds, keys: settings.secretKeys,
+            logger: logger)
     }
 
     /// Imports, replays, manual retries and re-activations notify this channel.
@@ -161,6 +172,12 @@ public struct Dispatcher: Service {
 
     /// Works through one claimed subscription for up to half its lease (then others get a turn),
     /// round by round; each round renews the lease when it records.
+    ///
+    /// A round that fails (the database refused its record, an event could not be rendered, …)
+    /// must not be retried at once: its sends may already have happened, and claiming again
+    /// straight away would send them again in a tight loop. The subscription is held off instead
+    /// (see ``holdOffDelay(failures:)``); while the database is unreachable even that cannot be
+    /// written, and the lease, ours until it expires, holds it off.
     func serve(_ claimed: ClaimedSubscription, stopping: StopFlag) async {
         var subscription = claimed
         let turnEnds = ContinuousClock.now + .seconds(max(1, settings.leaseSeconds / 2))
@@ -168,16 +185,63 @@ public struct Dispatcher: Service {
             while !Task.isCancelled, !stopping.isStopping, ContinuousClock.now < turnEnds {
                 guard try await round(&subscription, until: roundDeadline()) else { break }
             }
+            failures.succeeded(claimed.id)
             try await store.release(subscription.id)
-        } catch is LeaseLost {
-            logger.warning("lease lost; another dispatcher sends again", metadata: ["subscription": "\(claimed.id)"])
         } catch {
-            if !Task.isCancelled {
+            let error = unwrappingTransaction(error)
+            if error is LeaseLost {
                 logger.warning(
-                    "delivery round failed",
+                    "lease lost; another dispatcher sends again", metadata: ["subscription": "\(claimed.id)"])
+                return
+            }
+            if Task.isCancelled {
+                // Shutting down: the next dispatcher may take over at once (what was sent but not
+                // recorded is sent again, at least once).
+                try? await store.release(subscription.id)
+                return
+            }
+            let delay = holdOffDelay(failures: failures.failed(claimed.id))
+            logger.error(
+                "delivery round failed; subscription held off",
+                metadata: [
+                    "subscription": "\(claimed.id)", "error": "\(String(reflecting: error))",
+                    "holdOffSeconds": "\(delay.components.seconds)",
+                ])
+            do {
+                try await store.holdOff(subscription.id, for: delay)
+            } catch {
+                logger.warning(
+                    "holding the subscription off failed; its lease holds it until it expires",
                     metadata: ["subscription": "\(claimed.id)", "error": "\(String(reflecting: error))"])
             }
-            try? await store.release(subscription.id)
+        }
+    }
+
+    /// The pause after the `failures`-th failed round in a row: `holdOff` doubled each time, at most
+    /// `maximumHoldOff`.
+    func holdOffDelay(failures: Int) -> Duration {
+        var delay = settings.holdOff
+        for _ in 1..<max(1, min(failures, 32)) where delay < settings.maximumHoldOff { delay *= 2 }
+        return min(delay, settings.maximumHoldOff)
+    }
+
+    /// Records a round; when the database refuses the record (text it cannot store, a constraint),
+    /// records it once more without the receivers' answers and error texts, so that attempts still
+    /// count and retries are still scheduled. A second refusal is the caller's to handle.
+    func record(
+        _ subscription: ClaimedSubscription, attempts: [RecordedAttempt], cursor: Int64?, verdict: SubscriptionVerdict
+    ) async throws {
+        do {
+            try await store.record(
+                subscriptionId: subscription.id, attempts: attempts, cursor: cursor, verdict: verdict,
+                disableAfterSeconds: settings.retryPolicy.disableAfterSeconds)
+        } catch  where !attempts.isEmpty && unwrappingTransaction(error) is PSQLError {
+            logger.error(
+                "recording a delivery round failed; recording it without the receivers' answers",
+                metadata: ["subscription": "\(subscription.id)", "error": "\(String(reflecting: error))"])
+            try await store.record(
+                subscriptionId: subscription.id, attempts: attempts.map { $0.withoutDetails() }, cursor: cursor,
+                verdict: verdict, disableAfterSeconds: settings.retryPolicy.disableAfterSeconds)
         }
     }
 
@@ -192,6 +256,9 @@ public struct Dispatcher: Service {
     /// One round: the queue's due head(s), or else new matching events. True when there may be more to do now.
     func round(_ subscription: inout ClaimedSubscription, until deadline: ContinuousClock.Instant) async throws -> Bool
     {
+        // Never unsigned: with no readable secret (its key is not configured) the round fails and
+        // the subscription is held off until the operator fixes the keys.
+        guard !subscription.secrets.isEmpty else { throw NoReadableSecret(subscription: subscription.id) }
         let queue = try await store.queued(subscription.id, limit: settings.batchSize)
         var recorded: [RecordedAttempt] = []
         var verdict = SubscriptionVerdict.healthy
@@ -228,9 +295,7 @@ public struct Dispatcher: Service {
                     break
                 }
             }
-            try await store.record(
-                subscriptionId: subscription.id, attempts: recorded, cursor: nil, verdict: verdict,
-                disableAfterSeconds: settings.retryPolicy.disableAfterSeconds)
+            try await record(subscription, attempts: recorded, cursor: nil, verdict: verdict)
             if case .disable = verdict { return false }
             return !blocked && !recorded.isEmpty
         }
@@ -259,9 +324,7 @@ public struct Dispatcher: Service {
                 break
             }
         }
-        try await store.record(
-            subscriptionId: subscription.id, attempts: recorded, cursor: cursor, verdict: verdict,
-            disableAfterSeconds: settings.retryPolicy.disableAfterSeconds)
+        try await record(subscription, attempts: recorded, cursor: cursor, verdict: verdict)
         subscription.cursor = max(subscription.cursor, cursor)
         if case .disable = verdict { return false }
         return !blocked && events.count == settings.batchSize
@@ -317,6 +380,31 @@ public struct Dispatcher: Service {
 /// Subscriptions being served right now (shared by the claiming loop and the workers).
 final class InFlight: Sendable {
     let count = Mutex(0)
+}
+
+/// None of a subscription's signing secrets can be decrypted with the configured keys.
+struct NoReadableSecret: Error, CustomStringConvertible {
+    var subscription: String
+    var description: String {
+        "no signing secret of \(subscription) can be read with the configured keys (REGISTRY_SECRET_KEY, REGISTRY_SECRET_KEY_PREVIOUS)"
+    }
+}
+
+/// Failed rounds in a row per subscription (this process's view), for the hold-off.
+final class RoundFailures: Sendable {
+    let counts = Mutex<[String: Int]>([:])
+
+    /// Counts a failure; the number in a row.
+    func failed(_ id: String) -> Int {
+        counts.withLock { counts in
+            counts[id, default: 0] += 1
+            return counts[id]!
+        }
+    }
+
+    func succeeded(_ id: String) {
+        _ = counts.withLock { $0.removeValue(forKey: id) }
+    }
 }
 
 /// Set once on graceful shutdown.

@@ -41,23 +41,33 @@ public struct SendTimeouts: Sendable {
 /// check and to 127.0.0.1 a moment later (DNS rebinding) cannot slip through. TLS still verifies
 /// the certificate against the host name.
 public final class WebhookSender: Sendable {
+    /// Resolves a host name to its addresses (the system resolver unless a test gives another).
+    public typealias LookUp = @Sendable (String) async throws -> [IPAddress]
+
     let policy: TargetAddressPolicy
     let timeouts: SendTimeouts
     let connectionsPerHost: Int
+    let lookUp: LookUp
+    let logger: Logger
     let clients = Mutex<[String: HTTPClient]>([:])
     /// One client per send, shut down after it (for occasional sends such as pings from the API,
     /// where no one would shut a pool down).
     let ephemeral: Bool
     public static let responseExcerptBytes = 4096
+    /// The longest error text recorded for an attempt.
+    public static let errorTextBytes = 1024
 
     public init(
         policy: TargetAddressPolicy, timeouts: SendTimeouts = SendTimeouts(), connectionsPerHost: Int = 64,
-        ephemeral: Bool = false
+        ephemeral: Bool = false, lookUp: @escaping LookUp = WebhookSender.lookUp(host:),
+        logger: Logger = Logger(label: "registry.webhooks")
     ) {
         self.policy = policy
         self.timeouts = timeouts
         self.connectionsPerHost = connectionsPerHost
         self.ephemeral = ephemeral
+        self.lookUp = lookUp
+        self.logger = logger
     }
 
     /// Closes every pooled connection; call once when done.
@@ -93,12 +103,37 @@ public final class WebhookSender: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
+    /// The host the HTTP client will look up for `url` (it reads URLs with Foundation's `URL`),
+    /// brackets of an IPv6 literal removed, and the port it will connect to.
+    static func clientHostAndPort(of url: String) -> (host: String, port: Int?)? {
+        guard let parsed = URL(string: url), var host = parsed.host else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, parsed.port)
+    }
+
+    /// The target's addresses, checked by the policy: the first one is connected to. A refusal's
+    /// address is logged here, never returned (the text goes back to the API client).
+    public func checkedAddresses(of target: WebhookTarget) async -> Result<[IPAddress], TargetRefusalOrFailure> {
+        let addresses: [IPAddress]
+        do {
+            addresses = try await Self.resolve(host: target.host, lookUp: lookUp)
+        } catch {
+            return .failure(.init(description: StorableText.clean("\(error)", maxBytes: Self.errorTextBytes)))
+        }
+        if let refusal = policy.check(scheme: target.scheme, host: target.host, addresses: addresses) {
+            logger.notice("webhook target refused", metadata: ["refusal": "\(refusal.logDescription)"])
+            return .failure(.init(description: refusal.description))
+        }
+        return .success(addresses)
+    }
+
     /// One signed POST of `body` to `url`; never throws: every failure is a verdict.
     public func send(url: String, messageId: String, body: [UInt8], secrets: [WebhookSecret]) async -> AttemptResult {
         let started = Date()
         let clock = ContinuousClock.now
         func failed(_ reason: String, address: String? = nil) -> AttemptResult {
-            AttemptResult(
+            let reason = StorableText.clean(reason, maxBytes: Self.errorTextBytes)
+            return AttemptResult(
                 verdict: .failed(reason: reason, notBefore: nil), at: started, targetAddress: address,
                 statusCode: nil, latencyMs: Self.milliseconds(since: clock), responseBody: nil, error: reason)
         }
@@ -107,18 +142,21 @@ public final class WebhookSender: Sendable {
         case .success(let parsed): target = parsed
         case .failure(let refusal): return failed(refusal.description)
         }
-        let addresses: [IPAddress]
-        do {
-            addresses = try await Self.resolve(host: target.host)
-        } catch {
-            return failed("\(error)")
+        let address: IPAddress
+        switch await checkedAddresses(of: target) {
+        case .success(let addresses): address = addresses[0]
+        case .failure(let refusal): return failed(refusal.description)
         }
-        if let refusal = policy.check(scheme: target.scheme, host: target.host, addresses: addresses) {
-            return failed(refusal.description)
+        // The request names the host exactly as it was checked and pinned: any other spelling
+        // (upper case, a trailing dot) would miss the pin and be resolved again by the client.
+        let requestURL = target.requestURL
+        guard let seen = Self.clientHostAndPort(of: requestURL), seen.host == target.host,
+            (seen.port ?? (target.scheme == "https" ? 443 : 80)) == target.port
+        else {
+            return failed("target host \(target.host) cannot be pinned to the address checked")
         }
-        let address = addresses[0]
         let timestamp = Int64(started.timeIntervalSince1970)
-        var request = HTTPClientRequest(url: url)
+        var request = HTTPClientRequest(url: requestURL)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "user-agent", value: "registry-webhooks/1")
@@ -135,10 +173,11 @@ public final class WebhookSender: Sendable {
         do {
             let response = try await client.execute(
                 request, timeout: .nanoseconds(Self.nanoseconds(timeouts.connect + timeouts.response)))
+            // Only the excerpt is read: a huge or endless answer is cut off (the connection is closed).
             var excerpt: [UInt8] = []
             for try await chunk in response.body {
-                let room = Self.responseExcerptBytes - excerpt.count
-                if room > 0 { excerpt.append(contentsOf: chunk.readableBytesView.prefix(room)) }
+                excerpt.append(contentsOf: chunk.readableBytesView.prefix(Self.responseExcerptBytes - excerpt.count))
+                if excerpt.count >= Self.responseExcerptBytes { break }
             }
             let verdict = DeliveryVerdict.classify(
                 status: Int(response.status.code), retryAfter: response.headers.first(name: "retry-after"))
@@ -146,7 +185,8 @@ public final class WebhookSender: Sendable {
             return AttemptResult(
                 verdict: verdict, at: started, targetAddress: address.description,
                 statusCode: Int(response.status.code),
-                latencyMs: Self.milliseconds(since: clock), responseBody: String(decoding: excerpt, as: UTF8.self),
+                latencyMs: Self.milliseconds(since: clock),
+                responseBody: StorableText.decode(excerpt, maxBytes: Self.responseExcerptBytes),
                 error: error)
         } catch {
             return failed(Self.describe(error), address: address.description)
@@ -257,6 +297,11 @@ final class FirstAnswer<Value: Sendable>: Sendable {
             waiting = nil
         }
     }
+}
+
+/// Why a target cannot be sent to, in words fit for the API client.
+public struct TargetRefusalOrFailure: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }
 
 struct ResolutionFailed: Error, CustomStringConvertible {

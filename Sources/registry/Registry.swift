@@ -16,7 +16,7 @@ struct Registry: AsyncParsableCommand {
         abstract: "Belgian healthcare reference-data registry: SAM v2 imports, change events, embedded PostgreSQL.",
         subcommands: [
             ServeCommand.self, DispatchCommand.self, MigrateCommand.self, ImportCommand.self, ImportsCommand.self,
-            GenerateCommand.self, ClientsCommand.self, DatabaseCommand.self,
+            GenerateCommand.self, ClientsCommand.self, SecretsCommand.self, DatabaseCommand.self,
         ]
     )
 

@@ -89,6 +89,10 @@ struct ServeCommand: AsyncParsableCommand {
                 try await MigrationRunner.bundled().pending(on: connection, logger: logger)
             }
             guard pending.isEmpty else { throw MigrationsPending(names: pending.map(\.name)) }
+            try await withPostgresClient(url, logger: logger) { client in
+                await SecretsCommand.checkStoredSecrets(
+                    client: client, keys: settings.webhooks.secretKeys, logger: logger)
+            }
             var configuration = url.clientConfiguration
             configuration.options.maximumConnections = poolSize
             // Lookups are short indexed reads: JIT compilation only ever adds latency to them,
@@ -99,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
             // Background work (dispatcher, listeners, the practice snapshot, pruning) has its own
             // small pool without the API's statement timeout; the routes read through the other.
             var background = url.clientConfiguration
-            background.options.maximumConnections = max(4, poolSize / 2)
+            background.options.maximumConnections = max(4, poolSize / 4)
             let statementTimeout = Int(settings.protection.statementTimeout / .milliseconds(1))
             if statementTimeout > 0 {
                 configuration.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeout)"))

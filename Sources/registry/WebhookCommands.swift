@@ -45,6 +45,35 @@ struct WebhookOptions: ParsableArguments {
     @Option(help: "Seconds to wait for a receiver's answer (env WEBHOOK_RESPONSE_TIMEOUT).")
     var responseTimeout = environment["WEBHOOK_RESPONSE_TIMEOUT"].flatMap { Double($0) } ?? 15
 
+    @Option(
+        help: "Most events one replay call queues; a larger limit is refused with 422 (env WEBHOOK_REPLAY_MAX_EVENTS).")
+    var replayMaxEvents = environment["WEBHOOK_REPLAY_MAX_EVENTS"].flatMap { Int($0) } ?? 10_000
+
+    @Option(
+        help:
+            "Most deliveries a subscription may have waiting; a replay beyond it is refused with 429 (env WEBHOOK_MAX_QUEUED_DELIVERIES)."
+    )
+    var maxQueuedDeliveries = environment["WEBHOOK_MAX_QUEUED_DELIVERIES"].flatMap { Int($0) } ?? 50_000
+
+    @Option(
+        help:
+            "Most subscriptions one API client may have; one more is refused with 422 (env WEBHOOK_MAX_SUBSCRIPTIONS_PER_CLIENT)."
+    )
+    var maxSubscriptionsPerClient = environment["WEBHOOK_MAX_SUBSCRIPTIONS_PER_CLIENT"].flatMap { Int($0) } ?? 100
+
+    @Flag(
+        name: .customLong("plaintext-secrets"),
+        help:
+            "Store webhook signing secrets in plain text when REGISTRY_SECRET_KEY is not set, instead of refusing to start (env REGISTRY_PLAINTEXT_SECRETS=1)."
+    )
+    var plaintextSecretsFlag = false
+
+    /// The operator chose plain storage (flag or environment).
+    var plaintextSecrets: Bool {
+        plaintextSecretsFlag
+            || ["1", "true", "yes"].contains(Self.environment["REGISTRY_PLAINTEXT_SECRETS"]?.lowercased() ?? "")
+    }
+
     @Flag(
         inversion: .prefixedNo,
         help:
@@ -53,6 +82,18 @@ struct WebhookOptions: ParsableArguments {
     var effectiveEvents = true
 
     func validate() throws {
+        do {
+            _ = try secretKeys()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard (1...1_000_000).contains(replayMaxEvents) else {
+            throw ValidationError("--replay-max-events must be from 1 to 1000000.")
+        }
+        guard maxQueuedDeliveries >= 1 else { throw ValidationError("--max-queued-deliveries must be at least 1.") }
+        guard maxSubscriptionsPerClient >= 1 else {
+            throw ValidationError("--max-subscriptions-per-client must be at least 1.")
+        }
         if case .failure(let refusal) = TargetAddressPolicy.parse(allowList: allowTargets) {
             throw ValidationError("--allow-targets: \(refusal)")
         }
@@ -86,8 +127,19 @@ struct WebhookOptions: ParsableArguments {
             connect: .milliseconds(Int(connectTimeout * 1000)), response: .milliseconds(Int(responseTimeout * 1000)))
     }
 
+    /// The keys of the signing secrets at rest, from REGISTRY_SECRET_KEY and REGISTRY_SECRET_KEY_PREVIOUS.
+    func secretKeys() throws(SecretKeyConfigurationError) -> SecretKeyring {
+        try SecretKeyring.fromEnvironment(Self.environment, plaintextAllowed: plaintextSecrets)
+    }
+
     var webhookSettings: WebhookSettings {
-        WebhookSettings(addressPolicy: policy, secretOverlapSeconds: secretOverlapSeconds, timeouts: timeouts)
+        var settings = WebhookSettings(
+            addressPolicy: policy, secretOverlapSeconds: secretOverlapSeconds, timeouts: timeouts)
+        settings.secretKeys = (try? secretKeys()) ?? .plaintext
+        settings.replayMaxEvents = replayMaxEvents
+        settings.maxQueuedDeliveries = maxQueuedDeliveries
+        settings.maxSubscriptionsPerClient = maxSubscriptionsPerClient
+        return settings
     }
 
     var dispatcherSettings: DispatcherSettings {
@@ -100,6 +152,7 @@ struct WebhookOptions: ParsableArguments {
         settings.addressPolicy = policy
         settings.timeouts = timeouts
         settings.effectiveDateCheck = effectiveEvents ? .seconds(60) : nil
+        settings.secretKeys = (try? secretKeys()) ?? .plaintext
         return settings
     }
 }
@@ -119,6 +172,9 @@ struct DispatchCommand: AsyncParsableCommand {
         let logger = configured
         let settings = webhooks.dispatcherSettings
         try await DatabaseContext.with(logger: logger) { url in
+            try await withPostgresClient(url, logger: logger) { client in
+                await SecretsCommand.checkStoredSecrets(client: client, keys: settings.secretKeys, logger: logger)
+            }
             var configuration = url.clientConfiguration
             configuration.options.maximumConnections = max(4, settings.concurrency / 2 + 3)
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -236,6 +292,98 @@ struct ClientsCommand: AsyncParsableCommand {
             }
             guard let record else { throw CommandError(description: "no client \(id)") }
             print("revoked \(record.id) (\(record.name)) at \(record.revokedAt ?? "")")
+        }
+    }
+}
+
+/// `registry secrets status|rotate`: the webhook signing secrets at rest.
+struct SecretsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secrets",
+        abstract: "Webhook signing secrets at rest: which key encrypts them, and re-encryption under the current key.",
+        discussion: """
+            Secrets are encrypted with AES-256-GCM under REGISTRY_SECRET_KEY (32 bytes, base64). To change \
+            the key: set the new key as REGISTRY_SECRET_KEY and the old one in REGISTRY_SECRET_KEY_PREVIOUS \
+            (comma-separated; those only decrypt), restart serve/dispatch, run `registry secrets rotate`, \
+            then drop the old key from REGISTRY_SECRET_KEY_PREVIOUS. `rotate` also encrypts secrets stored \
+            in plain text (before encryption at rest, or with --plaintext-secrets).
+            """,
+        subcommands: [Status.self, Rotate.self])
+
+    /// Logs what the operator must know about the stored secrets: rows in plain text while a key is
+    /// configured, and rows under a key that is not configured (they cannot sign).
+    static func checkStoredSecrets(client: PostgresClient, keys: SecretKeyring, logger: Logger) async {
+        let usage: [String: Int]
+        do {
+            usage = try await SubscriptionRepository(client: client, logger: logger, keys: keys).secretKeyUsage()
+        } catch {
+            logger.warning("cannot read the stored signing secrets", metadata: ["error": "\(describe(error))"])
+            return
+        }
+        if keys.encrypts, let plain = usage["plain"] {
+            logger.warning(
+                "\(plain) webhook signing secret(s) are stored in plain text; run `registry secrets rotate` to encrypt them"
+            )
+        }
+        let unknown = usage.keys.filter { $0 != "plain" && !keys.keyIds.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            logger.error(
+                "webhook signing secrets are encrypted with key(s) \(unknown.joined(separator: ", ")), which are neither REGISTRY_SECRET_KEY nor in REGISTRY_SECRET_KEY_PREVIOUS: their subscriptions cannot be delivered to"
+            )
+        }
+    }
+
+    static func keyring() throws -> SecretKeyring {
+        do {
+            return try SecretKeyring.fromEnvironment(ProcessInfo.processInfo.environment, plaintextAllowed: false)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How many stored secrets are under each key (plain: not encrypted).")
+
+        func run() async throws {
+            let logger = makeLogger()
+            let keys = try SecretKeyring.fromEnvironment(ProcessInfo.processInfo.environment, plaintextAllowed: true)
+            let usage = try await DatabaseContext.with(logger: logger) { url in
+                try await withPostgresClient(url, logger: logger) { client in
+                    try await SubscriptionRepository(client: client, logger: logger, keys: keys).secretKeyUsage()
+                }
+            }
+            for (key, count) in usage.sorted(by: { $0.key < $1.key }) {
+                let role =
+                    key == "plain"
+                    ? "plain text"
+                    : key == keys.current?.id
+                        ? "current key" : keys.keyIds.contains(key) ? "previous key" : "UNKNOWN key"
+                print("\(key)\t\(count)\t\(role)")
+            }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Re-encrypt every stored secret under REGISTRY_SECRET_KEY (plain ones and those under REGISTRY_SECRET_KEY_PREVIOUS), all or none."
+        )
+
+        func validate() throws { _ = try SecretsCommand.keyring() }
+
+        func run() async throws {
+            let logger = makeLogger()
+            let keys = try SecretsCommand.keyring()
+            let summary = try await DatabaseContext.with(logger: logger) { url in
+                try await withPostgresClient(url, logger: logger) { client in
+                    try await SubscriptionRepository(client: client, logger: logger, keys: keys).reencryptSecrets()
+                }
+            }
+            print(
+                "re-encrypted \(summary.wasPlain + summary.wasPreviousKey) secret(s) under key \(keys.current?.id ?? "")"
+                    + " (\(summary.wasPlain) were plain, \(summary.wasPreviousKey) under a previous key); \(summary.unchanged) already were"
+            )
         }
     }
 }

@@ -14,7 +14,12 @@ public enum RegistryBinary {
         return TestDatabase.packageRoot.appendingPathComponent(".build/debug/registry").path
     }()
 
-    /// Starts `registry ARGUMENTS` with `DATABASE_URL`; stdout and stderr go to the returned log file.
+    /// The key that encrypts webhook signing secrets at rest in tests (REGISTRY_SECRET_KEY: 32 bytes,
+    /// base64); every process launched here gets it unless the test's environment says otherwise.
+    public static let testSecretKey = "dGVzdC1rZXktZm9yLXdlYmhvb2stc2VjcmV0cy0wMDE="
+
+    /// Starts `registry ARGUMENTS` with `DATABASE_URL` (and the test secret key); stdout and stderr
+    /// go to the returned log file.
     public static func launch(
         _ arguments: [String], databaseURL: DatabaseURL, environment extra: [String: String] = [:]
     )
@@ -25,6 +30,9 @@ public enum RegistryBinary {
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = databaseURL.urlString
+        environment["REGISTRY_SECRET_KEY"] = testSecretKey
+        environment["REGISTRY_SECRET_KEY_PREVIOUS"] = nil
+        environment["REGISTRY_PLAINTEXT_SECRETS"] = nil
         environment.merge(extra) { _, new in new }
         process.environment = environment
         let log = try ChildProcess.OutputFile()
@@ -36,10 +44,10 @@ public enum RegistryBinary {
     }
 
     /// Runs `registry ARGUMENTS` to completion: exit status and everything it printed.
-    public static func run(_ arguments: [String], databaseURL: DatabaseURL) async throws -> (
-        status: Int32, output: String
-    ) {
-        let (process, log) = try launch(arguments, databaseURL: databaseURL)
+    public static func run(_ arguments: [String], databaseURL: DatabaseURL, environment: [String: String] = [:])
+        async throws -> (status: Int32, output: String)
+    {
+        let (process, log) = try launch(arguments, databaseURL: databaseURL, environment: environment)
         await process.exited()
         return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
     }

@@ -27,7 +27,7 @@ struct HostileRequestFuzzTests {
             for uri in Self.knownKillers {
                 let answer = try await Self.send(client, HostileRequest(method: .get, uri: uri))
                 #expect(answer.status == .badRequest, "\(uri) → \(answer.status)")
-                try Self.checkWellFormed(answer, for: HostileRequest(method: .get, uri: uri))
+                try await Self.checkWellFormed(answer, for: HostileRequest(method: .get, uri: uri))
             }
             #expect(try await Self.send(client, HostileRequest(method: .get, uri: "/health/live")).status == .ok)
         }
@@ -42,7 +42,7 @@ struct HostileRequestFuzzTests {
                 let answer = try await Self.send(client, request)
                 statuses[Int(answer.status.code), default: 0] += 1
                 #expect(answer.status.code < 500, "request \(index): \(request) → \(answer.status)")
-                try Self.checkWellFormed(answer, for: request)
+                try await Self.checkWellFormed(answer, for: request)
             }
             // The generator reaches the handlers, not only the router's refusals.
             #expect(statuses[200, default: 0] > 100, "\(statuses)")
@@ -114,11 +114,11 @@ struct HostileRequestFuzzTests {
 
     /// JSON answers parse (with Foundation, independent of our writer); problems name their type
     /// and detail; every answer carries its request id.
-    static func checkWellFormed(_ answer: Answer, for request: HostileRequest) throws {
+    static func checkWellFormed(_ answer: Answer, for request: HostileRequest) async throws {
         #expect(answer.headers[HTTPField.Name("X-Request-Id")!] != nil, "\(request)")
         guard request.method != .head, answer.status != .notModified else { return }
         var body = answer.body
-        if answer.headers[.contentEncoding] == "gzip" { body = try gunzip(body) }
+        if answer.headers[.contentEncoding] == "gzip" { body = try await gunzip(body) }
         let type = answer.headers[.contentType] ?? ""
         guard type.contains("json") else { return }
         let parsed = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
@@ -130,20 +130,12 @@ struct HostileRequestFuzzTests {
         }
     }
 
-    static func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    static func gunzip(_ bytes: [UInt8]) async throws -> [UInt8] {
         let directory = try TestDatabase.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/body.gz"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-dc", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Array(data)
+        return Array(try await ChildProcess.run("/bin/gzip", ["-dc", path]).output)
     }
 }
 

@@ -16,6 +16,13 @@ struct ServeProcessTests {
         let process: Process
         let log: URL
         var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        /// SIGTERM, and wait until the process is gone (before its database is dropped: a server
+        /// left running would keep reconnecting to it).
+        func stop() async {
+            if process.isRunning { process.terminate() }
+            await process.exited()
+        }
     }
 
     static func start(port: Int, databaseURL: DatabaseURL, environment: [String: String] = [:]) throws -> Server {

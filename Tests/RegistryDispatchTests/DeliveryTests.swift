@@ -218,7 +218,9 @@ struct DeliveryTests {
             // Re-activating it clears the verdict; the queued event is delivered once the receiver is back.
             var patch = SubscriptionPatch()
             patch.status = .active
-            let resumed = try await SubscriptionRepository(client: fixture.postgres, logger: fixture.logger).update(
+            let resumed = try await SubscriptionRepository(
+                client: fixture.postgres, logger: fixture.logger, keys: DispatchFixture.keys
+            ).update(
                 id: subscription.id, clientId: nil, patch: patch)
             #expect(resumed?.status == .active && resumed?.statusReason == nil && resumed?.failingSince == nil)
             receiver.setScript { _, _, _ in ReceiverAnswer() }
@@ -271,7 +273,7 @@ struct DeliveryTests {
                 let queued = try await DeliveryRepository(client: fixture.postgres, logger: fixture.logger).replay(
                     subscriptionId: subscription.id, fromSeq: seqs[2], toSeq: seqs[5], since: nil, until: nil,
                     limit: 1000)
-                #expect(queued == 4)
+                #expect(queued == .queued(4))
                 #expect(await eventually { fixture.receiver.all.count >= ids.count + 4 })
                 #expect(await fixture.succeeded(4, kind: "replay"))
             }
@@ -287,7 +289,8 @@ struct DeliveryTests {
         try await DispatchFixture.with(seed: 67) { fixture in
             let (subscription, old) = try await fixture.subscribe(types: ["sam.company.*"])
             let seqs = try await fixture.eventSeqs(like: ["sam.company.%"])
-            let subscriptions = SubscriptionRepository(client: fixture.postgres, logger: fixture.logger)
+            let subscriptions = SubscriptionRepository(
+                client: fixture.postgres, logger: fixture.logger, keys: DispatchFixture.keys)
             let replays = DeliveryRepository(client: fixture.postgres, logger: fixture.logger)
             try await fixture.dispatching {
                 #expect(await eventually { fixture.receiver.all.count >= seqs.count })
@@ -343,7 +346,8 @@ struct DeliveryTests {
         try await DispatchFixture.with(seed: 69) { fixture in
             let port = fixture.base.split(separator: ":").last!
             let owner = try await fixture.client()
-            let subscriptions = SubscriptionRepository(client: fixture.postgres, logger: fixture.logger)
+            let subscriptions = SubscriptionRepository(
+                client: fixture.postgres, logger: fixture.logger, keys: DispatchFixture.keys)
             var ids: [String] = []
             for url in [
                 "http://127.0.0.1:\(port)/a", "http://localhost:\(port)/b", "http://[::ffff:127.0.0.1]:\(port)/c",

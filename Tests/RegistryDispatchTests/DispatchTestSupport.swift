@@ -36,6 +36,9 @@ struct DispatchFixture: Sendable {
         precondition(summary.outcome == .applied, "import of \(path) was not applied")
     }
 
+    /// The key the tests encrypt signing secrets with (as `registry serve` does with REGISTRY_SECRET_KEY).
+    static let keys = SecretKeyring(current: SecretKey(base64: RegistryBinary.testSecretKey)!)
+
     /// Settings that make tests quick: loopback allowed, a short schedule, short lease and timeouts.
     static func settings(
         worker: String = "test-\(UUID().uuidString.prefix(8))", schedule: String = "0.2s,0.2s,0.2s,0.2s,0.2s"
@@ -48,6 +51,7 @@ struct DispatchFixture: Sendable {
         settings.timeouts = SendTimeouts(connect: .seconds(2), response: .seconds(2))
         // Effective-date events for the real today would add events the tests do not expect.
         settings.effectiveDateCheck = nil
+        settings.secretKeys = keys
         return settings
     }
 
@@ -85,7 +89,7 @@ struct DispatchFixture: Sendable {
         after: Int64? = 0
     ) async throws -> (SubscriptionRecord, WebhookSecret) {
         let owner = try await client()
-        return try await SubscriptionRepository(client: postgres, logger: logger).create(
+        return try await SubscriptionRepository(client: postgres, logger: logger, keys: Self.keys).create(
             clientId: owner.id,
             spec: SubscriptionSpec(
                 url: base + path, types: types.map { EventTypePattern($0)! }, filter: filter, payload: .thin,

@@ -40,11 +40,15 @@ struct Routed: Sendable {
 
 extension DispatchFixture {
     /// The API on this fixture's database through the real router; webhooks may reach loopback.
-    func api(_ body: @Sendable (Routed) async throws -> Void) async throws {
+    func api(
+        configure: (inout WebhookSettings) -> Void = { _ in }, _ body: @Sendable (Routed) async throws -> Void
+    ) async throws {
         var settings = ServerSettings(logLevel: .warning)
         settings.webhooks = WebhookSettings(
             addressPolicy: try TargetAddressPolicy.parse(allowList: "127.0.0.0/8,::1").get(),
             timeouts: SendTimeouts(connect: .seconds(2), response: .seconds(2)))
+        settings.webhooks.secretKeys = Self.keys
+        configure(&settings.webhooks)
         let app = try RegistryApplication.make(client: postgres, settings: settings, logger: logger, runsClient: false)
         try await app.test(.router) { client in try await body(Routed(client: client)) }
     }
@@ -324,7 +328,9 @@ struct FullPayloadTests {
                 "SELECT key ->> 'code' FROM change_event WHERE type = 'sam.amp.created' ORDER BY seq LIMIT 3")
             let filter = try SubscriptionFilter(
                 json: .object(["code": .object(["in": .array(first.map(JSONValue.string))])]))
-            _ = try await SubscriptionRepository(client: fixture.postgres, logger: fixture.logger).create(
+            _ = try await SubscriptionRepository(
+                client: fixture.postgres, logger: fixture.logger, keys: DispatchFixture.keys
+            ).create(
                 clientId: owner.id,
                 spec: SubscriptionSpec(
                     url: fixture.base + "/full",

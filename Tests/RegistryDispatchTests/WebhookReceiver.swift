@@ -25,7 +25,13 @@ struct ReceiverAnswer: Sendable {
     var headers: HTTPFields = [:]
     var delay: Duration = .zero
     var body: String = ""
+    /// Answer these bytes instead of `body` (NUL, invalid UTF-8, megabytes).
+    var bytes: [UInt8]? = nil
+    /// Announce the whole answer but close the connection after this many bytes of it.
+    var breakOffAfter: Int? = nil
 }
+
+struct ReceiverBrokeOff: Error {}
 
 /// A real HTTP server on 127.0.0.1 (Hummingbird, ephemeral port) that records every POST and
 /// answers as the test's script says (by path and by how often it has seen the message id).
@@ -61,9 +67,17 @@ final class WebhookReceiver: Sendable {
             }
             let answer = self.script.withLock { $0 }(path, id, seen)
             if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
+            let answerBytes = answer.bytes ?? Array(answer.body.utf8)
+            if let breakOff = answer.breakOffAfter {
+                return Response(
+                    status: answer.status, headers: answer.headers,
+                    body: ResponseBody(contentLength: answerBytes.count) { writer in
+                        try await writer.write(ByteBuffer(bytes: answerBytes.prefix(breakOff)))
+                        throw ReceiverBrokeOff()
+                    })
+            }
             return Response(
-                status: answer.status, headers: answer.headers,
-                body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+                status: answer.status, headers: answer.headers, body: .init(byteBuffer: ByteBuffer(bytes: answerBytes)))
         }
         var logger = Logger(label: "receiver")
         logger.logLevel = .error

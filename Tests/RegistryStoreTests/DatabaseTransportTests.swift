@@ -66,37 +66,28 @@ struct DatabaseTransportTests {
         }
         let tls = embedded.clusterDirectory.appendingPathComponent("tls")
         try FileManager.default.createDirectory(at: tls, withIntermediateDirectories: true)
-        func openssl(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = arguments
-            process.currentDirectoryURL = tls
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "openssl \(arguments.joined(separator: " "))")
+        /// openssl in the cluster's tls folder, awaited off the cooperative pool.
+        func openssl(_ arguments: [String]) async throws {
+            let finished = try await ChildProcess.run(
+                "/usr/bin/env", ["-C", tls.path, "/usr/bin/openssl"] + arguments)
+            #expect(finished.status == 0, "openssl \(arguments.joined(separator: " ")): \(finished.errorText)")
         }
-        try openssl([
+        try await openssl([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=registry test CA",
             "-keyout", "ca.key", "-out", "ca.pem",
         ])
-        try openssl([
+        try await openssl([
             "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out",
             "server.csr",
         ])
         try Data("subjectAltName=DNS:localhost\n".utf8).write(to: tls.appendingPathComponent("san.ext"))
-        try openssl([
+        try await openssl([
             "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
             "-extfile", "san.ext", "-out", "server.pem",
         ])
         chmod(tls.appendingPathComponent("server.key").path, 0o600)
         if geteuid() == 0 {
-            let chown = Process()
-            chown.executableURL = URL(fileURLWithPath: "/bin/chown")
-            chown.arguments = ["-R", "postgres:postgres", tls.path]
-            try chown.run()
-            chown.waitUntilExit()
+            _ = try await ChildProcess.run("/bin/chown", ["-R", "postgres:postgres", tls.path])
         }
         var admin = embedded.url
         admin.sslMode = .disable

@@ -21,6 +21,8 @@ SECONDS_PER_RUN="${2:-15}"
 REPS="${3:-3}"
 WORK="${BENCH_DIR:-/var/tmp/registry-bench}"
 export REGISTRY_HOME="$WORK/cluster"
+. ops/secret-key.sh
+registry_secret_key "$REGISTRY_HOME"  # serve/dispatch encrypt webhook secrets at rest
 export REGISTRY_DB_PORT=54350
 PORT=18090
 

@@ -26,6 +26,8 @@ SECONDS_PER_RUN="${1:-15}"
 REPS="${2:-3}"
 WORK="${BENCH_DIR:-/var/tmp/registry-bench}"
 export REGISTRY_HOME="$WORK/cluster"
+. ops/secret-key.sh
+registry_secret_key "$REGISTRY_HOME"  # serve/dispatch encrypt webhook secrets at rest
 export REGISTRY_DB_PORT=54350
 PORT=18093
 DOSE_FORMS="../shared/reference/spor-samples/rms-list-exports-csv/export-200000000004.zip"

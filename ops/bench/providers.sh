@@ -24,6 +24,8 @@ REPS="${3:-3}"
 IMPORT_REPS="${IMPORT_REPS:-$REPS}"
 WORK="${BENCH_DIR:-/var/tmp/registry-bench}"
 export REGISTRY_HOME="$WORK/cluster"
+. ops/secret-key.sh
+registry_secret_key "$REGISTRY_HOME"  # serve/dispatch encrypt webhook secrets at rest
 export REGISTRY_DB_PORT=54350
 PORT=18091
 AFMPS="../shared/reference/providers/afmps-pharmacies_last-pharmacies_afmps.json"

@@ -25,6 +25,8 @@ SUBS="${2:-100}"
 STEADY="${3:-30}"
 WORK="${BENCH_DIR:-/var/tmp/registry-bench}"
 export REGISTRY_HOME="$WORK/cluster"
+. ops/secret-key.sh
+registry_secret_key "$REGISTRY_HOME"  # serve/dispatch encrypt webhook secrets at rest
 export REGISTRY_DB_PORT=54350
 SINK_PORT=18200
 

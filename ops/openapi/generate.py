@@ -479,7 +479,9 @@ paths["/v1/subscriptions"] = {
         "description": "Events of `types` (with `*` wildcards) that pass `filter` are POSTed to `url` as Standard "
                        "Webhooks, in sequence order, from now or from feed position `after`. The answer carries the "
                        "signing secret (`whsec_…`) once. The URL's host must resolve to public addresses (or "
-                       "allow-listed ones) and use https unless allow-listed; this is checked again at every delivery.",
+                       "allow-listed ones) and use https unless allow-listed; this is checked again at every delivery. "
+                       "A client has at most `--max-subscriptions-per-client` (default 100) subscriptions: one more "
+                       "is a 422 problem (`subscription-limit-reached`). The secret is stored encrypted.",
         "security": SECURED,
         "requestBody": json_body({"$ref": "#/components/schemas/SubscriptionCreate"}),
         "operationId": "createSubscription",
@@ -549,12 +551,17 @@ paths["/v1/subscriptions/{id}/deliveries/{delivery}/retry"] = {"post": {
 paths["/v1/subscriptions/{id}/replay"] = {"post": {
     "summary": "Send a range of past events again", "operationId": "replay",
     "description": "Queues the subscription's events (its types and filter apply) from `fromSeq` or `since` up to "
-                   "`toSeq`/`until`, in order, with their original webhook ids.",
+                   "`toSeq`/`until`, in order, with their original webhook ids. `since`/`until` are strict RFC 3339 "
+                   "(offsets up to ±23:59). At most `--replay-max-events` (default 10,000) events per call (a "
+                   "larger `limit` is a 422); a replay that would leave more than `--max-queued-deliveries` "
+                   "(default 50,000) deliveries waiting queues nothing and is a 429 problem "
+                   "(`delivery-queue-full`) with `Retry-After`.",
     "security": SECURED, "parameters": [SUB_ID],
     "requestBody": json_body({"$ref": "#/components/schemas/Replay"}),
     "responses": {**ok("How many deliveries were queued.", {"type": "object", "required": ["queued"],
                                                             "properties": {"queued": {"type": "integer"}}}, "202"),
-                  **AUTH_ERRORS, **BODY_ERRORS, "410": PROBLEM}}}
+                  **AUTH_ERRORS, **BODY_ERRORS, "410": PROBLEM,
+                  "429": PROBLEM}}}
 paths["/v1/subscriptions/{id}/ping"] = {"post": {
     "summary": "Send a signed webhook.ping now and report the receiver's answer", "operationId": "ping",
     "security": SECURED, "parameters": [SUB_ID],
@@ -566,7 +573,7 @@ paths["/v1/subscriptions/{id}/ping"] = {"post": {
                                                        "latencyMs": {"type": "number"},
                                                        "targetAddress": {"type": "string"},
                                                        "error": {"type": "string"}}}),
-                  **AUTH_ERRORS}}}
+                  **AUTH_ERRORS, "503": PROBLEM}}}
 paths["/v1/audit"] = {"get": {
     "summary": "The audit log (admin)",
     "description": "Every management action and every read that needed a sensitive scope, newest first: who "
@@ -622,7 +629,9 @@ SUBSCRIPTION_SCHEMAS = {
                               "toSeq": {"type": ["integer", "null"], "minimum": 0},
                               "since": {"type": ["string", "null"], "format": "date-time"},
                               "until": {"type": ["string", "null"], "format": "date-time"},
-                              "limit": {"type": "integer", "minimum": 1, "maximum": 100000}}},
+                              "limit": {"type": "integer", "minimum": 1, "maximum": 10000,
+                                        "description": "Most events to queue; at most --replay-max-events "
+                                                       "(default 10000)."}}},
     "Delivery": {"type": "object", "required": ["id", "kind", "messageId", "eventType", "status", "attempts",
                                                 "createdAt", "attemptLog"],
                  "properties": {"id": {"type": "integer"}, "kind": {"type": "string", "enum": ["event", "replay", "ping"]},

@@ -10,6 +10,8 @@ import ServiceLifecycle
 struct ChangeRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
     let retentionDays: Int
+    /// A long poll ends this long at the latest, so that it answers before the request deadline.
+    var longPollCeiling: Duration = .seconds(30)
     let logger: Logger
 
     var feed: ChangeFeed { ChangeFeed(client: client, logger: logger) }
@@ -68,7 +70,7 @@ struct ChangeRoutes<Context: RequestContext>: Sendable {
                 "after=\(after) is beyond the newest event (seq \(bounds.last)); no event has been published there.")
         }
         // Long-poll: look again every 200 ms until something arrives or the wait is over.
-        let deadline = ContinuousClock.now + .seconds(wait)
+        let deadline = ContinuousClock.now + min(.seconds(wait), longPollCeiling)
         while events.isEmpty, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
             (events, next, bounds) = try await feed.events(after: after, limit: limit, types: types)

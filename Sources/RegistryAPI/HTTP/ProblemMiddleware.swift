@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import PostgresNIO
 import RegistryCore
 
@@ -67,6 +68,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try problem.response(from: request, context: context)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "57014" {
             // statement_timeout (or a cancelled query): the database is busy, not broken.
+            Counter(label: "registry_statement_timeouts_total").increment()
             context.logger.warning("statement cancelled", metadata: ["error": "\(String(reflecting: error))"])
             var problem = Problem(
                 .serviceUnavailable, type: Problem.typeBase + "statement-timeout", title: "Query took too long",

@@ -28,6 +28,17 @@ public enum RegistryMetrics {
     }()
 }
 
+/// Requests refused by a webhook limit, per limit (`subscriptions_per_client`, `replay_events`,
+/// `queued_deliveries`): `registry_webhook_limit_refusals_total{limit="…"}`.
+enum WebhookLimitMetrics {
+    static let label = "registry_webhook_limit_refusals_total"
+
+    static func refused(_ limit: String) {
+        _ = RegistryMetrics.registry
+        Counter(label: label, dimensions: [("limit", limit)]).increment()
+    }
+}
+
 struct MetricsRoutes<Context: RequestContext>: Sendable {
     let client: PostgresClient
     /// On the API listener a token with `metrics:read` is needed (queue sizes and lags are not for

@@ -1,4 +1,5 @@
 import Hummingbird
+import Metrics
 import Synchronization
 
 /// Every request must be answered within `timeout` (a slow body, a slow statement): past it the
@@ -11,6 +12,7 @@ struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
     typealias Context = Inner.Context
     let inner: Inner
     let timeout: Duration
+    let abandoned = Counter(label: "registry_request_timeouts_total")
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let inner = self.inner
@@ -32,6 +34,7 @@ struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
         timer.cancel()
         if let answered { return answered }
         work.cancel()
+        abandoned.increment()
         var problem = Problem(
             .serviceUnavailable, type: Problem.typeBase + "request-timeout", title: "Request took too long",
             detail: "The request was not answered within \(timeout) and was abandoned; retry later.")

@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import NIOHTTPTypes
 
@@ -22,6 +23,8 @@ final class HeaderDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     let timeout: TimeAmount
     let state = State()
+    /// Connections closed because their request head did not arrive in time.
+    static let closed = Counter(label: "registry_header_timeouts_total")
 
     init(timeout: TimeAmount) { self.timeout = timeout }
 
@@ -68,7 +71,9 @@ final class HeaderDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler
                 let channel = context.channel
                 let state = self.state
                 state.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-                    if state.phase == .readingHead { channel.close(promise: nil) }
+                    guard state.phase == .readingHead else { return }
+                    HeaderDeadlineHandler.closed.increment()
+                    channel.close(promise: nil)
                 }
             }
             context.fireChannelRead(data)

@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import Hummingbird
 import Logging
@@ -56,7 +57,7 @@ struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterMiddlewa
     }
 
     static func describe(_ limit: TokenBucketLimiter.Limit) -> String {
-        "\(Int(limit.ratePerSecond)) requests per second (bursts of \(Int(limit.burst)))"
+        "\(String(format: "%g", limit.ratePerSecond)) requests per second (bursts of \(Int(limit.burst)))"
     }
 }
 

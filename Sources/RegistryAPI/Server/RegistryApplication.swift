@@ -68,8 +68,10 @@ public enum RegistryApplication {
                 logger: logger
             ).register(on: router)
         }
-        ChangeRoutes<Context>(client: client, retentionDays: retentionDays, logger: logger)
-            .register(on: router)
+        ChangeRoutes<Context>(
+            client: client, retentionDays: retentionDays,
+            longPollCeiling: max(.zero, protection.requestTimeout - .seconds(1)), logger: logger
+        ).register(on: router)
         InstitutionRoutes<Context>(client: client, logger: logger).register(on: router)
         SPORRoutes<Context>(client: client, logger: logger).register(on: router)
         MappingRoutes<Context>(client: client, cache: cache, logger: logger).register(on: router)
@@ -81,7 +83,9 @@ public enum RegistryApplication {
         .register(on: router)
         SubscriptionRoutes<Context>(
             client: client,
-            sender: WebhookSender(policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true),
+            sender: WebhookSender(
+                policy: webhooks.addressPolicy, timeouts: webhooks.timeouts, ephemeral: true, lookUp: webhooks.lookUp,
+                logger: logger),
             settings: webhooks, refusals: refusals, logger: logger
         ).register(on: router)
         OpenAPIRoute<Context>(document: try OpenAPIDocument.bundled()).register(on: router)

@@ -16,7 +16,9 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
     let refusals: RefusalSampler
     let logger: Logger
 
-    var subscriptions: SubscriptionRepository { SubscriptionRepository(client: client, logger: logger) }
+    var subscriptions: SubscriptionRepository {
+        SubscriptionRepository(client: client, logger: logger, keys: settings.secretKeys)
+    }
     var deliveries: DeliveryRepository { DeliveryRepository(client: client, logger: logger) }
     var auth: Authenticator { Authenticator(client: client, refusals: refusals, logger: logger) }
     var audit: AuditLog { AuditLog(client: client, logger: logger) }
@@ -80,7 +82,16 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
                 description: try Self.description(body["description"] ?? .null), after: after)
             let (record, secret): (SubscriptionRecord, WebhookSecret)
             do {
-                (record, secret) = try await subscriptions.create(clientId: caller.id, spec: spec)
+                (record, secret) = try await subscriptions.create(
+                    clientId: caller.id, spec: spec, maxPerClient: settings.maxSubscriptionsPerClient)
+            } catch let reached as SubscriptionLimitReached {
+                WebhookLimitMetrics.refused("subscriptions_per_client")
+                throw Problem(
+                    .unprocessableContent, type: Problem.typeBase + "subscription-limit-reached",
+                    title: "Subscription limit reached",
+                    detail:
+                        "This client has \(reached.count) subscriptions, the most one client may have (\(reached.limit)); delete one before creating another.",
+                    extensions: ["limit": .number(String(reached.limit))])
             } catch let pruned as FeedPositionPruned {
                 throw Problem(
                     .gone, type: Problem.typeBase + "feed-position-pruned", title: "Position no longer in the feed",
@@ -247,7 +258,8 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
                 guard let value = body[name], value != .null else { return nil }
                 guard case .string(let text) = value, let utc = Self.utcTimestamp(text) else {
                     throw Problem.invalidBody(
-                        "\(name) must be an RFC 3339 timestamp such as 2026-11-27T10:00:00Z.", pointer: "/\(name)")
+                        "\(name) must be an RFC 3339 timestamp such as 2026-11-27T10:00:00Z or 2026-11-27T11:00:00+01:00 (offset at most ±23:59).",
+                        pointer: "/\(name)")
                 }
                 return utc
             }
@@ -261,10 +273,20 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
             if let fromSeq, let toSeq, toSeq < fromSeq {
                 throw Problem.invalidBody("toSeq (\(toSeq)) is before fromSeq (\(fromSeq)).", pointer: "/toSeq")
             }
-            var limit = 10_000
+            let maximum = settings.replayMaxEvents
+            var limit = maximum
             if let value = body["limit"] {
-                guard case .number(let text) = value, let n = Int(text), (1...100_000).contains(n) else {
-                    throw Problem.invalidBody("limit must be an integer from 1 to 100000.", pointer: "/limit")
+                guard case .number(let text) = value, let n = Int(text), n >= 1 else {
+                    throw Problem.invalidBody(
+                        "limit must be an integer from 1 to \(maximum).", pointer: "/limit")
+                }
+                guard n <= maximum else {
+                    WebhookLimitMetrics.refused("replay_events")
+                    var problem = Problem.invalidBody(
+                        "limit must be an integer from 1 to \(maximum): one replay queues at most \(maximum) events; replay a longer range in several calls.",
+                        pointer: "/limit")
+                    problem.extensions["limit"] = .number(String(maximum))
+                    throw problem
                 }
                 limit = n
             }
@@ -275,8 +297,25 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
                     detail: "fromSeq=\(fromSeq) was pruned; the feed now starts at \(bounds.firstKept).",
                     extensions: ["feedStart": .number(String(bounds.firstKept))])
             }
-            let queued = try await deliveries.replay(
-                subscriptionId: record.id, fromSeq: fromSeq, toSeq: toSeq, since: since, until: until, limit: limit)
+            let outcome = try await deliveries.replay(
+                subscriptionId: record.id, fromSeq: fromSeq, toSeq: toSeq, since: since, until: until, limit: limit,
+                maxQueued: settings.maxQueuedDeliveries)
+            let queued: Int64
+            switch outcome {
+            case .queued(let count): queued = count
+            case .queueFull(let waiting, let requested, let cap):
+                WebhookLimitMetrics.refused("queued_deliveries")
+                var problem = Problem(
+                    .tooManyRequests, type: Problem.typeBase + "delivery-queue-full", title: "Delivery queue full",
+                    detail:
+                        "Subscription \(record.id) has \(waiting) deliveries waiting; replaying \(requested) more would exceed the \(cap) a subscription may have queued. Nothing was queued: retry after the queue has drained, or replay a smaller range.",
+                    extensions: [
+                        "queued": .number(String(waiting)), "requested": .number(String(requested)),
+                        "limit": .number(String(cap)),
+                    ])
+                problem.headers[.retryAfter] = String(Self.queueFullRetryAfterSeconds)
+                throw problem
+            }
             var response = JSONResponse.make(
                 .object(["queued": .number(String(queued))]), request: request, cacheControl: "no-store")
             response.status = .accepted
@@ -289,7 +328,20 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
         let id = try context.parameters.require("id")
         return try await audited("subscription.ping", caller: caller, target: id, request: request) {
             let record = try await owned(context, caller)
-            let (messageId, body, secrets) = try await deliveries.pingMessage(subscriptionId: record.id)
+            let (messageId, body, secrets): (String, String, [WebhookSecret])
+            do {
+                (messageId, body, secrets) = try await deliveries.pingMessage(
+                    subscriptionId: record.id, keys: settings.secretKeys)
+            } catch let error as SecretKeyringError {
+                logger.error(
+                    "ping: no signing secret", metadata: ["subscription": "\(record.id)", "error": "\(error)"])
+                throw Problem(
+                    .serviceUnavailable, type: Problem.typeBase + "secret-unavailable",
+                    title: "Signing secret unavailable",
+                    detail:
+                        "The subscription's signing secret cannot be read with this server's keys; the operator must configure them."
+                )
+            }
             let result = await sender.send(
                 url: record.url, messageId: messageId, body: Array(body.utf8), secrets: secrets)
             let delivered = if case .accepted = result.verdict { true } else { false }
@@ -401,6 +453,9 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
         }
     }
 
+    /// The Retry-After of a replay refused because the queue is full.
+    static var queueFullRetryAfterSeconds: Int { 60 }
+
     static func refuseUnknown(_ body: [String: JSONValue], allowed: Set<String>) throws {
         if let unknown = body.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw Problem.invalidBody(
@@ -420,13 +475,7 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
         case .success(let parsed): target = parsed
         case .failure(let refusal): throw Problem.invalidBody("url: \(refusal)", pointer: "/url")
         }
-        let addresses: [IPAddress]
-        do {
-            addresses = try await WebhookSender.resolve(host: target.host)
-        } catch {
-            throw Problem.invalidBody("url: \(error)", pointer: "/url")
-        }
-        if let refusal = settings.addressPolicy.check(scheme: target.scheme, host: target.host, addresses: addresses) {
+        if case .failure(let refusal) = await sender.checkedAddresses(of: target) {
             throw Problem.invalidBody("url: \(refusal)", pointer: "/url")
         }
         return text
@@ -476,20 +525,10 @@ struct SubscriptionRoutes<Context: RequestContext>: Sendable {
     }
 
     /// An RFC 3339 timestamp rewritten in UTC (any offset the text carries is applied here, so the
-    /// database never sees an offset it would refuse), or nil when the text is not one.
+    /// database never sees an offset it would refuse), or nil when the text is not one: strictly
+    /// the grammar of RFC 3339 section 5.6 (offsets up to ±23:59, a real date, no leap second).
     static func utcTimestamp(_ text: String) -> String? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        var date = formatter.date(from: text)
-        if date == nil {
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            date = formatter.date(from: text)
-        }
-        guard let date, date.timeIntervalSince1970 > -62_135_596_800, date.timeIntervalSince1970 < 253_402_300_800
-        else { return nil }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        RFC3339Timestamp(text)?.utcText
     }
 
     static func json(_ record: SubscriptionRecord) -> JSONValue {
@@ -542,6 +581,17 @@ public struct WebhookSettings: Sendable {
     public var addressPolicy: TargetAddressPolicy
     public var secretOverlapSeconds: Int
     public var timeouts: SendTimeouts
+    /// Resolves target host names (the system resolver; tests pin names to addresses).
+    public var lookUp: WebhookSender.LookUp = WebhookSender.lookUp(host:)
+    /// Encrypts new signing secrets and reads stored ones (the `registry` commands always configure it).
+    public var secretKeys: SecretKeyring = .plaintext
+    /// Most events one replay call queues (`limit` above it is refused with 422).
+    public var replayMaxEvents = 10_000
+    /// Most deliveries a subscription may have waiting (pending or retrying); a replay beyond it is
+    /// refused with 429.
+    public var maxQueuedDeliveries = 50_000
+    /// Most subscriptions one client may have; creating one more is refused with 422.
+    public var maxSubscriptionsPerClient = 100
 
     public init(
         addressPolicy: TargetAddressPolicy = TargetAddressPolicy(), secretOverlapSeconds: Int = 86400,

@@ -39,14 +39,20 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The IPv4 address an IPv6 address carries (IPv4-mapped, IPv4-compatible, NAT64, 6to4), if any.
+    /// The IPv4 address an IPv6 address carries (IPv4-mapped `::ffff:0:0/96`, IPv4-translated
+    /// `::ffff:0:0:0/96` (RFC 2765), IPv4-compatible `::/96`, NAT64 `64:ff9b::/96` and local-use
+    /// NAT64 `64:ff9b:1::/48` with the address in the last 32 bits (RFC 8215), 6to4 `2002::/16`), if any.
     var embeddedIPv4: IPAddress? {
         guard bytes.count == 16 else { return nil }
+        let head = Array(bytes[0..<12])
+        let zeros = [UInt8](repeating: 0, count: 12)
         let mapped: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF]
-        if Array(bytes[0..<12]) == mapped || Array(bytes[0..<12]) == Array(repeating: 0, count: 12) {
+        let translated: [UInt8] = Array(repeating: 0, count: 8) + [0xFF, 0xFF, 0x00, 0x00]
+        let nat64: [UInt8] = [0x00, 0x64, 0xFF, 0x9B] + Array(repeating: 0, count: 8)
+        if head == mapped || head == translated || head == zeros || head == nat64 {
             return IPAddress(bytes: Array(bytes[12..<16]))
         }
-        if Array(bytes[0..<12]) == [0x00, 0x64, 0xFF, 0x9B] + Array(repeating: 0, count: 8) {
+        if Array(bytes[0..<6]) == [0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01] {
             return IPAddress(bytes: Array(bytes[12..<16]))
         }
         if bytes[0] == 0x20, bytes[1] == 0x02 { return IPAddress(bytes: Array(bytes[2..<6])) }
@@ -122,6 +128,9 @@ public struct TargetAddressPolicy: Sendable, Hashable {
         ("::/128", "unspecified"), ("::1/128", "loopback"), ("100::/64", "discard-only"),
         ("2001::/23", "IETF protocol assignments"), ("2001:db8::/32", "documentation"), ("fc00::/7", "unique-local"),
         ("fe80::/10", "link-local"), ("fec0::/10", "site-local"), ("ff00::/8", "multicast"),
+        // Local-use NAT64 (RFC 8215) translates into the operator's own network, whatever IPv4
+        // address it carries (and where it carries it depends on the prefix length used).
+        ("64:ff9b:1::/48", "local-use NAT64"),
     ].map { (IPNetwork($0.0)!, $0.1) }
 
     public func isAllowListed(_ address: IPAddress) -> Bool {
@@ -129,26 +138,32 @@ public struct TargetAddressPolicy: Sendable, Hashable {
             || (address.embeddedIPv4.map { v4 in allowed.contains { $0.contains(v4) } } ?? false)
     }
 
-    /// Why `address` may not be connected to, or nil when it may.
+    /// Why `address` may not be connected to, or nil when it may (for logs: it names the address).
     public func refusal(of address: IPAddress) -> String? {
+        refusedKind(of: address).map { "\($0) address \(address)" }
+    }
+
+    /// The kind of block `address` (or the IPv4 address it carries) is in, when refused:
+    /// `loopback`, `private`, … — without the address itself.
+    public func refusedKind(of address: IPAddress) -> String? {
         if isAllowListed(address) { return nil }
-        if let reason = Self.reason(address) { return reason }
-        if let v4 = address.embeddedIPv4, let reason = Self.reason(v4) {
-            return "\(reason) (\(v4) inside \(address))"
-        }
+        if let kind = Self.kind(address) { return kind }
+        if let v4 = address.embeddedIPv4, let kind = Self.kind(v4) { return "\(kind) (IPv4 inside IPv6)" }
         return nil
     }
 
-    static func reason(_ address: IPAddress) -> String? {
+    static func kind(_ address: IPAddress) -> String? {
         let table = address.isIPv4 ? refusedIPv4 : refusedIPv6
-        return table.first { $0.0.contains(address) }.map { "\($0.1) address \(address)" }
+        return table.first { $0.0.contains(address) }?.1
     }
 
     /// Checks every address a target resolved to, and the scheme; the first refusal wins.
     public func check(scheme: String, host: String, addresses: [IPAddress]) -> TargetRefusal? {
         guard !addresses.isEmpty else { return .unresolvable(host) }
         for address in addresses {
-            if let reason = refusal(of: address) { return .forbiddenAddress(host: host, reason: reason) }
+            if let kind = refusedKind(of: address) {
+                return .forbiddenAddress(host: host, kind: kind, address: address.description)
+            }
         }
         if scheme != "https", !addresses.allSatisfy(isAllowListed) { return .httpsRequired(host) }
         return nil
@@ -156,10 +171,14 @@ public struct TargetAddressPolicy: Sendable, Hashable {
 }
 
 /// Why a webhook target was refused.
+///
+/// `description` goes to API clients and into delivery records they can read: it never names the
+/// address a host name resolved to (that would turn the guard into an oracle for internal DNS);
+/// `logDescription` does, for the operator's logs.
 public enum TargetRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidURL(String)
     case unresolvable(String)
-    case forbiddenAddress(host: String, reason: String)
+    case forbiddenAddress(host: String, kind: String, address: String)
     case httpsRequired(String)
     case invalidAllowList(String)
 
@@ -167,11 +186,17 @@ public enum TargetRefusal: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .invalidURL(let why): "invalid target URL: \(why)"
         case .unresolvable(let host): "target host \(host) does not resolve to any address"
-        case .forbiddenAddress(let host, let reason):
-            "target host \(host) resolves to a \(reason), which webhooks may not reach (allow-list it to permit)"
+        case .forbiddenAddress(let host, let kind, _):
+            "target host \(host) resolves to a \(kind) address, which webhooks may not reach (allow-list it to permit)"
         case .httpsRequired(let host): "target \(host) must use https (plain http only for allow-listed addresses)"
         case .invalidAllowList(let text): "\(text) in the webhook allow-list is not an IP address or CIDR block"
         }
+    }
+
+    /// The description with the refused address, for server-side logs only.
+    public var logDescription: String {
+        if case .forbiddenAddress(_, _, let address) = self { return "\(description); address \(address)" }
+        return description
     }
 }
 
@@ -222,12 +247,38 @@ public struct WebhookTarget: Sendable, Hashable {
             port = value
             host = String(host[..<colon])
         }
+        // One spelling per name: DNS is case-insensitive and `name.` is `name` (the checked address
+        // is pinned under this spelling, and the request is made with it).
         host = host.lowercased()
-        guard !host.isEmpty,
+        if host.hasSuffix(".") { host.removeLast() }
+        guard !host.isEmpty, !host.hasSuffix("."),
             host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "_" })
         else {
             return .failure(.invalidURL("missing or malformed host"))
         }
-        return .success(WebhookTarget(url: text, scheme: scheme, host: host, port: port))
+        let tail = String(rest.dropFirst(authority.count))
+        return .success(
+            WebhookTarget(
+                url: text, scheme: scheme, host: host, port: port, pathAndQuery: tail.hasPrefix("/") ? tail : "/" + tail
+            ))
+    }
+
+    /// The path and query as given (`/` when there is none).
+    public let pathAndQuery: String
+
+    init(url: String, scheme: String, host: String, port: Int, pathAndQuery: String) {
+        self.url = url
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.pathAndQuery = pathAndQuery
+    }
+
+    /// The URL to request: the given one with the host in its normalised spelling (lower case, no
+    /// trailing dot), so the HTTP client looks the host up exactly as the guard checked and pinned it.
+    public var requestURL: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let portPart = port == (scheme == "https" ? 443 : 80) ? "" : ":\(port)"
+        return "\(scheme)://\(hostPart)\(portPart)\(pathAndQuery)"
     }
 }

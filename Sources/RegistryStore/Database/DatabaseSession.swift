@@ -81,3 +81,27 @@ extension PostgresClient {
         for try await _ in rows {}
     }
 }
+
+extension PostgresTransactionError {
+    /// The error that made the transaction fail (PostgresNIO wraps what a transaction's body throws).
+    public var underlying: any Error { closureError ?? beginError ?? commitError ?? self }
+}
+
+/// `error`, or what made the transaction fail when it is a ``PostgresTransactionError``.
+public func unwrappingTransaction(_ error: any Error) -> any Error {
+    (error as? PostgresTransactionError)?.underlying ?? error
+}
+
+extension PostgresClient {
+    /// `withTransaction`, throwing what the body (or BEGIN/COMMIT) threw rather than PostgresNIO's wrapper.
+    public func inTransaction<Result>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        do {
+            return try await withTransaction(logger: logger, isolation: isolation, body)
+        } catch {
+            throw unwrappingTransaction(error)
+        }
+    }
+}

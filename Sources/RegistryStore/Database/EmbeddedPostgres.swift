@@ -172,8 +172,8 @@ public struct EmbeddedPostgres: Sendable {
                 port = \(port)
                 unix_socket_directories = '\(socketDirectory.path)'
                 fsync = on
-                # serve (16) + dispatchers + imports, and the test suite's parallel databases
-                max_connections = 300
+                # serve (two pools) + dispatchers + imports, and the test suite's parallel databases
+                max_connections = 500
                 shared_buffers = 256MB
                 work_mem = 64MB
                 maintenance_work_mem = 256MB

@@ -86,43 +86,68 @@ public struct DeliveryRepository: Sendable {
         return .queued
     }
 
+    public enum ReplayOutcome: Sendable, Equatable {
+        case queued(Int64)
+        /// Queuing `requested` more would put the subscription over `limit` waiting deliveries
+        /// (it has `queued`); nothing was queued.
+        case queueFull(queued: Int64, requested: Int64, limit: Int)
+    }
+
     /// Queues the subscription's events in a sequence range (inclusive) or an occurrence time range
     /// again, in order, as replay deliveries with their original ids. Types and filter of the
-    /// subscription apply; at most `limit` events. Returns how many were queued.
+    /// subscription apply; at most `limit` events. Nothing is queued when the subscription would
+    /// then have more than `maxQueued` deliveries waiting (pending or retrying); concurrent replays
+    /// of one subscription are serialised on its row, so together they cannot exceed it either.
     public func replay(
-        subscriptionId: String, fromSeq: Int64?, toSeq: Int64?, since: String?, until: String?, limit: Int
-    ) async throws -> Int64 {
-        let rows = try await client.query(
-            """
-            WITH s AS (SELECT id, types, filter FROM subscription WHERE id = \(subscriptionId)),
-                 picked AS (
-                    SELECT e.seq, e.id, e.type FROM s, change_event e
-                    WHERE e.seq >= coalesce(\(fromSeq), 0) AND e.seq <= coalesce(\(toSeq), 9223372036854775807)
-                      AND (\(since)::timestamptz IS NULL OR e.occurred_at >= \(since)::timestamptz)
-                      AND (\(until)::timestamptz IS NULL OR e.occurred_at < \(until)::timestamptz)
-                      AND e.type LIKE ANY (SELECT replace(replace(t, '_', '\\_'), '*', '%') FROM unnest(s.types) t)
-                      AND subscription_filter_matches(s.filter, e.entity_type, e.key)
-                    ORDER BY e.seq LIMIT \(limit)),
-                 inserted AS (
-                    INSERT INTO delivery (subscription_id, kind, event_seq, message_id, event_type, status)
-                    SELECT \(subscriptionId), 'replay', seq, id, type, 'pending' FROM picked ORDER BY seq
-                    RETURNING 1)
-            SELECT count(*) FROM inserted
-            """, logger: logger)
-        var count: Int64 = 0
-        for try await n in rows.decode(Int64.self) { count = n }
-        if count > 0 {
+        subscriptionId: String, fromSeq: Int64?, toSeq: Int64?, since: String?, until: String?, limit: Int,
+        maxQueued: Int = Int(Int32.max)
+    ) async throws -> ReplayOutcome {
+        let outcome = try await client.inTransaction(logger: logger) { connection in
+            try await connection.query(
+                "SELECT 1 FROM subscription WHERE id = \(subscriptionId) FOR UPDATE", logger: logger)
+            let rows = try await connection.query(
+                """
+                WITH s AS (SELECT id, types, filter FROM subscription WHERE id = \(subscriptionId)),
+                     picked AS (
+                        SELECT e.seq, e.id, e.type FROM s, change_event e
+                        WHERE e.seq >= coalesce(\(fromSeq), 0) AND e.seq <= coalesce(\(toSeq), 9223372036854775807)
+                          AND (\(since)::timestamptz IS NULL OR e.occurred_at >= \(since)::timestamptz)
+                          AND (\(until)::timestamptz IS NULL OR e.occurred_at < \(until)::timestamptz)
+                          AND e.type LIKE ANY (SELECT replace(replace(t, '_', '\\_'), '*', '%') FROM unnest(s.types) t)
+                          AND subscription_filter_matches(s.filter, e.entity_type, e.key)
+                        ORDER BY e.seq LIMIT \(limit)),
+                     waiting AS (
+                        SELECT count(*) AS n FROM delivery
+                        WHERE subscription_id = \(subscriptionId) AND status IN ('pending', 'retrying')),
+                     fits AS (SELECT (SELECT n FROM waiting) + (SELECT count(*) FROM picked) <= \(maxQueued) AS ok),
+                     inserted AS (
+                        INSERT INTO delivery (subscription_id, kind, event_seq, message_id, event_type, status)
+                        SELECT \(subscriptionId), 'replay', seq, id, type, 'pending' FROM picked, fits WHERE fits.ok
+                        ORDER BY seq
+                        RETURNING 1)
+                SELECT (SELECT count(*) FROM inserted), (SELECT n FROM waiting), (SELECT count(*) FROM picked),
+                       (SELECT ok FROM fits)
+                """, logger: logger)
+            for try await (inserted, waiting, picked, fits) in rows.decode((Int64, Int64, Int64, Bool).self) {
+                return fits
+                    ? ReplayOutcome.queued(inserted)
+                    : ReplayOutcome.queueFull(queued: waiting, requested: picked, limit: maxQueued)
+            }
+            throw DatabaseError.unexpected("no row for the replay")
+        }
+        if case .queued(let count) = outcome, count > 0 {
             try await client.execute("NOTIFY \(unescaped: SubscriptionRepository.wakeChannel)", logger: logger)
         }
-        return count
+        return outcome
     }
 }
 
 extension DeliveryRepository {
     /// A `webhook.ping` message for the subscription and the secrets that sign it; nil secrets
     /// never happen for an existing subscription.
-    public func pingMessage(subscriptionId: String) async throws -> (id: String, body: String, secrets: [WebhookSecret])
-    {
+    public func pingMessage(subscriptionId: String, keys: SecretKeyring) async throws -> (
+        id: String, body: String, secrets: [WebhookSecret]
+    ) {
         let rows = try await client.query(
             """
             SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
@@ -136,7 +161,15 @@ extension DeliveryRepository {
                 "id": .string(id), "type": .string("webhook.ping"), "timestamp": .string(timestamp),
                 "data": .object(["subscriptionId": .string(subscriptionId)]),
             ])
-            return (id, body.canonicalText, secrets.compactMap(WebhookSecret.init))
+            // A secret that cannot be decrypted (its key is not configured) does not sign; with none
+            // left the message would go unsigned, so the ping fails instead.
+            var usable: [WebhookSecret] = []
+            var failure: (any Error)?
+            for stored in secrets {
+                do { usable.append(try keys.open(stored, subscriptionId: subscriptionId)) } catch { failure = error }
+            }
+            if usable.isEmpty, let failure { throw failure }
+            return (id, body.canonicalText, usable)
         }
         throw DatabaseError.unexpected("no row for the ping message")
     }
@@ -166,18 +199,21 @@ extension DeliveryRepository {
     public func recordPing(
         subscriptionId: String, messageId: String, body: String, delivered: Bool, attempt: PingAttempt
     ) async throws -> Int64 {
+        // What the receiver answered must be storable (no NUL; bounded): see StorableText.
+        let error = StorableText.clean(attempt.error, maxBytes: 4096)
+        let responseBody = StorableText.clean(attempt.responseBody, maxBytes: 4096)
         let rows = try await client.query(
             """
             WITH d AS (
                 INSERT INTO delivery (subscription_id, kind, message_id, event_type, body, status, attempts, finished_at,
                                       last_error)
                 VALUES (\(subscriptionId), 'ping', \(messageId), 'webhook.ping', \(body),
-                        CASE WHEN \(delivered) THEN 'succeeded' ELSE 'dead' END, 1, now(), \(attempt.error))
+                        CASE WHEN \(delivered) THEN 'succeeded' ELSE 'dead' END, 1, now(), \(error))
                 RETURNING id)
             INSERT INTO delivery_attempt (delivery_id, attempt, at, target_address, status_code, latency_ms, response_body,
                                           error, dispatcher)
             SELECT d.id, 1, to_timestamp(\(attempt.at)), \(attempt.targetAddress), \(attempt.statusCode),
-                   \(attempt.latencyMs), \(attempt.responseBody), \(attempt.error), 'api'
+                   \(attempt.latencyMs), \(responseBody), \(error), 'api'
             FROM d RETURNING delivery_id
             """, logger: logger)
         var recorded: Int64?

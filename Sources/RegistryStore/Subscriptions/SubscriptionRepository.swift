@@ -95,27 +95,50 @@ public struct FeedPositionPruned: Error, Sendable {
     public var feedStart: Int64
 }
 
+/// The client already has as many subscriptions as it may (nothing was created).
+public struct SubscriptionLimitReached: Error, Sendable {
+    public var count: Int64
+    public var limit: Int
+}
+
 /// Stores subscriptions, their secrets and their delivery history; the dispatcher reads the same tables.
 public struct SubscriptionRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// Encrypts the signing secrets it stores (plain text only with ``SecretKeyring/plaintext``).
+    let keys: SecretKeyring
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, keys: SecretKeyring) {
         self.client = client
         self.logger = logger
+        self.keys = keys
     }
 
     /// Creates the subscription and its first secret, returned once. Fails with ``FeedPositionPruned``
-    /// when `after` is before the oldest event kept, or beyond the newest.
-    public func create(clientId: String, spec: SubscriptionSpec) async throws -> (SubscriptionRecord, WebhookSecret) {
+    /// when `after` is before the oldest event kept, or beyond the newest, and with
+    /// ``SubscriptionLimitReached`` when the client has `maxPerClient` subscriptions already
+    /// (checked under a lock on the client's row, so concurrent requests cannot pass it together).
+    public func create(clientId: String, spec: SubscriptionSpec, maxPerClient: Int? = nil) async throws -> (
+        SubscriptionRecord, WebhookSecret
+    ) {
         let secret = WebhookSecret.generate()
         let id = RandomText.identifier("sub_")
+        let stored = try keys.seal(secret, subscriptionId: id)
         let bounds = try await ChangeFeed(client: client, logger: logger).bounds()
         if let after = spec.after, after < bounds.firstKept - 1 || after > bounds.last {
             throw FeedPositionPruned(requested: after, feedStart: bounds.firstKept)
         }
         let start = spec.after ?? bounds.last
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.inTransaction(logger: logger) { connection in
+            if let maxPerClient {
+                try await connection.query(
+                    "SELECT 1 FROM api_client WHERE id = \(clientId) FOR UPDATE", logger: logger)
+                let rows = try await connection.query(
+                    "SELECT count(*) FROM subscription WHERE client_id = \(clientId)", logger: logger)
+                for try await count in rows.decode(Int64.self) where count >= maxPerClient {
+                    throw SubscriptionLimitReached(count: count, limit: maxPerClient)
+                }
+            }
             try await connection.query(
                 """
                 INSERT INTO subscription (id, client_id, url, types, filter, payload, description, cursor_seq)
@@ -123,7 +146,7 @@ public struct SubscriptionRepository: Sendable {
                         \(spec.payload.rawValue), \(spec.description), \(start))
                 """, logger: logger)
             try await connection.query(
-                "INSERT INTO subscription_secret (subscription_id, secret) VALUES (\(id), \(secret.text))",
+                "INSERT INTO subscription_secret (subscription_id, secret) VALUES (\(id), \(stored))",
                 logger: logger)
         }
         guard let record = try await get(id: id, clientId: nil) else {
@@ -222,7 +245,8 @@ public struct SubscriptionRepository: Sendable {
         WebhookSecret, expiresAt: String
     )? {
         let secret = WebhookSecret.generate()
-        return try await client.withTransaction(logger: logger) { connection in
+        let stored = try keys.seal(secret, subscriptionId: id)
+        return try await client.inTransaction(logger: logger) { connection in
             let owned = try await connection.query(
                 """
                 SELECT 1 FROM subscription WHERE id = \(id) AND (\(clientId)::text IS NULL OR client_id = \(clientId))
@@ -239,7 +263,7 @@ public struct SubscriptionRepository: Sendable {
                 WHERE subscription_id = \(id) AND expires_at IS NULL
                 """, logger: logger)
             try await connection.query(
-                "INSERT INTO subscription_secret (subscription_id, secret) VALUES (\(id), \(secret.text))",
+                "INSERT INTO subscription_secret (subscription_id, secret) VALUES (\(id), \(stored))",
                 logger: logger)
             let expiry = try await connection.query(
                 "SELECT \(unescaped: Self.timestamp("now() + make_interval(secs => \(overlapSeconds))"))",
@@ -250,4 +274,55 @@ public struct SubscriptionRepository: Sendable {
     }
 
     public static let wakeChannel = "registry_deliveries"
+
+    /// What `reencryptSecrets` did.
+    public struct Reencryption: Sendable, Hashable {
+        /// Rows that held the secret in plain text.
+        public var wasPlain = 0
+        /// Rows under a previous key.
+        public var wasPreviousKey = 0
+        /// Rows already under the current key.
+        public var unchanged = 0
+    }
+
+    /// Re-encrypts every stored signing secret under the current key (plain rows and rows under a
+    /// previous key), in one transaction: all of them or none. Fails when a row cannot be read
+    /// (its key is not configured) or when there is no current key.
+    public func reencryptSecrets() async throws -> Reencryption {
+        guard keys.encrypts else { throw SecretKeyConfigurationError.missing }
+        return try await client.inTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT subscription_id, secret FROM subscription_secret ORDER BY subscription_id FOR UPDATE",
+                logger: logger)
+            var pending: [(String, String, String)] = []
+            var summary = Reencryption()
+            for try await (subscriptionId, stored) in rows.decode((String, String).self) {
+                guard keys.needsRotation(stored) else {
+                    summary.unchanged += 1
+                    continue
+                }
+                if SecretKeyring.keyId(of: stored) == nil { summary.wasPlain += 1 } else { summary.wasPreviousKey += 1 }
+                let secret = try keys.open(stored, subscriptionId: subscriptionId)
+                pending.append((subscriptionId, stored, try keys.seal(secret, subscriptionId: subscriptionId)))
+            }
+            for (subscriptionId, old, new) in pending {
+                try await connection.query(
+                    """
+                    UPDATE subscription_secret SET secret = \(new)
+                    WHERE subscription_id = \(subscriptionId) AND secret = \(old)
+                    """, logger: logger)
+            }
+            return summary
+        }
+    }
+
+    /// How many stored secrets are under each key id (`plain` for plain text).
+    public func secretKeyUsage() async throws -> [String: Int] {
+        let rows = try await client.query("SELECT secret FROM subscription_secret", logger: logger)
+        var usage: [String: Int] = [:]
+        for try await stored in rows.decode(String.self) {
+            usage[SecretKeyring.keyId(of: stored) ?? "plain", default: 0] += 1
+        }
+        return usage
+    }
 }
