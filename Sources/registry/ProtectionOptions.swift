@@ -27,7 +27,7 @@ struct ProtectionOptions: ParsableArguments {
     @Option(help: "Seconds an idle keep-alive connection stays open (env IDLE_TIMEOUT).")
     var idleTimeout = environment["IDLE_TIMEOUT"].flatMap { Double($0) } ?? 60
 
-    @Option(help: "Seconds a request may take from head to answer, else 503 (env REQUEST_TIMEOUT).")
+    @Option(help: "Seconds a request may take from head to answer, else 503; 0 = no deadline (env REQUEST_TIMEOUT).")
     var requestTimeout = environment["REQUEST_TIMEOUT"].flatMap { Double($0) } ?? 45
 
     @Option(help: "Milliseconds an API read's SQL statement may run, else 503; 0 = none (env STATEMENT_TIMEOUT_MS).")
@@ -86,7 +86,8 @@ struct ProtectionOptions: ParsableArguments {
             return network
         }
         for (name, seconds) in [
-            ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
+            ("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout),
+            ("--request-timeout", requestTimeout == 0 ? 1 : requestTimeout),
         ] where !(seconds >= 0.1 && seconds <= 86400) {
             throw ValidationError("\(name) must be from 0.1 to 86400 seconds.")
         }
@@ -95,7 +96,7 @@ struct ProtectionOptions: ParsableArguments {
         }
         settings.headerTimeout = .milliseconds(Int64(headerTimeout * 1000))
         settings.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
-        settings.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+        settings.requestTimeout = requestTimeout == 0 ? nil : .milliseconds(Int64(requestTimeout * 1000))
         settings.statementTimeout = .milliseconds(Int64(statementTimeoutMs))
         return settings
     }

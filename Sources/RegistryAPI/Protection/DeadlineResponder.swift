@@ -11,10 +11,12 @@ import Synchronization
 struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context: RequestContext {
     typealias Context = Inner.Context
     let inner: Inner
-    let timeout: Duration
+    /// nil: no deadline (the router answers directly).
+    let timeout: Duration?
     let abandoned = Counter(label: "registry_request_timeouts_total")
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        guard let timeout else { return try await inner.respond(to: request, context: context) }
         let inner = self.inner
         let first = FirstResult()
         let work = Task {

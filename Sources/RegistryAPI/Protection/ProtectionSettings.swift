@@ -15,8 +15,8 @@ public struct ProtectionSettings: Sendable {
     /// An idle keep-alive connection (nothing read or written) is closed after this long.
     public var idleTimeout: TimeAmount = .seconds(60)
     /// A request (body read, handler, answer) must finish within this long, else 503; long polls
-    /// (`/v1/changes?wait=`, at most 30 s) fit inside the default.
-    public var requestTimeout: Duration = .seconds(45)
+    /// (`/v1/changes?wait=`, at most 30 s) fit inside the default. nil: no deadline.
+    public var requestTimeout: Duration? = .seconds(45)
     /// Longest an API read's SQL statement may run (PostgreSQL `statement_timeout`; 0 = none).
     public var statementTimeout: Duration = .seconds(10)
     /// Unauthenticated refusals written to the audit log: a burst, then one per this many seconds;

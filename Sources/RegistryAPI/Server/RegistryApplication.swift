@@ -70,7 +70,8 @@ public enum RegistryApplication {
         }
         ChangeRoutes<Context>(
             client: client, retentionDays: retentionDays,
-            longPollCeiling: max(.zero, protection.requestTimeout - .seconds(1)), logger: logger
+            longPollCeiling: protection.requestTimeout.map { max(.zero, $0 - .seconds(1)) } ?? .seconds(30),
+            logger: logger
         ).register(on: router)
         InstitutionRoutes<Context>(client: client, logger: logger).register(on: router)
         SPORRoutes<Context>(client: client, logger: logger).register(on: router)
