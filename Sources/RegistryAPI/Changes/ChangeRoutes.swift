@@ -86,8 +86,8 @@ struct ChangeRoutes<Context: RequestContext>: Sendable {
     }
 }
 
-/// Removes change events older than the retention once an hour.
-struct ChangeRetentionService: Service {
+/// Once an hour: removes change events older than the feed retention and audit entries past theirs.
+struct RetentionService: Service {
     let client: PostgresClient
     let retentionDays: Int
     /// The audit log is pruned on the same hourly round.

@@ -133,7 +133,7 @@ public enum RegistryApplication {
                     logger: appLogger))
         }
         services.append(
-            ChangeRetentionService(
+            RetentionService(
                 client: client, retentionDays: settings.retentionDays, auditRetention: settings.auditRetention,
                 logger: appLogger))
         let search =

@@ -24,8 +24,7 @@ public struct RFC3339Timestamp: Sendable, Hashable {
             let day = digits(8..<10), byte(10, "Tt"), let hour = digits(11..<13), byte(13, ":"),
             let minute = digits(14..<16), byte(16, ":"), let second = digits(17..<19)
         else { return nil }
-        guard (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day), hour < 24,
-            minute < 60, second < 60
+        guard let date = LocalDate(year: year, month: month, day: day), hour < 24, minute < 60, second < 60
         else { return nil }
         var i = 19
         var fraction = ""
@@ -50,7 +49,7 @@ public struct RFC3339Timestamp: Sendable, Hashable {
         }
         guard i == b.count else { return nil }
         let local =
-            Int64(Self.daysFromCivil(year: year, month: month, day: day)) * 86400
+            Int64(date.dayNumber) * 86400
             + Int64(hour * 3600 + minute * 60 + second)
         let utc = local - Int64(offset)
         // 0001-01-01T00:00:00Z ... 9999-12-31T23:59:59Z
@@ -63,7 +62,8 @@ public struct RFC3339Timestamp: Sendable, Hashable {
     public var utcText: String {
         let days = Int(epochSeconds >= 0 ? epochSeconds / 86400 : (epochSeconds - 86399) / 86400)
         let secondsOfDay = Int(epochSeconds - Int64(days) * 86400)
-        let (year, month, day) = Self.civil(fromDays: days)
+        let date = LocalDate(dayNumber: days)
+        let (year, month, day) = (date.year, date.month, date.day)
         func pad(_ value: Int, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
@@ -73,37 +73,5 @@ public struct RFC3339Timestamp: Sendable, Hashable {
             + "\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2))"
         if !fraction.isEmpty { text += "." + fraction }
         return text + "Z"
-    }
-
-    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146097 + dayOfEra - 719468
-    }
-
-    static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let dayOfEra = z - era * 146097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
