@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -28,50 +29,45 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
+        // The target graph follows the data (docs/ARCHITECTURE.md draws it): pure readers and rules →
+        // RegistryImport (pipelines, one import-run driver) → RegistryStore ← RegistryAPI, RegistryDispatch.
+        // Neither the API nor the dispatcher links an importer, libxml2 or a data generator.
         .systemLibrary(
             name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Pure domain: identifiers, entities, dates, JSON, quality findings, webhooks' rules, lookup tables.
         .target(
             name: "RegistryCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings
-        ),
-        // Streaming readers shared by the importers: libxml2 SAX2 and zip entries.
-        .target(
-            name: "XMLStreaming",
-            dependencies: ["CLibXML2", "CZlib"],
-            path: "Importers/XMLStreaming",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "SAMImporter",
-            dependencies: [
-                "RegistryCore", "XMLStreaming", "CLibXML2", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            path: "Importers/SAM",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "ProviderImporter",
-            dependencies: ["RegistryCore", "XMLStreaming"],
-            path: "Importers/Providers",
-            exclude: ["Formats"],
             resources: [
                 .copy("Resources/postcodes.csv"), .copy("Resources/cd-hcparty.csv"),
                 .copy("Resources/nihii-profession-digits.csv"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Streaming readers shared by the source readers: libxml2 SAX2 and zip entries.
+        .target(name: "XMLStreaming", dependencies: ["CLibXML2", "CZlib"], swiftSettings: swiftSettings),
+        // Source readers and their quality rules: files in, entities and findings out; no database.
         .target(
-            name: "SPORImporter",
-            dependencies: ["RegistryCore", "XMLStreaming"],
-            path: "Importers/SPOR",
+            name: "SAMReaders",
+            dependencies: [
+                "RegistryCore", "XMLStreaming", "CLibXML2", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ProviderReaders",
+            dependencies: ["RegistryCore", "XMLStreaming"],
+            exclude: ["Formats"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "SPORReaders", dependencies: ["RegistryCore", "XMLStreaming"], swiftSettings: swiftSettings),
+        // The store: schema and migrations, queries, the change feed, clients and subscriptions, the
+        // embedded PostgreSQL and the in-memory practice search. No reader, no import.
+        .target(
             name: "RegistryStore",
             dependencies: [
-                "RegistryCore", "SAMImporter", "ProviderImporter", "SPORImporter",
+                "RegistryCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,11 +76,24 @@ let package = Package(
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
+        // Import pipelines (read → check → stage → diff → gate → apply + events) and the one
+        // import-run driver that owns their lock, run record, refusal, NOTIFY and COMMIT.
+        .target(
+            name: "RegistryImport",
+            dependencies: [
+                "RegistryCore", "RegistryStore", "XMLStreaming", "SAMReaders", "ProviderReaders", "SPORReaders",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RegistryAPI",
             dependencies: [
-                "RegistryCore", "RegistryStore", "RegistryDispatch", "ProviderImporter", "SPORImporter",
+                "RegistryCore", "RegistryStore", "RegistryDispatch",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -94,6 +103,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             resources: [.copy("OpenAPI/openapi.json")],
@@ -113,10 +123,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Seeded generators of realistic SAM exports and CoBRHA snapshots, for the demo, the
+        // benchmarks and the tests; never linked by the server's libraries.
+        .target(
+            name: "TestDataGenerators",
+            dependencies: ["RegistryCore", "XMLStreaming", "SAMReaders"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "registry",
             dependencies: [
-                "RegistryCore", "SAMImporter", "RegistryStore", "RegistryAPI", "RegistryDispatch", "ProviderImporter",
+                "RegistryCore", "RegistryStore", "RegistryImport", "RegistryAPI", "RegistryDispatch",
+                "TestDataGenerators", "SAMReaders", "ProviderReaders",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -141,7 +159,7 @@ let package = Package(
         .target(
             name: "DatabaseTestSupport",
             dependencies: [
-                "RegistryStore", "SAMImporter",
+                "RegistryStore", "RegistryImport", "TestDataGenerators", "SAMReaders",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -149,19 +167,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "ProviderImporterTests", dependencies: ["ProviderImporter", "XMLStreaming", "RegistryCore"],
+            name: "ProviderReadersTests",
+            dependencies: ["ProviderReaders", "TestDataGenerators", "XMLStreaming", "RegistryCore"],
             swiftSettings: swiftSettings),
         .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SAMImporterTests",
-            dependencies: ["SAMImporter", "XMLStreaming", "RegistryCore", "SharedSamples"],
+            name: "SAMReadersTests",
+            dependencies: ["SAMReaders", "TestDataGenerators", "XMLStreaming", "RegistryCore", "SharedSamples"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RegistryAPITests",
             dependencies: [
-                "RegistryAPI", "RegistryStore", "RegistryDispatch", "SAMImporter", "RegistryCore", "SharedSamples",
-                "DatabaseTestSupport",
+                "RegistryAPI", "RegistryStore", "RegistryImport", "RegistryDispatch", "TestDataGenerators",
+                "SAMReaders", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -174,8 +193,8 @@ let package = Package(
         .testTarget(
             name: "RegistryDispatchTests",
             dependencies: [
-                "RegistryDispatch", "RegistryAPI", "RegistryStore", "RegistryCore", "SAMImporter",
-                "DatabaseTestSupport",
+                "RegistryDispatch", "RegistryAPI", "RegistryStore", "RegistryImport", "RegistryCore",
+                "TestDataGenerators", "SAMReaders", "DatabaseTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -188,8 +207,17 @@ let package = Package(
         .testTarget(
             name: "RegistryStoreTests",
             dependencies: [
-                "RegistryStore", "SAMImporter", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
-                "ProviderImporter", "XMLStreaming", "CZlib", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "RegistryStore", "RegistryImport", "TestDataGenerators", "RegistryCore", "DatabaseTestSupport",
+                "ProviderReaders", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistryImportTests",
+            dependencies: [
+                "RegistryImport", "RegistryStore", "TestDataGenerators", "SAMReaders", "ProviderReaders",
+                "SPORReaders", "RegistryCore", "SharedSamples", "DatabaseTestSupport", "XMLStreaming", "CZlib",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -31,6 +31,6 @@ with open(OUT, "w", newline="", encoding="utf-8") as f:
     writer.writerow(["code", "kind", "fr", "nl", "de", "en", "missing"])
     writer.writerows(rows)
 # The importer bundles a copy (labels in API answers, profession checks).
-BUNDLED = pathlib.Path(__file__).resolve().parents[2] / "Importers/Providers/Resources/cd-hcparty.csv"
+BUNDLED = pathlib.Path(__file__).resolve().parents[2] / "Sources/RegistryCore/Resources/cd-hcparty.csv"
 BUNDLED.write_bytes(OUT.read_bytes())
 print(f"wrote {OUT} (and its bundled copy): {len(rows)} codes ({sum(1 for r in rows if r[1] == 'person')} professions)")

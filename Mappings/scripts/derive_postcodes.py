@@ -29,7 +29,7 @@ import sys
 GEO = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parents[2].parent / "shared/reference/geo")
 OUT = pathlib.Path(__file__).resolve().parents[1] / "geo/postcodes.csv"
 # The importer bundles the same table as a resource (SwiftPM copies no files from outside a target).
-BUNDLED = pathlib.Path(__file__).resolve().parents[2] / "Importers/Providers/Resources/postcodes.csv"
+BUNDLED = pathlib.Path(__file__).resolve().parents[2] / "Sources/RegistryCore/Resources/postcodes.csv"
 BELGIUM = (49.49, 51.51, 2.54, 6.41)  # lat min/max, lon min/max
 
 

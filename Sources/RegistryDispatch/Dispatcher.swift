@@ -7,37 +7,37 @@ import ServiceLifecycle
 import Synchronization
 
 /// How a dispatcher works; tests shorten the schedule, the lease and the timeouts.
-public struct DispatcherSettings: Sendable {
+package struct DispatcherSettings: Sendable {
     /// Names this process in leases and attempt records.
-    public var workerId: String
+    package var workerId: String
     /// Subscriptions served at once (one HTTP call in flight each).
-    public var concurrency: Int = 32
+    package var concurrency: Int = 32
     /// Deliveries read and recorded per round trip.
-    public var batchSize: Int = 100
+    package var batchSize: Int = 100
     /// A claimed subscription is this process's for this long, renewed every round.
-    public var leaseSeconds: Int = 60
+    package var leaseSeconds: Int = 60
     /// Looks for work at least this often even without a notification.
-    public var pollInterval: Duration = .seconds(1)
-    public var retryPolicy: RetryPolicy = .standard
-    public var addressPolicy: TargetAddressPolicy = TargetAddressPolicy()
-    public var timeouts: SendTimeouts = SendTimeouts()
+    package var pollInterval: Duration = .seconds(1)
+    package var retryPolicy: RetryPolicy = .standard
+    package var addressPolicy: TargetAddressPolicy = TargetAddressPolicy()
+    package var timeouts: SendTimeouts = SendTimeouts()
     /// How often the process checks whether a new day began (for `sam.*.effective` events); nil
     /// leaves that to other processes.
-    public var effectiveDateCheck: Duration? = .seconds(60)
+    package var effectiveDateCheck: Duration? = .seconds(60)
     /// Resolves target host names (the system resolver; tests pin names to addresses).
-    public var lookUp: WebhookSender.LookUp = WebhookSender.lookUp(host:)
+    package var lookUp: WebhookSender.LookUp = WebhookSender.lookUp(host:)
     /// After a round that could not be recorded (or failed otherwise), the subscription is left
     /// alone for this long, doubling with each failure in a row up to `maximumHoldOff`.
-    public var holdOff: Duration = .seconds(1)
-    public var maximumHoldOff: Duration = .seconds(300)
+    package var holdOff: Duration = .seconds(1)
+    package var maximumHoldOff: Duration = .seconds(300)
     /// Decrypts the stored signing secrets (the `registry` commands always configure it).
-    public var secretKeys: SecretKeyring = .plaintext
+    package var secretKeys: SecretKeyring = .plaintext
 
-    public init(workerId: String = DispatcherSettings.defaultWorkerId()) {
+    package init(workerId: String = DispatcherSettings.defaultWorkerId()) {
         self.workerId = workerId
     }
 
-    public static func defaultWorkerId() -> String {
+    package static func defaultWorkerId() -> String {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):"
             + RandomText.identifier("").prefix(6)
     }
@@ -48,7 +48,7 @@ public struct DispatcherSettings: Sendable {
 /// order, records every attempt, and retries or dead-letters failures. Any number of dispatchers
 /// may run against one database. Woken by NOTIFY (new events, retries, replays) with a poll as
 /// backstop.
-public struct Dispatcher: Service {
+package struct Dispatcher: Service {
     let client: PostgresClient
     let settings: DispatcherSettings
     let sender: WebhookSender
@@ -57,7 +57,7 @@ public struct Dispatcher: Service {
     let logger: Logger
     let failures = RoundFailures()
 
-    public init(
+    package init(
         client: PostgresClient, settings: DispatcherSettings, entities: any EventEntitySource, logger: Logger
     ) {
         self.client = client
@@ -73,9 +73,9 @@ public struct Dispatcher: Service {
     }
 
     /// Imports, replays, manual retries and re-activations notify this channel.
-    public static let channels = [SubscriptionRepository.wakeChannel]
+    package static let channels = [SubscriptionRepository.wakeChannel]
 
-    public func run() async throws {
+    package func run() async throws {
         logger.info(
             "dispatcher started",
             metadata: ["worker": "\(settings.workerId)", "concurrency": "\(settings.concurrency)"])

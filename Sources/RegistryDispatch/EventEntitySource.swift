@@ -4,7 +4,7 @@ import RegistryCore
 ///
 /// The dispatcher knows events, not lookups; the API module implements this with the same code
 /// that answers `GET href`, so a full payload is exactly what the lookup would return.
-public protocol EventEntitySource: Sendable {
+package protocol EventEntitySource: Sendable {
     /// The lookup answer for `href` with every validity slice, or nil when the entity no longer exists.
     func entity(href: String) async throws -> JSONValue?
 }

@@ -12,23 +12,23 @@ import Synchronization
 #endif
 
 /// What one HTTP attempt produced.
-public struct AttemptResult: Sendable {
-    public var verdict: DeliveryVerdict
-    public var at: Date
-    public var targetAddress: String?
-    public var statusCode: Int?
-    public var latencyMs: Double
+package struct AttemptResult: Sendable {
+    package var verdict: DeliveryVerdict
+    package var at: Date
+    package var targetAddress: String?
+    package var statusCode: Int?
+    package var latencyMs: Double
     /// The first 4 KB of the response body.
-    public var responseBody: String?
-    public var error: String?
+    package var responseBody: String?
+    package var error: String?
 }
 
 /// Timeouts of one webhook POST.
-public struct SendTimeouts: Sendable {
-    public var connect: Duration
-    public var response: Duration
+package struct SendTimeouts: Sendable {
+    package var connect: Duration
+    package var response: Duration
 
-    public init(connect: Duration = .seconds(5), response: Duration = .seconds(15)) {
+    package init(connect: Duration = .seconds(5), response: Duration = .seconds(15)) {
         self.connect = connect
         self.response = response
     }
@@ -40,9 +40,9 @@ public struct SendTimeouts: Sendable {
 /// whose DNS is pinned to that address, so a name that resolves to a public address for the
 /// check and to 127.0.0.1 a moment later (DNS rebinding) cannot slip through. TLS still verifies
 /// the certificate against the host name.
-public final class WebhookSender: Sendable {
+package final class WebhookSender: Sendable {
     /// Resolves a host name to its addresses (the system resolver unless a test gives another).
-    public typealias LookUp = @Sendable (String) async throws -> [IPAddress]
+    package typealias LookUp = @Sendable (String) async throws -> [IPAddress]
 
     let policy: TargetAddressPolicy
     let timeouts: SendTimeouts
@@ -53,11 +53,11 @@ public final class WebhookSender: Sendable {
     /// One client per send, shut down after it (for occasional sends such as pings from the API,
     /// where no one would shut a pool down).
     let ephemeral: Bool
-    public static let responseExcerptBytes = 4096
+    package static let responseExcerptBytes = 4096
     /// The longest error text recorded for an attempt.
-    public static let errorTextBytes = 1024
+    package static let errorTextBytes = 1024
 
-    public init(
+    package init(
         policy: TargetAddressPolicy, timeouts: SendTimeouts = SendTimeouts(), connectionsPerHost: Int = 64,
         ephemeral: Bool = false, lookUp: @escaping LookUp = WebhookSender.lookUp(host:),
         logger: Logger = Logger(label: "registry.webhooks")
@@ -71,7 +71,7 @@ public final class WebhookSender: Sendable {
     }
 
     /// Closes every pooled connection; call once when done.
-    public func shutdown() async {
+    package func shutdown() async {
         let all = clients.withLock { clients in
             defer { clients.removeAll() }
             return Array(clients.values)
@@ -113,7 +113,7 @@ public final class WebhookSender: Sendable {
 
     /// The target's addresses, checked by the policy: the first one is connected to. A refusal's
     /// address is logged here, never returned (the text goes back to the API client).
-    public func checkedAddresses(of target: WebhookTarget) async -> Result<[IPAddress], TargetRefusalOrFailure> {
+    package func checkedAddresses(of target: WebhookTarget) async -> Result<[IPAddress], TargetRefusalOrFailure> {
         let addresses: [IPAddress]
         do {
             addresses = try await Self.resolve(host: target.host, lookUp: lookUp)
@@ -128,7 +128,7 @@ public final class WebhookSender: Sendable {
     }
 
     /// One signed POST of `body` to `url`; never throws: every failure is a verdict.
-    public func send(url: String, messageId: String, body: [UInt8], secrets: [WebhookSecret]) async -> AttemptResult {
+    package func send(url: String, messageId: String, body: [UInt8], secrets: [WebhookSecret]) async -> AttemptResult {
         let started = Date()
         let clock = ContinuousClock.now
         func failed(_ reason: String, address: String? = nil) -> AttemptResult {
@@ -216,12 +216,12 @@ public final class WebhookSender: Sendable {
 
     /// How long a lookup may take: a slow or silent DNS server must not hold a subscription
     /// request or a delivery for the resolver's whole retry cycle (and its pool thread with it).
-    public static let resolutionTimeout: Duration = .seconds(5)
+    package static let resolutionTimeout: Duration = .seconds(5)
 
     /// The addresses of `host` (getaddrinfo on NIO's blocking-I/O pool, off the cooperative
     /// threads), or `ResolutionFailed` when there is no answer within `timeout`: getaddrinfo
     /// cannot be cancelled, so the caller stops waiting and the lookup finishes on its own.
-    public static func resolve(
+    package static func resolve(
         host: String, timeout: Duration = resolutionTimeout,
         lookUp: @escaping @Sendable (String) async throws -> [IPAddress] = lookUp(host:)
     ) async throws -> [IPAddress] {
@@ -246,7 +246,7 @@ public final class WebhookSender: Sendable {
     }
 
     /// The system resolver's answer (getaddrinfo on NIO's blocking-I/O pool), however long it takes.
-    @Sendable public static func lookUp(host: String) async throws -> [IPAddress] {
+    @Sendable package static func lookUp(host: String) async throws -> [IPAddress] {
         try await NIOThreadPool.singleton.runIfActive {
             var hints = addrinfo()
             hints.ai_family = AF_UNSPEC
@@ -300,8 +300,8 @@ final class FirstAnswer<Value: Sendable>: Sendable {
 }
 
 /// Why a target cannot be sent to, in words fit for the API client.
-public struct TargetRefusalOrFailure: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct TargetRefusalOrFailure: Error, Sendable, CustomStringConvertible {
+    package var description: String
 }
 
 struct ResolutionFailed: Error, CustomStringConvertible {

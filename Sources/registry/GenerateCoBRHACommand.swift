@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProviderImporter
+import TestDataGenerators
+import ProviderReaders
 
 struct GenerateCoBRHACommand: ParsableCommand {
     static let configuration = CommandConfiguration(

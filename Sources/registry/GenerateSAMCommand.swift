@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SAMImporter
+import TestDataGenerators
+import SAMReaders
 
 struct GenerateSAMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

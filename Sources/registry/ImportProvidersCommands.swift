@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RegistryImport
 import Logging
 import PostgresNIO
 import RegistryStore

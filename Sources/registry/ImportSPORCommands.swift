@@ -1,5 +1,6 @@
 import ArgumentParser
 import RegistryStore
+import RegistryImport
 
 struct ImportSPORRMSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -37,10 +37,14 @@ struct ProtectionOptions: ParsableArguments {
     var metricsHost = environment["METRICS_HOST"] ?? "127.0.0.1"
 
     @Option(
+        name: .customLong("metrics-port"),
         help:
             "Port of a separate /metrics listener; without it /metrics is on the API port for tokens with metrics:read (env METRICS_PORT)."
     )
-    var metricsPort: Int? = environment["METRICS_PORT"].flatMap { Int($0) }
+    var metricsPortOption: Int?
+
+    /// `--metrics-port`, else `METRICS_PORT` (an optional option takes no default value).
+    var metricsPort: Int? { metricsPortOption ?? Self.environment["METRICS_PORT"].flatMap { Int($0) } }
 
     @Option(help: "Days unauthenticated refusals stay in the audit log (env AUDIT_UNAUTHENTICATED_RETENTION_DAYS).")
     var auditUnauthenticatedRetentionDays =

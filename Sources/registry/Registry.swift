@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import RegistryImport
 import Logging
 import PostgresNIO
 import RegistryStore
-import SAMImporter
+import SAMReaders
 
 /// `registry`: the Belgian reference-data registry (import, migrate, generate, embedded database).
 ///

@@ -6,17 +6,17 @@ import Foundation
 /// The pool has one thread per core (two on these machines) and the tests' in-process servers
 /// answer on it: a test blocked in `waitUntilExit()` while its child talked to such a server, with
 /// the other thread blocked too, could wait forever. Waiting happens on a thread of its own instead.
-public enum ChildProcess {
-    public struct Finished: Sendable {
-        public var status: Int32
-        public var output: Data
-        public var errors: Data
-        public var outputText: String { String(decoding: output, as: UTF8.self) }
-        public var errorText: String { String(decoding: errors, as: UTF8.self) }
+package enum ChildProcess {
+    package struct Finished: Sendable {
+        package var status: Int32
+        package var output: Data
+        package var errors: Data
+        package var outputText: String { String(decoding: output, as: UTF8.self) }
+        package var errorText: String { String(decoding: errors, as: UTF8.self) }
     }
 
     /// Runs EXECUTABLE ARGUMENTS to its end; what it printed is collected in files (no pipe to fill).
-    public static func run(
+    package static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil
     ) async throws -> Finished {
         let process = Process()
@@ -39,7 +39,7 @@ public enum ChildProcess {
     }
 
     /// Runs `python3 -c SCRIPT ARGUMENTS` (`/usr/bin/env` finds the interpreter).
-    public static func python(_ script: String, _ arguments: [String] = []) async throws -> Finished {
+    package static func python(_ script: String, _ arguments: [String] = []) async throws -> Finished {
         try await run("/usr/bin/env", ["python3", "-c", script] + arguments)
     }
 
@@ -60,7 +60,7 @@ public enum ChildProcess {
 
 extension Process {
     /// Waits for the process to end on a thread of its own (see `ChildProcess`).
-    public func exited() async {
+    package func exited() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread {
                 self.waitUntilExit()

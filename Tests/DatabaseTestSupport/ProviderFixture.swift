@@ -2,18 +2,18 @@ import Foundation
 
 /// Small CoBRHA snapshots and practice registers written by hand for tests: identifiers are
 /// computed here with the published rules, independently of the registry's own validators.
-public enum ProviderFixture {
-    public struct Person: Sendable {
-        public var ssin: String
-        public var first: String
-        public var last: String
-        public var profession: String
-        public var nihii: String
-        public var birth = "1980-05-17"
-        public var death: String?
-        public var speciality: String?
+package enum ProviderFixture {
+    package struct Person: Sendable {
+        package var ssin: String
+        package var first: String
+        package var last: String
+        package var profession: String
+        package var nihii: String
+        package var birth = "1980-05-17"
+        package var death: String?
+        package var speciality: String?
 
-        public init(
+        package init(
             ssin: String, first: String, last: String, profession: String, nihii: String, speciality: String? = nil
         ) {
             self.ssin = ssin
@@ -26,19 +26,19 @@ public enum ProviderFixture {
     }
 
     /// An SSIN born before 2000: YYMMDD + serial + 97 - (nine digits mod 97).
-    public static func ssin(_ yymmdd: String, serial: Int) -> String {
+    package static func ssin(_ yymmdd: String, serial: Int) -> String {
         let body = yymmdd + String(format: "%03d", serial)
         return body + String(format: "%02d", 97 - Int(body)! % 97)
     }
 
     /// A person's NIHII: digit + 5 digits + 97 - (first six mod 97) + competence.
-    public static func nihii(digit: Int, number: Int, competence: String = "000") -> String {
+    package static func nihii(digit: Int, number: Int, competence: String = "000") -> String {
         let body = String(digit) + String(format: "%05d", number)
         return body + String(format: "%02d", 97 - Int(body)! % 97) + competence
     }
 
     /// Physicians (digit 1), nurses (4) and dentists (3) with Belgian name variants.
-    public static let people: [Person] = [
+    package static let people: [Person] = [
         Person(
             ssin: ssin("800517", serial: 11), first: "Jan", last: "Van de Casteele", profession: "persphysician",
             nihii: nihii(digit: 1, number: 1), speciality: "persgeneralphysician"),
@@ -64,7 +64,7 @@ public enum ProviderFixture {
     }
 
     /// The FPS Health snapshot: identity, professions and visas, no NIHII.
-    public static func fpsHealth(_ people: [Person] = people, extra: String = "") -> String {
+    package static func fpsHealth(_ people: [Person] = people, extra: String = "") -> String {
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
             <c:CoBRHASnapshot xmlns:c="urn:be:registry:cobrha:snapshot:1" source="FPS-HEALTH" snapshotId="fps-1" created="2026-11-27T06:00:00Z">
@@ -84,7 +84,7 @@ public enum ProviderFixture {
     }
 
     /// The RIZIV-INAMI snapshot: NIHII numbers, specialities, recognitions, and one hospital.
-    public static func rizivInami(_ people: [Person] = people) -> String {
+    package static func rizivInami(_ people: [Person] = people) -> String {
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
             <r:CoBRHASnapshot xmlns:r="urn:be:registry:cobrha:snapshot:1" source="RIZIV-INAMI" snapshotId="riziv-1" created="2026-11-27T06:00:00Z">
@@ -112,16 +112,16 @@ public enum ProviderFixture {
         return xml
     }
 
-    public struct Practice: Sendable {
-        public var id: String
-        public var nihii: String
-        public var postcode: String
-        public var latitude: Double
-        public var longitude: Double
-        public var languages = "nl|fr"
-        public var validTo = ""
+    package struct Practice: Sendable {
+        package var id: String
+        package var nihii: String
+        package var postcode: String
+        package var latitude: Double
+        package var longitude: Double
+        package var languages = "nl|fr"
+        package var validTo = ""
 
-        public init(id: String, nihii: String, postcode: String, latitude: Double, longitude: Double) {
+        package init(id: String, nihii: String, postcode: String, latitude: Double, longitude: Double) {
             self.id = id
             self.nihii = nihii
             self.postcode = postcode
@@ -130,10 +130,10 @@ public enum ProviderFixture {
         }
     }
 
-    public static let header =
+    package static let header =
         "practice_id,nihii,role,institution,street_fr,street_nl,house_number,post_box,postcode,municipality_fr,municipality_nl,nis_code,latitude,longitude,languages,competences,phone,email,website,valid_from,valid_to"
 
-    public static func practicesCSV(_ practices: [Practice]) -> String {
+    package static func practicesCSV(_ practices: [Practice]) -> String {
         var csv = header + "\n"
         for p in practices {
             csv +=
@@ -143,7 +143,7 @@ public enum ProviderFixture {
     }
 
     /// Writes files into a fresh folder and returns its path.
-    public static func folder(_ files: [String: String]) throws -> String {
+    package static func folder(_ files: [String: String]) throws -> String {
         let dir = try TestDatabase.temporaryDirectory()
         for (name, text) in files {
             try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)

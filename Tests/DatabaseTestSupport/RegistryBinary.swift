@@ -2,9 +2,9 @@ import Foundation
 import RegistryStore
 
 /// The `registry` executable built with the tests, run as a child process on a test database.
-public enum RegistryBinary {
+package enum RegistryBinary {
     /// The executable next to the test bundle (or the package's debug build).
-    public static let path: String = {
+    package static let path: String = {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<3 {
             let candidate = dir.appendingPathComponent("registry").path
@@ -16,11 +16,11 @@ public enum RegistryBinary {
 
     /// The key that encrypts webhook signing secrets at rest in tests (REGISTRY_SECRET_KEY: 32 bytes,
     /// base64); every process launched here gets it unless the test's environment says otherwise.
-    public static let testSecretKey = "dGVzdC1rZXktZm9yLXdlYmhvb2stc2VjcmV0cy0wMDE="
+    package static let testSecretKey = "dGVzdC1rZXktZm9yLXdlYmhvb2stc2VjcmV0cy0wMDE="
 
     /// Starts `registry ARGUMENTS` with `DATABASE_URL` (and the test secret key); stdout and stderr
     /// go to the returned log file.
-    public static func launch(
+    package static func launch(
         _ arguments: [String], databaseURL: DatabaseURL, environment extra: [String: String] = [:]
     )
         throws -> (process: Process, log: URL)
@@ -44,7 +44,7 @@ public enum RegistryBinary {
     }
 
     /// Runs `registry ARGUMENTS` to completion: exit status and everything it printed.
-    public static func run(_ arguments: [String], databaseURL: DatabaseURL, environment: [String: String] = [:])
+    package static func run(_ arguments: [String], databaseURL: DatabaseURL, environment: [String: String] = [:])
         async throws -> (status: Int32, output: String)
     {
         let (process, log) = try launch(arguments, databaseURL: databaseURL, environment: environment)

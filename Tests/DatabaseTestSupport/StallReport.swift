@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs `operation`; if it is still running after `limit`, prints which stage stalled (once), so a
 /// test run cut short by its time limit says where it waited. The operation is not interrupted.
-public func reportingStall<T: Sendable>(
+package func reportingStall<T: Sendable>(
     _ stage: String, after limit: Duration = .seconds(60), _ operation: @Sendable () async throws -> T
 ) async throws -> T {
     let watchdog = Task {

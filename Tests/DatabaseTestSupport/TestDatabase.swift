@@ -1,19 +1,20 @@
 import Foundation
+import TestDataGenerators
 import Logging
 import PostgresNIO
 import RegistryStore
-import SAMImporter
+import SAMReaders
 
 /// Gives each test its own fresh, migrated database on a real PostgreSQL server.
 ///
 /// The server is `TEST_DATABASE_URL` when set (ops/test.sh sets it); otherwise an embedded
 /// cluster under `.registry-test/` of the package is started once for the test process.
-public enum TestDatabase {
-    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+package enum TestDatabase {
+    package static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    public static let server: Result<DatabaseURL, any Error> = {
+    package static let server: Result<DatabaseURL, any Error> = {
         if let text = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !text.isEmpty {
             return Result { try DatabaseURL(parsing: text) }
         }
@@ -32,14 +33,15 @@ public enum TestDatabase {
         }
     }()
 
-    public static var logger: Logger {
+    package static var logger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         return logger
     }
 
     /// Creates a database, migrates it, runs `body` with a running client, and drops the database.
-    public static func with<T: Sendable>(_ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T) async throws
+    package static func with<T: Sendable>(_ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T)
+        async throws
         -> T
     {
         let server = try server.get()
@@ -63,13 +65,13 @@ public enum TestDatabase {
         }
     }
 
-    public static func drop(_ name: String, on server: DatabaseURL) async throws {
+    package static func drop(_ name: String, on server: DatabaseURL) async throws {
         try await withPostgresClient(server, logger: logger) { admin in
             try await admin.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger)
         }
     }
 
-    public static func temporaryDirectory() throws -> String {
+    package static func temporaryDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir.path
@@ -78,7 +80,7 @@ public enum TestDatabase {
 
 extension PostgresClient {
     /// A text dump of the data tables an import may change, to prove a refused run changed nothing.
-    public func dataFingerprint() async throws -> String {
+    package func dataFingerprint() async throws -> String {
         var parts: [String] = []
         for sql: PostgresQuery in [
             "SELECT coalesce(string_agg(entity_type || ' ' || entity_key || ' ' || content_hash || ' ' || md5(document::text) || ' ' || coalesce(changed_run_id, 0), E'\\n' ORDER BY entity_type, entity_key), '') FROM sam_entity",
@@ -92,19 +94,19 @@ extension PostgresClient {
         return parts.joined(separator: "\n--\n")
     }
 
-    public func scalar<T: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as: T.Type = T.self) async throws -> T {
+    package func scalar<T: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as: T.Type = T.self) async throws -> T {
         let rows = try await query(sql, logger: TestDatabase.logger)
         for try await value in rows.decode(T.self) { return value }
         throw PostgresScalarMissing()
     }
 }
 
-public struct PostgresScalarMissing: Error {
-    public init() {}
+package struct PostgresScalarMissing: Error {
+    package init() {}
 }
 
 /// Writes a generated export (base, or with change sets) into a fresh folder.
-public func generatedExport(seed: UInt64 = 11, scale: Double = 0.004, zip: Bool = false) throws -> String {
+package func generatedExport(seed: UInt64 = 11, scale: Double = 0.004, zip: Bool = false) throws -> String {
     let dir = try TestDatabase.temporaryDirectory()
     try SAMExportGenerator(config: SAMGeneratorConfig(seed: seed, scale: scale)).write(to: dir, zip: zip)
     return dir
@@ -112,7 +114,7 @@ public func generatedExport(seed: UInt64 = 11, scale: Double = 0.004, zip: Bool 
 
 extension PostgresClient {
     /// Text values of one column, in the order the query returns them.
-    public func strings(_ sql: PostgresQuery) async throws -> [String] {
+    package func strings(_ sql: PostgresQuery) async throws -> [String] {
         var values: [String] = []
         for try await value in try await query(sql, logger: TestDatabase.logger).decode(String.self) {
             values.append(value)

@@ -1,5 +1,6 @@
 import DatabaseTestSupport
 import Foundation
+import RegistryImport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -7,7 +8,7 @@ import Logging
 import PostgresNIO
 import RegistryAPI
 import RegistryStore
-import SAMImporter
+import SAMReaders
 
 /// A parsed JSON answer, navigated with subscripts (Foundation's parser: independent of ours).
 struct JSON: CustomStringConvertible, @unchecked Sendable {

@@ -1,8 +1,10 @@
 import DatabaseTestSupport
 import Foundation
+import TestDataGenerators
+import RegistryImport
 import PostgresNIO
 import RegistryStore
-import SAMImporter
+import SAMReaders
 import Testing
 
 /// `GET /v1/changes`: every event once, in order, by following `next`; filters; long-poll; pruning.

@@ -1,10 +1,11 @@
 import DatabaseTestSupport
 import Foundation
+import RegistryImport
 import PostgresNIO
 import RegistryAPI
 import RegistryCore
 import RegistryStore
-import SAMImporter
+import SAMReaders
 import Testing
 
 /// Every FHIR resource type we serve, read and searched over real HTTP, validated by the

@@ -3,7 +3,7 @@ import Foundation
 import PostgresNIO
 import RegistryCore
 import RegistryStore
-import SAMImporter
+import SAMReaders
 import Testing
 
 /// The FHIR endpoint through the real router: the CapabilityStatement against the routes,

@@ -1,5 +1,6 @@
 import DatabaseTestSupport
 import Foundation
+import RegistryImport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -8,7 +9,7 @@ import PostgresNIO
 import RegistryAPI
 import RegistryCore
 import RegistryStore
-import SAMImporter
+import SAMReaders
 import Testing
 
 /// Generated hostile requests through the real router for every route family: whatever a client

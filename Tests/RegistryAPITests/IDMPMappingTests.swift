@@ -1,9 +1,11 @@
 import DatabaseTestSupport
 import Foundation
+import TestDataGenerators
+import RegistryImport
 import PostgresNIO
 import RegistryCore
 import RegistryStore
-import SAMImporter
+import SAMReaders
 import SharedSamples
 import Testing
 

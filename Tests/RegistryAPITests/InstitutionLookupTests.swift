@@ -1,5 +1,6 @@
 import DatabaseTestSupport
 import Foundation
+import RegistryImport
 import RegistryStore
 import Testing
 

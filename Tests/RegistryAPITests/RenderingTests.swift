@@ -95,8 +95,8 @@ struct RenderingTests {
 /// The search statement without the similar-names tier must not mention trigrams at all.
 struct SearchStatementTests {
     @Test func statementWithoutSimilarNamesHasNoTrigramBranch() {
-        let without = SAMSearchReader.Statement.sql(similar: false)
-        let with = SAMSearchReader.Statement.sql(similar: true)
+        let without = SAMSearchQueries.Statement.sql(similar: false)
+        let with = SAMSearchQueries.Statement.sql(similar: true)
         #expect(with.contains("<%"))
         #expect(!without.contains("<%"))
         #expect(!without.contains("(SELECT 2,"))

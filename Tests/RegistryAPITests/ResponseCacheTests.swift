@@ -1,9 +1,11 @@
 import DatabaseTestSupport
 import Foundation
+import TestDataGenerators
+import RegistryImport
 import HTTPTypes
 import PostgresNIO
 import RegistryStore
-import SAMImporter
+import SAMReaders
 import Testing
 
 /// The response cache serves repeated lookups without the database and forgets them when an

@@ -1,5 +1,6 @@
 import DatabaseTestSupport
 import Foundation
+import RegistryImport
 import RegistryCore
 import RegistryStore
 import SharedSamples

@@ -1,12 +1,13 @@
 import DatabaseTestSupport
 import Foundation
+import RegistryImport
 import Logging
 import PostgresNIO
 import RegistryAPI
 import RegistryCore
 import RegistryDispatch
 import RegistryStore
-import SAMImporter
+import SAMReaders
 
 /// A fresh database (optionally with a generated export imported), a receiver, and helpers.
 struct DispatchFixture: Sendable {

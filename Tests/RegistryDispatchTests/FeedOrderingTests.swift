@@ -1,9 +1,10 @@
 import DatabaseTestSupport
 import Foundation
+import TestDataGenerators
 import PostgresNIO
 import RegistryCore
 import RegistryStore
-import SAMImporter
+import SAMReaders
 import Testing
 
 /// The feed under concurrent writers, and retention of delivery history.

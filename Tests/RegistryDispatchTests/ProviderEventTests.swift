@@ -1,5 +1,6 @@
 import DatabaseTestSupport
 import Foundation
+import RegistryImport
 import PostgresNIO
 import RegistryCore
 import RegistryStore

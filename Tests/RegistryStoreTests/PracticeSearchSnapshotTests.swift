@@ -1,12 +1,14 @@
 import DatabaseTestSupport
 import Foundation
+import TestDataGenerators
+import RegistryImport
 import PostgresNIO
-import ProviderImporter
+import ProviderReaders
 import RegistryCore
 import RegistryStore
 import Testing
 
-/// The in-memory practice search against the PostgreSQL one (`ProviderReader.search`), which is
+/// The in-memory practice search against the PostgreSQL one (`ProviderQueries.search`), which is
 /// the reference: on a generated register, hundreds of random searches (names with typos and
 /// variants, codes, places, every sort, cursors page after page) must give the same hits in the
 /// same order with the same scores, distances, totals and cursor values.
@@ -113,7 +115,7 @@ struct PracticeSearchSnapshotTests {
     }
 
     /// A resource renderer for the test: every field a practice hands to it, in canonical JSON.
-    @Sendable static func renderPractice(_ practice: FHIRActorReader.Practice) -> [UInt8] {
+    @Sendable static func renderPractice(_ practice: FHIRActorQueries.Practice) -> [UInt8] {
         JSONValue.object([
             "key": .string(practice.key), "document": practice.document,
             "professional": practice.professionalId.map(JSONValue.string) ?? .null,
@@ -162,7 +164,7 @@ struct PracticeSearchSnapshotTests {
     @Test func theInMemorySearchAnswersExactlyWhatPostgreSQLAnswers() async throws {
         try await TestDatabase.with { postgres, _ in
             try await Self.importGenerated(scale: 0.004, seed: 7, into: postgres)
-            let reader = ProviderReader(client: postgres, logger: TestDatabase.logger)
+            let reader = ProviderQueries(client: postgres, logger: TestDatabase.logger)
             let snapshot = try await PracticeSearchSnapshot.load(
                 client: postgres, logger: TestDatabase.logger, render: Self.render)
             let practices = try await postgres.scalar("SELECT count(*) FROM practice_search", as: Int64.self)
@@ -199,18 +201,18 @@ struct PracticeSearchSnapshotTests {
     }
 
     /// FHIR's `near` search from memory (``PracticeSearchSnapshot/nearest``) finds the practices
-    /// PostgreSQL's KNN search finds (``FHIRActorReader/practices``), in its order, page for page,
+    /// PostgreSQL's KNN search finds (``FHIRActorQueries/practices``), in its order, page for page,
     /// with the same fields: random centres, radii, professions, postcodes, dates and offsets.
     @Test func theNearestPracticesAreThoseOfTheFHIRNearSearchInPostgreSQL() async throws {
         try await Self.withGeneratedSnapshot(scale: 0.004, seed: 11) { postgres, snapshot in
-            let reader = FHIRActorReader(client: postgres, logger: TestDatabase.logger)
+            let reader = FHIRActorQueries(client: postgres, logger: TestDatabase.logger)
             let vocabulary = try await Self.vocabulary(postgres)
             var random = Random(mix: SplitMix64(state: 20_261_129))
             var nonEmpty = 0
             var withMore = 0
             for _ in 0..<150 {
                 let at = random.chance(80) ? LocalDate(iso: "2026-11-27")! : LocalDate(iso: "2012-06-01")!
-                var filter = FHIRActorReader.Filter(at: at)
+                var filter = FHIRActorQueries.Filter(at: at)
                 let place = random.pick(vocabulary.places)
                 let centre = random.chance(50) ? place : (place.0 + 0.05, place.1 - 0.07)
                 filter.near = (centre.0, centre.1, Double(random.pick([500, 2000, 5000, 20000, 80000])))
@@ -243,7 +245,7 @@ struct PracticeSearchSnapshotTests {
 
     @Test func namesFoldInSwiftAsPostgreSQLFoldsThem() async throws {
         try await Self.withGeneratedSnapshot(scale: 0.002, seed: 3) { postgres, snapshot in
-            let reader = ProviderReader(client: postgres, logger: TestDatabase.logger)
+            let reader = ProviderQueries(client: postgres, logger: TestDatabase.logger)
             let generated = try await postgres.strings(
                 "SELECT DISTINCT n FROM practice_search, LATERAL (VALUES (family_name), (given_name)) v(n) WHERE n IS NOT NULL"
             )

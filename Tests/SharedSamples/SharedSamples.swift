@@ -3,17 +3,17 @@ import Foundation
 /// The real SAM fragments of `../shared` (read-only, never copied into the project), wrapped in
 /// export roots that bind the prefixes the fragments lost (see their SOURCE.txt). Tests that use
 /// them are skipped, saying why, where `../shared` is absent.
-public enum SharedSamples {
-    public static let directory: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+package enum SharedSamples {
+    package static let directory: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
             "shared/reference/samv2-samples")
-    public static var available: Bool {
+    package static var available: Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path)
     }
 
     /// Wraps the Haldol AMP fragment in an export root that binds its prefixes (see SOURCE.txt).
-    public static func haldolExport() throws -> String {
+    package static func haldolExport() throws -> String {
         let fragment = try String(
             contentsOf: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml"), encoding: .utf8)
         return """
@@ -24,7 +24,7 @@ public enum SharedSamples {
             """
     }
 
-    public static func vmpExport() throws -> String {
+    package static func vmpExport() throws -> String {
         let fragment = try String(
             contentsOf: directory.appendingPathComponent("VMP-fragment-16378.xml"), encoding: .utf8)
         return """

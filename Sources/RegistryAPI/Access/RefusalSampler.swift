@@ -4,7 +4,7 @@ import Synchronization
 /// Decides which unauthenticated refusals reach the audit log: a burst, then one per interval;
 /// every refusal is counted in `/metrics` (`registry_auth_refusals_total`), and a written row
 /// says how many were left out before it (`unrecordedBefore`).
-public final class RefusalSampler: Sendable {
+package final class RefusalSampler: Sendable {
     struct State {
         var tokens: Double
         var updated: ContinuousClock.Instant
@@ -16,14 +16,14 @@ public final class RefusalSampler: Sendable {
     let state: Mutex<State>
     let counter = Counter(label: "registry_auth_refusals_total", dimensions: [("client", "unknown")])
 
-    public init(burst: Int = 10, intervalSeconds: Double = 10) {
+    package init(burst: Int = 10, intervalSeconds: Double = 10) {
         self.burst = Double(max(1, burst))
         perSecond = intervalSeconds > 0 ? 1 / intervalSeconds : .infinity
         state = Mutex(State(tokens: Double(max(1, burst)), updated: .now))
     }
 
     /// nil: do not write this refusal; else write it, noting the number skipped since the last written.
-    public func admit(now: ContinuousClock.Instant = .now) -> Int? {
+    package func admit(now: ContinuousClock.Instant = .now) -> Int? {
         counter.increment()
         return state.withLock { state in
             let elapsed = now - state.updated

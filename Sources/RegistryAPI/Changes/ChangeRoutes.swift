@@ -7,7 +7,7 @@ import RegistryStore
 import ServiceLifecycle
 
 /// `GET /v1/changes`: the gap-free change feed, with long-polling.
-struct ChangeRoutes<Context: RequestContext>: Sendable {
+struct ChangeRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let retentionDays: Int
     /// A long poll ends this long at the latest, so that it answers before the request deadline.
@@ -16,8 +16,8 @@ struct ChangeRoutes<Context: RequestContext>: Sendable {
 
     var feed: ChangeFeed { ChangeFeed(client: client, logger: logger) }
 
-    func register(on router: Router<Context>) {
-        router.get("/v1/changes") { request, context in try await changes(request, context) }
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/v1/changes") { request, context in try await changes(request, context) }
     }
 
     static var maximumWait: Int { 30 }

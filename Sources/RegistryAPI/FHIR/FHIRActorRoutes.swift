@@ -9,48 +9,50 @@ import RegistryStore
 /// identifiers, qualifications; never the SSIN or birth date), each practice as a Location (the
 /// place) and a PractitionerRole (the professional there), institutions and SAM companies as
 /// Organization. Searches take the mCSD parameters; `_include` follows a role's references.
-struct FHIRActorRoutes<Context: RequestContext>: Sendable {
+struct FHIRActorRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let cache: ResponseCache
     /// Answers `near` searches from memory when its snapshot is current (PostgreSQL otherwise).
     let practiceSearch: PracticeSearchService?
     let logger: Logger
+    /// Where "today" comes from (resources show what is valid today).
+    var clock = RegistryClock.system
 
-    var reader: FHIRActorReader { FHIRActorReader(client: client, logger: logger) }
-    var today: LocalDate { LocalDate.todayInBrussels(Date()) }
+    var reader: FHIRActorQueries { FHIRActorQueries(client: client, logger: logger) }
+    var today: LocalDate { clock.today }
 
-    func register(on router: Router<Context>) {
-        let medicines = FHIRMedicineRoutes<Context>(client: client, cache: cache, logger: logger)
-        router.get("/fhir/Practitioner/{id}") { request, context in
+    func register(on routes: RouteRegistrar<Context>) {
+        let medicines = FHIRMedicineRoutes<Context>(client: client, cache: cache, logger: logger, clock: clock)
+        routes.get("/fhir/Practitioner/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await medicines.read(request, context) { try await practitioner($0) }
             }
         }
-        router.get("/fhir/Practitioner") { request, _ in
+        routes.get("/fhir/Practitioner") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchPractitioners(request) }
         }
-        router.get("/fhir/PractitionerRole/{id}") { request, context in
+        routes.get("/fhir/PractitionerRole/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await medicines.read(request, context) { try await practitionerRole($0) }
             }
         }
-        router.get("/fhir/PractitionerRole") { request, _ in
+        routes.get("/fhir/PractitionerRole") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchRoles(request) }
         }
-        router.get("/fhir/Location/{id}") { request, context in
+        routes.get("/fhir/Location/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await medicines.read(request, context) { try await location($0) }
             }
         }
-        router.get("/fhir/Location") { request, _ in
+        routes.get("/fhir/Location") { request, _ in
             try await FHIR.serveRendered(request, cache: cache) { try await searchLocations(request) }
         }
-        router.get("/fhir/Organization/{id}") { request, context in
+        routes.get("/fhir/Organization/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await medicines.read(request, context) { try await organization($0) }
             }
         }
-        router.get("/fhir/Organization") { request, _ in
+        routes.get("/fhir/Organization") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchOrganizations(request) }
         }
     }
@@ -69,64 +71,10 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
 
     // MARK: Resources
 
-    static func meta(_ changedAt: String) -> JSONValue { .object(["lastUpdated": .string(changedAt)]) }
-
-    static func text(_ value: JSONValue?) -> String? {
-        if let text = value?.stringValue { return text }
-        for language in ["nl", "fr", "de", "en"] { if let text = value?[language]?.stringValue { return text } }
-        return value?.members.values.compactMap(\.stringValue).sorted().first
-    }
-
-    static func address(_ address: JSONValue?) -> JSONValue? {
-        guard let address else { return nil }
-        var members: [String: JSONValue] = ["use": .string("work"), "type": .string("physical")]
-        let street = [text(address["street"]), address["number"]?.stringValue, address["box"]?.stringValue]
-            .compactMap { $0 }.joined(separator: " ")
-        if !street.isEmpty { members["line"] = .array([.string(street)]) }
-        if let city = text(address["municipality"]) { members["city"] = .string(city) }
-        if let postcode = address["postcode"]?.stringValue { members["postalCode"] = .string(postcode) }
-        if let country = address["country"]?.stringValue { members["country"] = .string(country) }
-        return .object(members)
-    }
-
-    static func profession(_ code: String) -> JSONValue {
-        let label = ProviderRendering.label(code)
-        return FHIR.concept([FHIR.coding(FHIRSystem.samProfession, code, text(label))])
-    }
-
     func practitioner(_ id: String) async throws -> JSONValue? {
         guard let key = Self.professionalKey(id), let (document, nihii, changed) = try await reader.professional(key)
         else { return nil }
-        var resource: [String: JSONValue] = [
-            "resourceType": .string("Practitioner"), "id": .string(id), "meta": Self.meta(changed),
-            "active": .bool(true),
-            "identifier": .array(nihii.map { FHIR.identifier(FHIRSystem.nihiiProfessional, $0.0) }),
-        ]
-        var name: [String: JSONValue] = ["use": .string("official")]
-        if let family = document["lastName"]?.stringValue { name["family"] = .string(family) }
-        if let given = document["firstName"]?.stringValue { name["given"] = .array([.string(given)]) }
-        resource["name"] = .array([.object(name)])
-        switch document["gender"]?.stringValue {
-        case "M"?: resource["gender"] = .string("male")
-        case "F"?: resource["gender"] = .string("female")
-        default: break
-        }
-        let languages = (document["languages"]?.items ?? []).compactMap(\.stringValue)
-        if !languages.isEmpty {
-            resource["communication"] = .array(
-                languages.map { .object(["language": FHIR.concept([FHIR.coding("urn:ietf:bcp:47", $0)])]) })
-        }
-        let qualifications = (document["professions"]?.items ?? []).compactMap { profession -> JSONValue? in
-            guard let code = profession["code"]?.stringValue else { return nil }
-            var period: [String: JSONValue] = [:]
-            if let from = profession["from"]?.stringValue { period["start"] = .string(from) }
-            if let to = profession["to"]?.stringValue { period["end"] = .string(to) }
-            var qualification: [String: JSONValue] = ["code": Self.profession(code)]
-            if !period.isEmpty { qualification["period"] = .object(period) }
-            return .object(qualification)
-        }
-        if !qualifications.isEmpty { resource["qualification"] = .array(qualifications) }
-        return .object(resource)
+        return FHIRActorMapping.practitioner(id: id, document: document, nihii: nihii.map(\.0), changedAt: changed)
     }
 
     func location(_ id: String) async throws -> JSONValue? {
@@ -134,117 +82,30 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         return try await reader.practice(id).map(location)
     }
 
-    func location(_ practice: FHIRActorReader.Practice) -> JSONValue { Self.location(practice, today: today) }
+    func location(_ practice: FHIRActorQueries.Practice) -> JSONValue {
+        FHIRActorMapping.location(practice, today: today)
+    }
 
     /// The Location of a practice in canonical JSON, as the in-memory practice search keeps it
     /// (rendered when its snapshot loads; a practice found on a later day is valid that day, so
     /// still active).
-    @Sendable static func locationBytes(_ practice: FHIRActorReader.Practice) -> [UInt8] {
-        (FHIR.pruned(location(practice, today: LocalDate.todayInBrussels(Date()))) ?? .object([:])).canonicalBytes
-    }
-
-    static func location(_ practice: FHIRActorReader.Practice, today: LocalDate) -> JSONValue {
-        let document = practice.document
-        let active = practice.validTo.map { today <= $0 } ?? true
-        var resource: [String: JSONValue] = [
-            "resourceType": .string("Location"), "id": .string(FHIR.id(practice.key)),
-            "meta": Self.meta(practice.changedAt),
-            "identifier": .array([FHIR.identifier(FHIRSystem.practice, practice.key)]),
-            "status": .string(active ? "active" : "inactive"), "mode": .string("instance"),
-        ]
-        if let address = Self.address(document["address"]) {
-            resource["address"] = address
-            resource["name"] = .string(
-                ([address["line"]?[0]?.stringValue]
-                    + [
-                        [address["postalCode"]?.stringValue, address["city"]?.stringValue].compactMap { $0 }
-                            .joined(separator: " ")
-                    ])
-                    .compactMap { $0 }.joined(separator: ", "))
-        }
-        if let latitude = document["position"]?["latitude"], let longitude = document["position"]?["longitude"],
-            case .number = latitude, case .number = longitude
-        {
-            resource["position"] = .object(["latitude": latitude, "longitude": longitude])
-        }
-        if let institution = practice.institutionKey {
-            resource["managingOrganization"] = FHIR.reference("Organization", FHIR.id(institution))
-        }
-        if let phone = document["contact"]?["phone"]?.stringValue {
-            resource["contact"] = .array([
-                .object(["telecom": .array([.object(["system": .string("phone"), "value": .string(phone)])])])
-            ])
-        }
-        return .object(resource)
+    @Sendable static func locationBytes(_ practice: FHIRActorQueries.Practice) -> [UInt8] {
+        (FHIR.pruned(FHIRActorMapping.location(practice, today: RegistryClock.system.today)) ?? .object([:]))
+            .canonicalBytes
     }
 
     func practitionerRole(_ id: String) async throws -> JSONValue? {
         try await reader.practice(id).map(practitionerRole)
     }
 
-    func practitionerRole(_ practice: FHIRActorReader.Practice) -> JSONValue {
-        var period: [String: JSONValue] = [:]
-        if let from = practice.validFrom { period["start"] = .string(from.description) }
-        if let to = practice.validTo { period["end"] = .string(to.description) }
-        var resource: [String: JSONValue] = [
-            "resourceType": .string("PractitionerRole"), "id": .string(FHIR.id(practice.key)),
-            "meta": Self.meta(practice.changedAt),
-            "identifier": .array([FHIR.identifier(FHIRSystem.practice, practice.key)]),
-            "active": .bool(practice.validTo.map { today <= $0 } ?? true), "period": .object(period),
-            "location": .array([FHIR.reference("Location", FHIR.id(practice.key))]),
-        ]
-        if let professional = practice.professionalId {
-            resource["practitioner"] = FHIR.reference("Practitioner", FHIR.id(professional))
-        }
-        if let institution = practice.institutionKey {
-            resource["organization"] = FHIR.reference("Organization", FHIR.id(institution))
-        }
-        if let profession = practice.profession { resource["specialty"] = .array([Self.profession(profession)]) }
-        if let phone = practice.document["contact"]?["phone"]?.stringValue {
-            resource["contact"] = .array([
-                .object(["telecom": .array([.object(["system": .string("phone"), "value": .string(phone)])])])
-            ])
-        }
-        return .object(resource)
+    func practitionerRole(_ practice: FHIRActorQueries.Practice) -> JSONValue {
+        FHIRActorMapping.practitionerRole(practice, today: today)
     }
 
     /// An OMS organisation or location (EMA's ids are FHIR ids as they are).
     func omsResource(_ id: String, type: String) async throws -> JSONValue? {
         guard let (document, changed) = try await reader.omsRecord(id) else { return nil }
-        let status = document["status"]?.stringValue
-        var resource: [String: JSONValue] = [
-            "resourceType": .string(type), "id": .string(id), "meta": Self.meta(changed),
-            "identifier": .array(
-                [FHIR.identifier(type == "Organization" ? FHIRSystem.omsOrganisations : FHIRSystem.omsLocations, id)]
-                    + (document["aliasIds"]?.items ?? []).compactMap(\.stringValue).map {
-                        .object([
-                            "use": .string("old"),
-                            "system": .string(
-                                type == "Organization" ? FHIRSystem.omsOrganisations : FHIRSystem.omsLocations),
-                            "value": .string($0),
-                        ])
-                    }),
-        ]
-        if let name = document["name"]?.stringValue { resource["name"] = .string(name) }
-        var address: [String: JSONValue] = [:]
-        if let lines = document["address"]?["lines"] { address["line"] = lines }
-        for (from, to) in [("city", "city"), ("postalCode", "postalCode"), ("country", "country")] {
-            if let value = document["address"]?[from] { address[to] = value }
-        }
-        if type == "Organization" {
-            resource["active"] = .bool(status == nil || status == "ACTIVE")
-            resource["type"] = .array([FHIR.concept([], text: "OMS organisation")])
-            if let alternatives = document["alternativeNames"] { resource["alias"] = alternatives }
-            if !address.isEmpty { resource["contact"] = .array([.object(["address": .object(address)])]) }
-        } else {
-            resource["status"] = .string(status == nil || status == "ACTIVE" ? "active" : "inactive")
-            resource["mode"] = .string("instance")
-            if !address.isEmpty { resource["address"] = .object(address) }
-            if let organisation = document["orgId"]?.stringValue {
-                resource["managingOrganization"] = FHIR.reference("Organization", organisation)
-            }
-        }
-        return .object(resource)
+        return FHIRActorMapping.omsResource(id: id, type: type, document: document, changedAt: changed)
     }
 
     func organization(_ id: String) async throws -> JSONValue? {
@@ -253,59 +114,18 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
         if key.hasPrefix("company:") {
             let actorNr = String(key.dropFirst(8))
             guard SAMIdentifierKind.actorNr.isValid(actorNr),
-                let (fields, changed) = try await reader.company(
-                    actorNr, at: today)
+                let (fields, changed) = try await reader.company(actorNr, at: today)
             else { return nil }
-            var resource: [String: JSONValue] = [
-                "resourceType": .string("Organization"), "id": .string(id), "meta": Self.meta(changed),
-                "identifier": .array([FHIR.identifier(FHIRSystem.samCompany, actorNr)]), "active": .bool(true),
-                "type": .array([FHIR.concept([], text: "company")]),
-                "name": .string(fields["Denomination"]?.stringValue ?? actorNr),
-            ]
-            let street = [fields["StreetName"]?.stringValue, fields["StreetNum"]?.stringValue].compactMap { $0 }
-                .joined(separator: " ")
-            var address: [String: JSONValue] = ["use": .string("work")]
-            if !street.isEmpty { address["line"] = .array([.string(street)]) }
-            if let city = fields["City"]?.stringValue { address["city"] = .string(city) }
-            if let postcode = fields["Postcode"]?.stringValue { address["postalCode"] = .string(postcode) }
-            if let country = fields["CountryCode"]?.stringValue { address["country"] = .string(country) }
-            resource["contact"] = .array([.object(["address": .object(address)])])
-            return .object(resource)
+            return FHIRActorMapping.company(id: id, actorNr: actorNr, fields: fields, changedAt: changed)
         }
         guard let (document, kind, changed) = try await reader.institution(key) else { return nil }
-        var identifiers: [JSONValue] = []
-        let systems = [
-            ("cbe", FHIRSystem.cbe), ("nihii", FHIRSystem.nihiiOrganization), ("ehp", FHIRSystem.ehp),
-            ("afmps", FHIRSystem.afmps),
-        ]
-        for (scheme, system) in systems {
-            if let value = document["identifiers"]?[scheme]?.stringValue {
-                identifiers.append(FHIR.identifier(system, value))
-            }
-        }
-        let status =
-            (document["status"]?.items ?? []).last?["code"]?.stringValue
-            ?? document["status"]?.stringValue
-        var resource: [String: JSONValue] = [
-            "resourceType": .string("Organization"), "id": .string(id), "meta": Self.meta(changed),
-            "identifier": .array(identifiers), "active": .bool(status.map { $0.uppercased() == "ACTIVE" } ?? true),
-            "type": .array([Self.profession(kind)]),
-        ]
-        if let name = Self.text(document["name"]) { resource["name"] = .string(name) }
-        let aliases = (document["name"]?.members.values.compactMap(\.stringValue) ?? []).filter {
-            $0 != resource["name"]?.stringValue
-        }
-        if !aliases.isEmpty { resource["alias"] = .array(Set(aliases).sorted().map(JSONValue.string)) }
-        if let address = Self.address(document["address"]) {
-            resource["contact"] = .array([.object(["address": address])])
-        }
-        return .object(resource)
+        return FHIRActorMapping.institution(id: id, document: document, kind: kind, changedAt: changed)
     }
 
     // MARK: Searches
 
     /// `_lastUpdated` values (`ge2026-01-01`, `lt2026-12-01`, `2026-11-28`, ...) as a day range.
-    static func lastUpdated(_ search: FHIRSearch, into filter: inout FHIRActorReader.Filter) throws {
+    static func lastUpdated(_ search: FHIRSearch, into filter: inout FHIRActorQueries.Filter) throws {
         for parameter in search.values("_lastUpdated") {
             var text = Substring(parameter.value)
             var prefix = "eq"
@@ -331,7 +151,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     }
 
     func respond(
-        _ request: Request, _ search: FHIRSearch, page: FHIRActorReader.Page, includes: [JSONValue] = [],
+        _ request: Request, _ search: FHIRSearch, page: FHIRActorQueries.Page, includes: [JSONValue] = [],
         load: (String) async throws -> JSONValue?
     ) async throws -> JSONValue {
         var resources: [JSONValue] = []
@@ -342,13 +162,13 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
                 includes: includes, next: search.next(request, total: page.total)), request: request)
     }
 
-    static func match(_ parameter: FHIRSearch.Parameter?) -> FHIRActorReader.NameMatch? {
-        parameter.map { .init($0.value, FHIRSearchReader.StringMatch(modifier: $0.modifier)) }
+    static func match(_ parameter: FHIRSearch.Parameter?) -> FHIRActorQueries.NameMatch? {
+        parameter.map { .init($0.value, FHIRSearchQueries.StringMatch(modifier: $0.modifier)) }
     }
 
     func searchPractitioners(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Practitioner").supported)
-        var filter = FHIRActorReader.Filter(at: today)
+        var filter = FHIRActorQueries.Filter(at: today)
         if let id = try search.single("_id") { filter.professionalId = Self.professionalKey(id.value) ?? "-" }
         if let token = try search.token("identifier", systems: [FHIRSystem.nihiiProfessional, FHIRSystem.nihii]) {
             guard token.code.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), [8, 11].contains(token.code.utf8.count)
@@ -365,8 +185,8 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     }
 
     /// Filters common to PractitionerRole and Location (both are practices).
-    func practiceFilter(_ search: FHIRSearch) throws -> FHIRActorReader.Filter {
-        var filter = FHIRActorReader.Filter(at: today)
+    func practiceFilter(_ search: FHIRSearch) throws -> FHIRActorQueries.Filter {
+        var filter = FHIRActorQueries.Filter(at: today)
         if let id = try search.single("_id") { filter.practiceKey = id.value }
         if let practitioner = try search.single("practitioner") {
             filter.professionalId =
@@ -413,7 +233,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
     /// A page of practices for a Location or PractitionerRole search, and its links. Near searches
     /// give `total` only with `_total=accurate` (counting a city's practices costs more than the page).
     func practicePage(_ request: Request, _ search: FHIRSearch) async throws -> (
-        practices: [FHIRActorReader.Practice], total: Int?, next: String?
+        practices: [FHIRActorQueries.Practice], total: Int?, next: String?
     ) {
         let filter = try practiceFilter(search)
         let total = try Self.totalMode(search)
@@ -504,7 +324,7 @@ struct FHIRActorRoutes<Context: RequestContext>: Sendable {
 
     func searchOrganizations(_ request: Request) async throws -> JSONValue {
         let search = try FHIRSearch(request, supported: FHIRCapabilities.support("Organization").supported)
-        var filter = FHIRActorReader.Filter(at: today)
+        var filter = FHIRActorQueries.Filter(at: today)
         if let id = try search.single("_id") { filter.institutionKey = Self.organizationKey(id.value) ?? "-" }
         let systems: [(String, String)] = [
             (FHIRSystem.cbe, "cbe"), (FHIRSystem.nihiiOrganization, "nihii"), (FHIRSystem.nihii, "nihii"),

@@ -4,73 +4,74 @@ import Logging
 import PostgresNIO
 import RegistryCore
 import RegistryStore
-import SPORImporter
 
 /// FHIR R5 views of SAM and SPOR: an AMP as MedicinalProductDefinition, its components as
 /// ManufacturedItemDefinition, their active ingredients as Ingredient, an AMPP as
 /// PackagedProductDefinition, SMS substances as SubstanceDefinition, RMS lists as CodeSystem
 /// (with `$lookup`). Resources show what is valid today; IDMP codes come from the IDMP view.
-struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
+struct FHIRMedicineRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let cache: ResponseCache
     let logger: Logger
 
-    var sam: SAMEntityReader { SAMEntityReader(client: client, logger: logger) }
-    var search: FHIRSearchReader { FHIRSearchReader(client: client, logger: logger) }
-    var today: LocalDate { LocalDate.todayInBrussels(Date()) }
+    var sam: SAMEntityQueries { SAMEntityQueries(client: client, logger: logger) }
+    var search: FHIRSearchQueries { FHIRSearchQueries(client: client, logger: logger) }
+    /// Where "today" comes from (resources show what is valid today).
+    var clock = RegistryClock.system
+    var today: LocalDate { clock.today }
 
-    func register(on router: Router<Context>) {
-        router.get("/fhir/MedicinalProductDefinition/{id}") { request, context in
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/fhir/MedicinalProductDefinition/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await read(request, context) { try await medicinalProduct($0) }
             }
         }
-        router.get("/fhir/MedicinalProductDefinition") { request, _ in
+        routes.get("/fhir/MedicinalProductDefinition") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchMedicinalProducts(request) }
         }
-        router.get("/fhir/PackagedProductDefinition/{id}") { request, context in
+        routes.get("/fhir/PackagedProductDefinition/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await read(request, context) { try await packagedProduct($0) }
             }
         }
-        router.get("/fhir/PackagedProductDefinition") { request, _ in
+        routes.get("/fhir/PackagedProductDefinition") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchPackagedProducts(request) }
         }
-        router.get("/fhir/ManufacturedItemDefinition/{id}") { request, context in
+        routes.get("/fhir/ManufacturedItemDefinition/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await read(request, context) { try await manufacturedItem($0) }
             }
         }
-        router.get("/fhir/ManufacturedItemDefinition") { request, _ in
+        routes.get("/fhir/ManufacturedItemDefinition") { request, _ in
             try await FHIR.serve(request, cache: cache) {
                 try await searchById(request, "ManufacturedItemDefinition") { try await manufacturedItem($0) }
             }
         }
-        router.get("/fhir/Ingredient/{id}") { request, context in
+        routes.get("/fhir/Ingredient/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await read(request, context) { try await ingredient($0) }
             }
         }
-        router.get("/fhir/Ingredient") { request, _ in
+        routes.get("/fhir/Ingredient") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchIngredients(request) }
         }
-        router.get("/fhir/SubstanceDefinition/{id}") { request, context in
+        routes.get("/fhir/SubstanceDefinition/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await read(request, context) { try await substance($0) }
             }
         }
-        router.get("/fhir/SubstanceDefinition") { request, _ in
+        routes.get("/fhir/SubstanceDefinition") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchSubstances(request) }
         }
-        router.get("/fhir/CodeSystem/$lookup") { request, _ in
+        routes.get("/fhir/CodeSystem/$lookup") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await lookup(request) }
         }
-        router.get("/fhir/CodeSystem/{id}") { request, context in
+        routes.get("/fhir/CodeSystem/{id}") { request, context in
             try await FHIR.serve(request, cache: cache) {
                 try await read(request, context) { try await codeSystem($0) }
             }
         }
-        router.get("/fhir/CodeSystem") { request, _ in
+        routes.get("/fhir/CodeSystem") { request, _ in
             try await FHIR.serve(request, cache: cache) { try await searchCodeSystems(request) }
         }
     }
@@ -126,88 +127,15 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         return parts[1]
     }
 
-    static func status(_ active: Bool) -> JSONValue {
-        FHIR.concept([FHIR.coding(FHIRSystem.publicationStatus, active ? "active" : "retired")])
-    }
-
-    /// RMS (and EDQM) codings of an IDMP item, with its SAM name as text.
-    static func idmpConcept(_ item: JSONValue?) -> JSONValue? {
-        guard let item else { return nil }
-        var codings: [JSONValue] = []
-        if let rms = item["rms"], let list = rms["listId"]?.stringValue, let term = rms["termId"]?.stringValue {
-            codings.append(FHIR.coding(FHIRSystem.rmsList(list), term, rms["name"]?.stringValue))
-        }
-        if let edqm = item["edqmCode"]?.stringValue { codings.append(FHIR.coding(FHIRSystem.edqm, edqm)) }
-        let text = item["name"]?.stringValue ?? item["samCode"]?.stringValue
-        return codings.isEmpty && text == nil ? nil : FHIR.concept(codings, text: text)
-    }
-
-    static func substanceConcept(_ ingredient: JSONValue?) -> JSONValue? {
-        guard let substance = ingredient?["substance"] else { return nil }
-        var codings: [JSONValue] = []
-        if let id = substance["sms"]?["substanceId"]?.stringValue {
-            codings.append(FHIR.coding(FHIRSystem.sms, id, substance["name"]?.stringValue))
-        }
-        return FHIR.concept(codings, text: substance["name"]?.stringValue ?? substance["samCode"]?.stringValue)
-    }
-
-    /// Names of a SAM multilingual text, one per language.
-    static func names(_ text: JSONValue?) -> [(language: String, name: String)] {
-        ["Fr", "Nl", "De", "En"].compactMap { language in
-            text?[language]?.stringValue.map { (language.lowercased(), $0) }
-        }
-    }
-
     // MARK: MedicinalProductDefinition
 
     func medicinalProduct(_ code: String) async throws -> JSONValue? {
         guard SAMIdentifierKind.ampCode.isValid(code) else { return nil }
         let result = try await sam.entity(type: "amp", key: code, childTypes: ["amp_component"])
-        guard let amp = result.first("amp"), let fields = amp.slice(at: today)?.fields else { return nil }
-        let idmp = try await IDMPReader(client: client, logger: logger).amp(code: code, at: today)
-        let components = idmp?["components"]?.items ?? []
-        var names = Self.names(fields["Name"]).map { language, name -> JSONValue in
-            .object([
-                "productName": .string(name),
-                "usage": .array([
-                    .object([
-                        "country": FHIR.concept([FHIR.coding("urn:iso:std:iso:3166", "BE", "Belgium")]),
-                        "language": FHIR.concept([FHIR.coding("urn:ietf:bcp:47", language)]),
-                    ])
-                ]),
-            ])
-        }
-        if names.isEmpty {
-            names = [.object(["productName": .string(fields["OfficialName"]?.stringValue ?? code)])]
-        }
-        var resource: [String: JSONValue] = [
-            "resourceType": .string("MedicinalProductDefinition"), "id": .string(code),
-            "identifier": .array([FHIR.identifier(FHIRSystem.samAmp, code)]),
-            "status": Self.status(fields["Status"]?.stringValue == "AUTHORIZED"),
-            "name": .array(names),
-            "comprisedOf": .array(
-                result.all("amp_component").filter { $0.slice(at: today) != nil }.map {
-                    FHIR.reference(
-                        "ManufacturedItemDefinition", "\(code)-\($0.document["key"]?["sequenceNr"]?.stringValue ?? "")")
-                }),
-        ]
-        if let form = Self.idmpConcept(components.first?["doseForms"]?[0]) {
-            resource["combinedPharmaceuticalDoseForm"] = form
-        }
-        let routes = components.flatMap { $0["routes"]?.items ?? [] }.compactMap(Self.idmpConcept)
-        if !routes.isEmpty { resource["route"] = .array(routes) }
-        let ingredients = components.flatMap { $0["activeIngredients"]?.items ?? [] }.compactMap(
-            Self.substanceConcept)
-        if !ingredients.isEmpty { resource["ingredient"] = .array(ingredients) }
-        if let actorNr = fields["Company"]?["@actorNr"]?.stringValue {
-            resource["contact"] = .array([
-                .object([
-                    "type": FHIR.concept([], text: "Marketing authorisation holder"),
-                    "contact": FHIR.reference("Organization", "company-\(actorNr)"),
-                ])
-            ])
-        }
-        return .object(resource)
+        guard let amp = result.first("amp"), amp.slice(at: today) != nil else { return nil }
+        let idmp = try await IDMPQueries(client: client, logger: logger).amp(code: code, at: today)
+        return FHIRMedicineMapping.medicinalProduct(
+            code: code, amp: amp, components: result.all("amp_component"), idmp: idmp, today: today)
     }
 
     func searchMedicinalProducts(_ request: Request) async throws -> JSONValue {
@@ -236,60 +164,23 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
 
     // MARK: ManufacturedItemDefinition and Ingredient
 
-    /// `{AMP code}-{sequence}` → the component's item; `{AMP code}-{sequence}-{rank}` → an ingredient.
-    static func split(_ id: String) -> (amp: String, rest: [String])? {
-        guard id.utf8.count > 13 else { return nil }
-        let amp = String(id.prefix(12))
-        let rest = id.dropFirst(12)
-        guard SAMIdentifierKind.ampCode.isValid(amp), rest.first == "-" else { return nil }
-        return (amp, rest.dropFirst().split(separator: "-").map(String.init))
-    }
-
     func manufacturedItem(_ id: String) async throws -> JSONValue? {
-        guard let (code, rest) = Self.split(id), rest.count == 1,
-            let idmp = try await IDMPReader(client: client, logger: logger).amp(code: code, at: today),
+        guard let (code, rest) = FHIRMedicineMapping.split(id), rest.count == 1,
+            let idmp = try await IDMPQueries(client: client, logger: logger).amp(code: code, at: today),
             let component = idmp["components"]?.items.first(where: { $0["sequenceNr"]?.stringValue == rest[0] })
         else { return nil }
-        var resource: [String: JSONValue] = [
-            "resourceType": .string("ManufacturedItemDefinition"), "id": .string(id), "status": .string("active"),
-            "manufacturedDoseForm": Self.idmpConcept(component["doseForms"]?[0])
-                ?? FHIR.concept([], text: "not stated in SAM"),
-        ]
-        let ingredients = (component["activeIngredients"]?.items ?? []).compactMap(Self.substanceConcept)
-        if !ingredients.isEmpty { resource["ingredient"] = .array(ingredients) }
-        return .object(resource)
+        return FHIRMedicineMapping.manufacturedItem(id: id, component: component)
     }
 
     func ingredient(_ id: String) async throws -> JSONValue? {
-        guard let (code, rest) = Self.split(id), rest.count == 2,
-            let idmp = try await IDMPReader(client: client, logger: logger).amp(code: code, at: today),
+        guard let (code, rest) = FHIRMedicineMapping.split(id), rest.count == 2,
+            let idmp = try await IDMPQueries(client: client, logger: logger).amp(code: code, at: today),
             let component = idmp["components"]?.items.first(where: { $0["sequenceNr"]?.stringValue == rest[0] }),
             let ingredient = component["activeIngredients"]?.items.first(where: {
                 $0["rank"]?.stringValue == rest[1]
-            }),
-            let concept = Self.substanceConcept(ingredient)
+            })
         else { return nil }
-        var substance: [String: JSONValue] = ["code": .object(["concept": concept])]
-        if let strength = ingredient["strength"], let value = strength["value"]?.stringValue,
-            MedicineRoutes<Context>.decimal(.string(value)) != .null
-        {
-            var quantity: [String: JSONValue] = ["value": .number(value)]
-            if let unit = strength["unit"]?.stringValue { quantity["unit"] = .string(unit) }
-            if let ucum = strength["ucum"]?.stringValue {
-                quantity["system"] = .string(FHIRSystem.ucum)
-                quantity["code"] = .string(ucum)
-            }
-            substance["strength"] = .array([.object(["presentationQuantity": .object(quantity)])])
-        }
-        return .object([
-            "resourceType": .string("Ingredient"), "id": .string(id), "status": .string("active"),
-            "for": .array([
-                FHIR.reference("MedicinalProductDefinition", code),
-                FHIR.reference("ManufacturedItemDefinition", "\(code)-\(rest[0])"),
-            ]),
-            "role": FHIR.concept([FHIR.coding(FHIRSystem.rmsList("100000072050"), "100000072072", "Active")]),
-            "substance": .object(substance),
-        ])
+        return FHIRMedicineMapping.ingredient(id: id, ampCode: code, sequence: rest[0], ingredient: ingredient)
     }
 
     func searchIngredients(_ request: Request) async throws -> JSONValue {
@@ -304,7 +195,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         let code = try Self.referenced(target, "MedicinalProductDefinition")
         var ids: [String] = []
         if SAMIdentifierKind.ampCode.isValid(code),
-            let idmp = try await IDMPReader(client: client, logger: logger).amp(code: code, at: today)
+            let idmp = try await IDMPQueries(client: client, logger: logger).amp(code: code, at: today)
         {
             for component in idmp["components"]?.items ?? [] {
                 for item in component["activeIngredients"]?.items ?? [] {
@@ -323,32 +214,9 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
         return try await search.packs(ctiExtended: [cti], at: today).first.flatMap(packagedProduct)
     }
 
-    /// The pack as a resource when it is valid today (its CNKs: those of its DMPPs valid today).
-    func packagedProduct(_ pack: FHIRSearchReader.Pack) -> JSONValue? {
-        let ampp = pack.ampp
-        guard let fields = ampp.slice(at: today)?.fields else { return nil }
-        var identifiers = [FHIR.identifier(FHIRSystem.ctiExtended, ampp.key)]
-        let cnks = Set(
-            pack.dmpps.filter {
-                $0.slice(at: today) != nil && $0.key.split(separator: "|").dropFirst().first == "CNK"
-            }
-            .compactMap { $0.key.split(separator: "|").last.map(String.init) })
-        identifiers += cnks.sorted().map { FHIR.identifier(FHIRSystem.cnk, $0) }
-        let name =
-            Self.names(fields["PrescriptionName"]).first?.name
-            ?? Self.names(fields["AbbreviatedName"]).first?.name
-        var resource: [String: JSONValue] = [
-            "resourceType": .string("PackagedProductDefinition"), "id": .string(ampp.key),
-            "identifier": .array(identifiers), "status": Self.status(true),
-        ]
-        if let name { resource["name"] = .string(name) }
-        if let amp = ampp.parentKey {
-            resource["packageFor"] = .array([FHIR.reference("MedicinalProductDefinition", amp)])
-        }
-        if let type = Self.idmpConcept(pack.packaging[0]) {
-            resource["packaging"] = .object(["type": type, "quantity": .number("1")])
-        }
-        return .object(resource)
+    /// The pack as a resource when it is valid today.
+    func packagedProduct(_ pack: FHIRSearchQueries.Pack) -> JSONValue? {
+        FHIRMedicineMapping.packagedProduct(pack, today: today)
     }
 
     func searchPackagedProducts(_ request: Request) async throws -> JSONValue {
@@ -401,19 +269,9 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
 
     func substance(_ id: String) async throws -> JSONValue? {
         guard (9...15).contains(id.utf8.count), id.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let (document, _) = try await SPORReader(client: client, logger: logger).substance(id)
+            let (document, _) = try await SPORQueries(client: client, logger: logger).substance(id)
         else { return nil }
-        var names: [JSONValue] = [
-            .object(["name": .string(document["name"]?.stringValue ?? id), "preferred": .bool(true)])
-        ]
-        names += (document["synonyms"]?.items ?? []).compactMap(\.stringValue).map {
-            .object(["name": .string($0), "preferred": .bool(false)])
-        }
-        return .object([
-            "resourceType": .string("SubstanceDefinition"), "id": .string(id),
-            "identifier": .array([FHIR.identifier(FHIRSystem.sms, id)]),
-            "status": Self.status(true), "name": .array(names),
-        ])
+        return FHIRMedicineMapping.substance(id: id, document: document)
     }
 
     func searchSubstances(_ request: Request) async throws -> JSONValue {
@@ -441,34 +299,12 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
     // MARK: CodeSystem (RMS lists)
 
     func codeSystem(_ id: String) async throws -> JSONValue? {
-        guard id.hasPrefix("rms-"), RMSListExport.isRMSId(String(id.dropFirst(4))) else { return nil }
+        guard id.hasPrefix("rms-"), RMSVocabulary.isRMSId(String(id.dropFirst(4))) else { return nil }
         let listId = String(id.dropFirst(4))
-        let reader = SPORReader(client: client, logger: logger)
-        let (terms, total) = try await reader.terms(.init(listId: listId, limit: 100_000))
+        let (terms, total) = try await SPORQueries(client: client, logger: logger).terms(
+            .init(listId: listId, limit: 100_000))
         guard total > 0 else { return nil }
-        var concepts: [JSONValue] = []
-        for term in terms {
-            concepts.append(
-                .object([
-                    "code": .string(term.termId), "display": .string(term.name ?? term.termId),
-                    "property": .array([
-                        .object(["code": .string("status"), "valueCode": .string(term.status)]),
-                        .object(["code": .string("inactive"), "valueBoolean": .bool(term.status != "CURRENT")]),
-                    ]),
-                ]))
-        }
-        let name = RMSListNames.name(of: listId)
-        return .object([
-            "resourceType": .string("CodeSystem"), "id": .string(id), "url": .string(FHIRSystem.rmsList(listId)),
-            "name": .string("RMS\(listId)"), "title": .string(name ?? "RMS list \(listId)"),
-            "status": .string("active"), "content": .string("complete"), "count": .number(String(total)),
-            "publisher": .string("European Medicines Agency (SPOR RMS), as imported by this registry"),
-            "property": .array([
-                .object(["code": .string("status"), "type": .string("code")]),
-                .object(["code": .string("inactive"), "type": .string("boolean")]),
-            ]),
-            "concept": .array(concepts),
-        ])
+        return FHIRMedicineMapping.codeSystem(id: id, listId: listId, terms: terms, total: total)
     }
 
     func searchCodeSystems(_ request: Request) async throws -> JSONValue {
@@ -482,7 +318,7 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
             }
             ids = ["rms-" + url.value.dropFirst(FHIRSystem.rmsPrefix.count)]
         } else {
-            ids = try await SPORReader(client: client, logger: logger).lists().map { "rms-\($0.listId)" }
+            ids = try await SPORQueries(client: client, logger: logger).lists().map { "rms-\($0.listId)" }
         }
         return try await bundle(request, search, ids: ids) { try await codeSystem($0) }
     }
@@ -494,52 +330,18 @@ struct FHIRMedicineRoutes<Context: RequestContext>: Sendable {
             throw Problem.invalidParameter("system", "$lookup needs system and code.")
         }
         guard system.hasPrefix(FHIRSystem.rmsPrefix),
-            RMSListExport.isRMSId(String(system.dropFirst(FHIRSystem.rmsPrefix.count)))
+            RMSVocabulary.isRMSId(String(system.dropFirst(FHIRSystem.rmsPrefix.count)))
         else {
             throw Problem.notFound("This server looks up codes of RMS lists only (\(FHIRSystem.rmsPrefix){list id}).")
         }
         let listId = String(system.dropFirst(FHIRSystem.rmsPrefix.count))
-        guard RMSListExport.isRMSId(code),
-            let (document, _) = try await SPORReader(client: client, logger: logger).term(code),
+        guard RMSVocabulary.isRMSId(code),
+            let (document, _) = try await SPORQueries(client: client, logger: logger).term(code),
             document["listId"]?.stringValue == listId
         else {
             throw Problem.notFound("Code \(code) is not a term of RMS list \(listId).")
         }
-        var parameters: [JSONValue] = [
-            .object(["name": .string("name"), "valueString": .string(RMSListNames.name(of: listId) ?? "RMS \(listId)")]
-            ),
-            .object([
-                "name": .string("display"),
-                "valueString": .string(document["names"]?["en"]?["name"]?.stringValue ?? code),
-            ]),
-        ]
-        for (language, name) in (document["names"]?.members ?? [:]).sorted(by: { $0.key < $1.key }) {
-            guard let value = name["name"]?.stringValue else { continue }
-            parameters.append(
-                .object([
-                    "name": .string("designation"),
-                    "part": .array([
-                        .object(["name": .string("language"), "valueCode": .string(language)]),
-                        .object(["name": .string("value"), "valueString": .string(value)]),
-                    ]),
-                ]))
-        }
-        let status = document["status"]?.stringValue ?? "CURRENT"
-        for (property, value) in [
-            ("status", JSONValue.object(["valueCode": .string(status)])),
-            ("inactive", .object(["valueBoolean": .bool(status != "CURRENT")])),
-        ] {
-            var value = value.members
-            value["name"] = .string("value")
-            parameters.append(
-                .object([
-                    "name": .string("property"),
-                    "part": .array([
-                        .object(["name": .string("code"), "valueCode": .string(property)]), .object(value),
-                    ]),
-                ]))
-        }
         return FHIR.response(
-            .object(["resourceType": .string("Parameters"), "parameter": .array(parameters)]), request: request)
+            FHIRMedicineMapping.lookupParameters(listId: listId, code: code, term: document), request: request)
     }
 }

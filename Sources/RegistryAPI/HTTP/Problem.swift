@@ -3,18 +3,18 @@ import RegistryCore
 
 /// An RFC 9457 problem: every error the API returns, with a `detail` precise enough for a client
 /// developer to fix the request without reading our code.
-public struct Problem: Error, HTTPResponseError, Sendable {
-    public var status: HTTPResponse.Status
+package struct Problem: Error, HTTPResponseError, Sendable {
+    package var status: HTTPResponse.Status
     /// A stable URI per kind of problem (documented in /openapi.json).
-    public var type: String
-    public var title: String
-    public var detail: String
+    package var type: String
+    package var title: String
+    package var detail: String
     /// Extra members (e.g. `parameter`, `nearestValidity`).
-    public var extensions: [String: JSONValue]
+    package var extensions: [String: JSONValue]
     /// Extra response headers (e.g. `WWW-Authenticate` on a 401).
-    public var headers: HTTPFields = [:]
+    package var headers: HTTPFields = [:]
 
-    public init(
+    package init(
         _ status: HTTPResponse.Status, type: String, title: String, detail: String,
         extensions: [String: JSONValue] = [:]
     ) {
@@ -28,23 +28,23 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     static let typeBase = "https://registry.example.be/problems/"
 
     /// A query or path parameter that does not have the expected form.
-    public static func invalidParameter(_ name: String, _ detail: String) -> Problem {
+    package static func invalidParameter(_ name: String, _ detail: String) -> Problem {
         Problem(
             .badRequest, type: typeBase + "invalid-parameter", title: "Invalid parameter", detail: detail,
             extensions: ["parameter": .string(name)])
     }
 
-    public static func notFound(_ detail: String, extensions: [String: JSONValue] = [:]) -> Problem {
+    package static func notFound(_ detail: String, extensions: [String: JSONValue] = [:]) -> Problem {
         Problem(.notFound, type: typeBase + "not-found", title: "Not found", detail: detail, extensions: extensions)
     }
 
-    public static func notValidAtDate(_ detail: String, extensions: [String: JSONValue]) -> Problem {
+    package static func notValidAtDate(_ detail: String, extensions: [String: JSONValue]) -> Problem {
         Problem(
             .notFound, type: typeBase + "not-valid-at-date", title: "Not valid at the requested date", detail: detail,
             extensions: extensions)
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         var members = extensions
         members["type"] = .string(type)
         members["title"] = .string(title)
@@ -53,7 +53,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         return .object(members)
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.cacheControl] = "no-store"
         // Under /fhir every error is an OperationOutcome, as FHIR clients expect.

@@ -7,18 +7,22 @@ import RegistryCore
 
 /// Turns every error into an RFC 9457 problem and adds the request id to every response.
 ///
-/// Router errors (unknown route, wrong method) become 404/405 problems; anything unexpected
+/// Router errors become 404 problems, or 405 with `Allow` when the path is registered for other
+/// methods (read from the ``RouteTable``, the one list of routes); anything unexpected
 /// becomes a 500 problem whose detail names the request id, and the error itself is logged,
 /// never sent to the client.
-public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+package struct ProblemMiddleware<Context: RegistryContext>: RouterMiddleware {
+    /// The registered routes (filled after this middleware is added, read per refused request).
+    let routes: RouteTable
     /// Longest accepted request target; longer ones get 414 before any work is done.
     let maxTargetLength: Int
 
-    public init(maxTargetLength: Int = 4096) {
+    package init(routes: RouteTable, maxTargetLength: Int = 4096) {
+        self.routes = routes
         self.maxTargetLength = maxTargetLength
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         var response: Response
@@ -30,22 +34,20 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                         "The request target has \(request.uri.description.utf8.count) bytes; at most \(maxTargetLength) are accepted."
                 )
             }
-            // Only subscription management writes; everything else is read-only. A method a path
-            // does not take gets 405 with the methods that work.
-            let allowed = Self.allowedMethods(path: request.uri.path)
-            if !allowed.contains(request.method) {
-                throw Problem(
-                    .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
-                    detail:
-                        "\(request.method) is not allowed on \(request.uri.path); use \(allowed.map(\.rawValue).joined(separator: ", ")).",
-                    extensions: ["allow": .string(allowed.map(\.rawValue).joined(separator: ", "))])
-            }
             response = try await next(request, context)
         } catch let problem as Problem {
             response = try problem.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             let problem: Problem
+            // The router answers 404 for a registered path asked with another method: that is a 405.
+            let allowed = error.status == .notFound ? routes.allowedMethods(path: request.uri.path) : []
             switch error.status {
+            case .notFound where !allowed.isEmpty:
+                let list = allowed.map(\.rawValue).joined(separator: ", ")
+                problem = Problem(
+                    .methodNotAllowed, type: Problem.typeBase + "method-not-allowed", title: "Method not allowed",
+                    detail: "\(request.method) is not allowed on \(request.uri.path); use \(list).",
+                    extensions: ["allow": .string(list)])
             case .notFound:
                 problem = Problem(
                     .notFound, type: Problem.typeBase + "no-such-route", title: "No such route",
@@ -85,18 +87,11 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try problem.response(from: request, context: context)
         }
         if response.status == .methodNotAllowed {
-            response.headers[.allow] = Self.allowedMethods(path: request.uri.path).map(\.rawValue).joined(
+            response.headers[.allow] = routes.allowedMethods(path: request.uri.path).map(\.rawValue).joined(
                 separator: ", ")
         }
         response.headers[.requestID] = context.id
         return response
-    }
-}
-
-extension ProblemMiddleware {
-    static func allowedMethods(path: String) -> [HTTPRequest.Method] {
-        if path == "/v1/providers/lookup" { return [.post] }
-        return SubscriptionRoutes<Context>.allowedMethods(path: path) ?? [.get, .head]
     }
 }
 

@@ -13,10 +13,10 @@ import Synchronization
 /// arrives. The cache only serves while that listener is connected, so a lost connection means
 /// uncached answers, never stale ones. Two generations approximate LRU within a byte budget:
 /// when the current one is full it becomes the previous one and the oldest is dropped.
-public final class ResponseCache: Sendable {
-    public struct Entry: Sendable {
-        public let body: [UInt8]
-        public let etag: String
+package final class ResponseCache: Sendable {
+    package struct Entry: Sendable {
+        package let body: [UInt8]
+        package let etag: String
     }
 
     struct State {
@@ -31,7 +31,7 @@ public final class ResponseCache: Sendable {
     /// Bytes per generation (half the configured budget); 0 disables the cache.
     let generationBytes: Int
 
-    public init(budgetBytes: Int) {
+    package init(budgetBytes: Int) {
         generationBytes = budgetBytes / 2
     }
 
@@ -87,7 +87,7 @@ public final class ResponseCache: Sendable {
         invalidate()
     }
 
-    public var count: Int { state.withLock { $0.current.count + $0.previous.count } }
+    package var count: Int { state.withLock { $0.current.count + $0.previous.count } }
 }
 
 /// LISTENs on `registry_data` and clears the response cache (and tells the in-memory practice

@@ -5,16 +5,16 @@ import RegistryCore
 import RegistryStore
 
 /// `/health/live` (the process answers) and `/health/ready` (database reachable, schema current).
-struct HealthRoutes<Context: RequestContext>: Sendable {
+struct HealthRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let migrations: MigrationRunner
     let logger: Logger
 
-    func register(on router: Router<Context>) {
-        router.get("/health/live") { request, _ in
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/health/live") { request, _ in
             JSONResponse.make(.object(["status": .string("live")]), request: request, cacheControl: "no-store")
         }
-        router.get("/health/ready") { request, _ in
+        routes.get("/health/ready") { request, _ in
             do {
                 let pending = try await Self.within(Self.readinessDeadline) {
                     try await client.withConnection { connection in

@@ -1,7 +1,7 @@
 import RegistryCore
 
 /// The display languages; every answer carries all four, `lang` only picks the display text.
-public enum DisplayLanguage: String, Sendable, CaseIterable {
+package enum DisplayLanguage: String, Sendable, CaseIterable {
     case fr, nl, de, en
 
     /// The requested language first, then the national languages, then English.
@@ -12,12 +12,12 @@ public enum DisplayLanguage: String, Sendable, CaseIterable {
 
 /// Renders stored SAM entities as API JSON: keys in lowerCamelCase, XML attributes without `@`,
 /// nested `Data` slices resolved at the requested date (or all kept with `history=true`).
-public struct EntityRenderer: Sendable {
-    public var at: LocalDate
-    public var history: Bool
-    public var language: DisplayLanguage
+package struct EntityRenderer: Sendable {
+    package var at: LocalDate
+    package var history: Bool
+    package var language: DisplayLanguage
 
-    public init(at: LocalDate, history: Bool, language: DisplayLanguage) {
+    package init(at: LocalDate, history: Bool, language: DisplayLanguage) {
         self.at = at
         self.history = history
         self.language = language
@@ -26,7 +26,7 @@ public struct EntityRenderer: Sendable {
     /// `{"type","key","href","attributes","validity","fields","display"}`; with history, `slices`
     /// replaces `validity`/`fields`. When nothing is valid at `at`, `validity` and `fields` are null
     /// and `nearestValidity` says when the entity was valid.
-    public func render(_ entity: StoredSAMEntity) -> JSONValue {
+    package func render(_ entity: StoredSAMEntity) -> JSONValue {
         var out: [String: JSONValue] = [
             "type": .string(entity.type),
             "key": apiValue(entity.document["key"] ?? .object([:])),
@@ -57,14 +57,14 @@ public struct EntityRenderer: Sendable {
         return .object(out)
     }
 
-    public static func validity(_ from: LocalDate?, _ to: LocalDate?) -> JSONValue {
+    package static func validity(_ from: LocalDate?, _ to: LocalDate?) -> JSONValue {
         .object([
             "from": from.map { .string($0.description) } ?? .null, "to": to.map { .string($0.description) } ?? .null,
         ])
     }
 
     /// The lookup URL of an entity, for the types that have one.
-    public static func href(type: String, key: JSONValue) -> String? {
+    package static func href(type: String, key: JSONValue) -> String? {
         func k(_ name: String) -> String? { key[name]?.stringValue }
         switch type {
         case "amp": return k("code").map { "/v1/medicines/amp/\($0)" }
@@ -112,7 +112,7 @@ public struct EntityRenderer: Sendable {
 
     /// Source JSON → API JSON: names in lowerCamelCase, `@attr` → `attr`, `#text` → `value`, and
     /// nested `Data` slices (e.g. an AMP's company) resolved at `at` unless history is asked for.
-    public func apiValue(_ value: JSONValue) -> JSONValue {
+    package func apiValue(_ value: JSONValue) -> JSONValue {
         switch value {
         case .array(let items): return .array(items.map(apiValue))
         case .object(let members):
@@ -150,7 +150,7 @@ public struct EntityRenderer: Sendable {
     }
 
     /// `ExFactoryPrice` → `exFactoryPrice`, `FMDInScope` → `fmdInScope`, `@actorNr` → `actorNr`, `#text` → `value`.
-    public static func apiName(_ name: String) -> String {
+    package static func apiName(_ name: String) -> String {
         if name == "#text" { return "value" }
         var chars = Array(name.hasPrefix("@") ? String(name.dropFirst()) : name)
         var i = 0

@@ -9,22 +9,22 @@ import RegistryStore
 /// Full webhook payloads: the lookup answer for an event's `href`, rendered by the lookup code
 /// itself, with every validity slice (`history=true`), so a subscriber also learns future-dated
 /// prices and closures, and names in French for `display` (all four languages are in the body).
-public struct LookupEntitySource: EventEntitySource {
-    let routes: MedicineRoutes<BasicRequestContext>
-    let providers: ProviderReader
-    let institutions: InstitutionReader
+package struct LookupEntitySource: EventEntitySource {
+    let routes: MedicineRoutes<RegistryRequestContext>
+    let providers: ProviderQueries
+    let institutions: InstitutionQueries
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         routes = MedicineRoutes(client: client, cache: ResponseCache(budgetBytes: 0), logger: logger)
-        providers = ProviderReader(client: client, logger: logger)
-        institutions = InstitutionReader(client: client, logger: logger)
+        providers = ProviderQueries(client: client, logger: logger)
+        institutions = InstitutionQueries(client: client, logger: logger)
     }
 
-    public func entity(href: String) async throws -> JSONValue? {
+    package func entity(href: String) async throws -> JSONValue? {
         let pieces = href.split(separator: "?", maxSplits: 1)
         let parts = pieces[0].split(separator: "/").map(String.init)
         let query = pieces.count > 1 ? String(pieces[1]) : ""
-        let lookup = MedicineRoutes<BasicRequestContext>.Lookup(
+        let lookup = MedicineRoutes<RegistryRequestContext>.Lookup(
             renderer: EntityRenderer(at: QueryParameters.todayInBrussels(Date()), history: true, language: .fr))
         do {
             switch parts.count == 4 || parts.count == 3 ? (parts[1], parts[2]) : ("", "") {
@@ -48,10 +48,10 @@ public struct LookupEntitySource: EventEntitySource {
                     ProviderRendering.practiceAnswer(key: parts[2], $0)
                 }
             case ("institutions", _) where parts.count == 3:
-                let (scheme, value) = try InstitutionRoutes<BasicRequestContext>.identifier(parts[2])
+                let (scheme, value) = try InstitutionRoutes<RegistryRequestContext>.identifier(parts[2])
                 let found = try await institutions.institutions(scheme: scheme, value: value)
                 return found.isEmpty
-                    ? nil : InstitutionRoutes<BasicRequestContext>.answer(scheme: scheme, value: value, found)
+                    ? nil : InstitutionRoutes<RegistryRequestContext>.answer(scheme: scheme, value: value, found)
             default: return nil
             }
         } catch let problem as Problem where problem.status == .notFound {

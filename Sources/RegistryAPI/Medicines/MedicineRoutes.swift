@@ -6,26 +6,28 @@ import RegistryCore
 import RegistryStore
 
 /// `/v1/medicines/...` and `/v1/companies/...`: SAM lookups valid on a date, and the search.
-struct MedicineRoutes<Context: RequestContext>: Sendable {
+struct MedicineRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let cache: ResponseCache
     let logger: Logger
+    /// Where "today" comes from (the default `at`).
+    var clock = RegistryClock.system
 
-    var reader: SAMEntityReader { SAMEntityReader(client: client, logger: logger) }
+    var reader: SAMEntityQueries { SAMEntityQueries(client: client, logger: logger) }
 
     static var lookupParameters: Set<String> { ["at", "lang", "history"] }
 
-    func register(on router: Router<Context>) {
-        router.get("/v1/medicines/cnk/{cnk}") { request, context in try await cnk(request, context) }
-        router.get("/v1/medicines/amp/{code}") { request, context in try await amp(request, context) }
-        router.get("/v1/medicines/ampp/{ctiExtended}") { request, context in try await ampp(request, context) }
-        router.get("/v1/medicines/vmp/{code}") { request, context in try await vmp(request, context) }
-        router.get("/v1/medicines/vmp-groups/{code}") { request, context in try await vmpGroup(request, context) }
-        router.get("/v1/companies/{actorNr}") { request, context in try await company(request, context) }
-        router.get("/v1/medicines/chapter-iv/{chapter}/{paragraph}") { request, context in
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/v1/medicines/cnk/{cnk}") { request, context in try await cnk(request, context) }
+        routes.get("/v1/medicines/amp/{code}") { request, context in try await amp(request, context) }
+        routes.get("/v1/medicines/ampp/{ctiExtended}") { request, context in try await ampp(request, context) }
+        routes.get("/v1/medicines/vmp/{code}") { request, context in try await vmp(request, context) }
+        routes.get("/v1/medicines/vmp-groups/{code}") { request, context in try await vmpGroup(request, context) }
+        routes.get("/v1/companies/{actorNr}") { request, context in try await company(request, context) }
+        routes.get("/v1/medicines/chapter-iv/{chapter}/{paragraph}") { request, context in
             try await chapterIV(request, context)
         }
-        router.get("/v1/medicines") { request, context in try await search(request, context) }
+        routes.get("/v1/medicines") { request, context in try await search(request, context) }
     }
 
     /// The lookup options every route shares.
@@ -34,9 +36,10 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         var at: LocalDate { renderer.at }
         var history: Bool { renderer.history }
 
-        init(_ parameters: QueryParameters) throws {
+        init(_ parameters: QueryParameters, now: Date) throws {
             renderer = EntityRenderer(
-                at: try parameters.date(), history: try parameters.history(), language: try parameters.language())
+                at: try parameters.date(now: now), history: try parameters.history(),
+                language: try parameters.language())
         }
 
         init(renderer: EntityRenderer) { self.renderer = renderer }
@@ -99,7 +102,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters.union(["env"]))
         let code = try PathIdentifier.checked(context, "cnk", kind: .cnk)
         let environment = try parameters.environment(default: "P")!
-        let lookup = try Lookup(parameters)
+        let lookup = try Lookup(parameters, now: clock.now())
         return try await answer(request, key: "cnk|\(code)|\(environment)|\(lookup.key)") {
             try await cnkAnswer(code: code, environment: environment, lookup: lookup)
         }
@@ -162,7 +165,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
     func amp(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let code = try PathIdentifier.checked(context, "code", kind: .ampCode)
-        let lookup = try Lookup(parameters)
+        let lookup = try Lookup(parameters, now: clock.now())
         return try await answer(request, key: "amp|\(code)|\(lookup.key)") {
             try await ampAnswer(code: code, lookup: lookup)
         }
@@ -177,7 +180,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         }
         try lookup.requireValid(amp, label: "AMP \(code)")
         let renderer = lookup.renderer
-        let idmp = try await IDMPReader(client: client, logger: logger).amp(code: code, at: lookup.at)
+        let idmp = try await IDMPQueries(client: client, logger: logger).amp(code: code, at: lookup.at)
         return
             lookup.envelope(
                 [
@@ -192,7 +195,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
     func ampp(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let cti = try PathIdentifier.checked(context, "ctiExtended", kind: .ctiExtended)
-        let lookup = try Lookup(parameters)
+        let lookup = try Lookup(parameters, now: clock.now())
         return try await answer(request, key: "ampp|\(cti)|\(lookup.key)") {
             try await amppAnswer(cti: cti, lookup: lookup)
         }
@@ -207,7 +210,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
         }
         try lookup.requireValid(ampp, label: "AMPP \(cti)")
         let renderer = lookup.renderer
-        let idmpReader = IDMPReader(client: client, logger: logger)
+        let idmpReader = IDMPQueries(client: client, logger: logger)
         var idmp = JSONValue.null
         if let amp = result.first("amp"),
             case .object(var members)? = try await idmpReader.amp(code: amp.key, at: lookup.at)
@@ -234,7 +237,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
     func vmp(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let code = try PathIdentifier.number(context, "code")
-        let lookup = try Lookup(parameters)
+        let lookup = try Lookup(parameters, now: clock.now())
         return try await answer(request, key: "vmp|\(code)|\(lookup.key)") {
             try await vmpAnswer(code: code, lookup: lookup)
         }
@@ -261,7 +264,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
     func vmpGroup(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let code = try PathIdentifier.number(context, "code")
-        let lookup = try Lookup(parameters)
+        let lookup = try Lookup(parameters, now: clock.now())
         return try await answer(request, key: "vmp-group|\(code)|\(lookup.key)") {
             try await vmpGroupAnswer(code: code, lookup: lookup)
         }
@@ -295,7 +298,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
     func company(_ request: Request, _ context: Context) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.lookupParameters)
         let actorNr = try PathIdentifier.checked(context, "actorNr", kind: .actorNr)
-        let lookup = try Lookup(parameters)
+        let lookup = try Lookup(parameters, now: clock.now())
         return try await answer(request, key: "company|\(actorNr)|\(lookup.key)") {
             try await companyAnswer(actorNr: actorNr, lookup: lookup)
         }
@@ -326,7 +329,7 @@ struct MedicineRoutes<Context: RequestContext>: Sendable {
             throw Problem.invalidParameter(
                 "paragraph", "paragraph must be 1 to 20 letters or digits, e.g. 1830000, got '\(paragraph)'.")
         }
-        let lookup = try Lookup(parameters)
+        let lookup = try Lookup(parameters, now: clock.now())
         return try await answer(request, key: "chapter-iv|\(chapter)|\(paragraph)|\(lookup.key)") {
             let result = try await reader.entity(
                 type: "paragraph", key: "\(chapter)|\(paragraph)", childTypes: ["verse"])

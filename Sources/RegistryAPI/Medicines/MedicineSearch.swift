@@ -21,7 +21,8 @@ extension MedicineRoutes {
         }
         let language = try parameters.language()
         var query = SAMSearchQuery(
-            text: text, language: language.rawValue, at: try parameters.date(), limit: try parameters.limit())
+            text: text, language: language.rawValue, at: try parameters.date(now: clock.now()),
+            limit: try parameters.limit())
         if let atc = parameters["atc"] {
             guard SAMIdentifierKind.atcCode.isValid(atc) || Self.isATCPrefix(atc) else {
                 throw Problem.invalidParameter(
@@ -72,7 +73,7 @@ extension MedicineRoutes {
 
     func page(_ query: SAMSearchQuery, parameters: QueryParameters, language: DisplayLanguage) async throws -> JSONValue
     {
-        let hits = try await SAMSearchReader(client: client, logger: logger).search(query)
+        let hits = try await SAMSearchQueries(client: client, logger: logger).search(query)
         let page = hits.prefix(query.limit)
         let items: [JSONValue] = page.map { hit in
             let type = hit.position.entityType

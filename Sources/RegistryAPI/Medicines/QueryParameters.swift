@@ -37,7 +37,7 @@ struct QueryParameters {
     subscript(name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// `at=YYYY-MM-DD`, default today in Europe/Brussels (SAM validity dates are Belgian dates).
-    func date(now: Date = Date()) throws -> LocalDate {
+    func date(now: Date) throws -> LocalDate {
         guard let text = self["at"] else { return Self.todayInBrussels(now) }
         guard text.utf8.count == 10, let date = LocalDate(iso: text), date.year >= 1 else {
             throw Problem.invalidParameter("at", "at must be a calendar date YYYY-MM-DD, got '\(text)'.")

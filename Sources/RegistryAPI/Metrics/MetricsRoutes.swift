@@ -6,9 +6,9 @@ import Prometheus
 
 /// Prometheus metrics: request counts and latency histograms per route (Hummingbird's
 /// `MetricsMiddleware` through swift-metrics), plus import-run figures read at scrape time.
-public enum RegistryMetrics {
+package enum RegistryMetrics {
     /// swift-metrics has one process-wide backend; bootstrapping twice traps, so it happens once.
-    public static let registry: PrometheusCollectorRegistry = {
+    package static let registry: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Prometheus names allow [a-zA-Z0-9_:] only; swift-metrics labels use dots.
@@ -39,18 +39,15 @@ enum WebhookLimitMetrics {
     }
 }
 
-struct MetricsRoutes<Context: RequestContext>: Sendable {
+struct MetricsRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     /// On the API listener a token with `metrics:read` is needed (queue sizes and lags are not for
-    /// everybody); nil on the separate metrics listener, which the operator keeps private.
-    let authenticator: Authenticator?
+    /// everybody); `.anyone` on the separate metrics listener, which the operator keeps private.
+    let access: RouteAccess
     let logger: Logger
 
-    func register(on router: Router<Context>) {
-        router.get("/metrics") { request, _ in
-            if let authenticator {
-                _ = try await authenticator.require(.metricsRead, for: request, action: "metrics.read")
-            }
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/metrics", access) { request, _ in
             var text = RegistryMetrics.registry.emitToString()
             text += try await importFigures()
             text += try await webhookFigures()

@@ -3,10 +3,10 @@ import Hummingbird
 import RegistryCore
 
 /// The OpenAPI 3.1 description of `/v1`, shipped as a resource and served as is.
-public struct OpenAPIDocument: Sendable {
-    public let json: JSONValue
+package struct OpenAPIDocument: Sendable {
+    package let json: JSONValue
 
-    public static func bundled() throws -> OpenAPIDocument {
+    package static func bundled() throws -> OpenAPIDocument {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json") else {
             throw OpenAPIMissing()
         }
@@ -18,13 +18,13 @@ public struct OpenAPIDocument: Sendable {
     }
 }
 
-struct OpenAPIRoute<Context: RequestContext>: Sendable {
+struct OpenAPIRoute<Context: RegistryContext>: Sendable {
     let document: OpenAPIDocument
 
-    func register(on router: Router<Context>) {
+    func register(on routes: RouteRegistrar<Context>) {
         // Rendered (and its ETag computed) once: the document never changes while the server runs.
         let rendered = JSONResponse.render(document.json)
-        router.get("/openapi.json") { request, _ in
+        routes.get("/openapi.json") { request, _ in
             JSONResponse.make(rendered, request: request, cacheControl: "public, max-age=300")
         }
     }

@@ -2,32 +2,32 @@ import NIOCore
 import RegistryCore
 
 /// The limits that keep one client from exhausting the server (README, "Limits").
-public struct ProtectionSettings: Sendable {
+package struct ProtectionSettings: Sendable {
     /// Requests per second (and burst) per source address of requests without a known token.
-    public var perAddress = TokenBucketLimiter.Limit(ratePerSecond: 200, burst: 400)
+    package var perAddress = TokenBucketLimiter.Limit(ratePerSecond: 200, burst: 400)
     /// Requests per second (and burst) per API client (bearer token).
-    public var perClient = TokenBucketLimiter.Limit(ratePerSecond: 1000, burst: 2000)
+    package var perClient = TokenBucketLimiter.Limit(ratePerSecond: 1000, burst: 2000)
     /// Source addresses never rate limited: loopback by default, where a local reverse proxy (which
     /// then limits by its own client addresses) and the benchmarks connect from.
-    public var exempt: [IPNetwork] = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]
+    package var exempt: [IPNetwork] = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]
     /// A connection must deliver a complete request head this long after its first byte.
-    public var headerTimeout: TimeAmount = .seconds(10)
+    package var headerTimeout: TimeAmount = .seconds(10)
     /// An idle keep-alive connection (nothing read or written) is closed after this long.
-    public var idleTimeout: TimeAmount = .seconds(60)
+    package var idleTimeout: TimeAmount = .seconds(60)
     /// A request (body read, handler, answer) must finish within this long, else 503; long polls
     /// (`/v1/changes?wait=`, at most 30 s) fit inside the default. nil: no deadline.
-    public var requestTimeout: Duration? = .seconds(45)
+    package var requestTimeout: Duration? = .seconds(45)
     /// Longest an API read's SQL statement may run (PostgreSQL `statement_timeout`; 0 = none).
-    public var statementTimeout: Duration = .seconds(10)
+    package var statementTimeout: Duration = .seconds(10)
     /// Unauthenticated refusals written to the audit log: a burst, then one per this many seconds;
     /// the rest are counted (in the next written row and in `/metrics`).
-    public var unauthenticatedAuditBurst = 10
-    public var unauthenticatedAuditIntervalSeconds = 10.0
+    package var unauthenticatedAuditBurst = 10
+    package var unauthenticatedAuditIntervalSeconds = 10.0
 
-    public init() {}
+    package init() {}
 
     /// `rate[/burst]` per second, e.g. `200/400`; `0` turns the limit off.
-    public static func parseLimit(_ text: String) -> TokenBucketLimiter.Limit? {
+    package static func parseLimit(_ text: String) -> TokenBucketLimiter.Limit? {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), let rate = Double(parts[0]), rate >= 0, rate.isFinite else { return nil }
         let burst = parts.count == 2 ? Double(parts[1]) : rate * 2

@@ -31,7 +31,7 @@ struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterMiddlewa
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
-        let token = request.headers[.authorization].flatMap(Authenticator.bearerToken)
+        let token = request.headers[.authorization].flatMap(ClientAccess.bearerToken)
         if let token {
             await tokens.learn(token)
             if let clientId = tokens.cachedClient(token) {

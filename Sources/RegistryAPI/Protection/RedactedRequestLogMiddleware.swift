@@ -4,7 +4,7 @@ import Logging
 
 /// Logs each request at debug level (method and target) with the values of personal query
 /// parameters (`ssin`) replaced by `***`: a national number never reaches a log file.
-struct RedactedRequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+struct RedactedRequestLogMiddleware<Context: RegistryContext>: RouterMiddleware {
     static var redactedParameters: Set<String> { ["ssin"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)

@@ -5,18 +5,18 @@ import Synchronization
 ///
 /// The table is bounded: when it holds `maximumKeys` buckets, the full ones (idle keys) are
 /// dropped first, then every bucket, so a sweep of forged addresses cannot grow memory.
-public final class TokenBucketLimiter: Sendable {
-    public struct Limit: Sendable, Equatable {
-        public var ratePerSecond: Double
-        public var burst: Double
+package final class TokenBucketLimiter: Sendable {
+    package struct Limit: Sendable, Equatable {
+        package var ratePerSecond: Double
+        package var burst: Double
 
-        public init(ratePerSecond: Double, burst: Double) {
+        package init(ratePerSecond: Double, burst: Double) {
             self.ratePerSecond = ratePerSecond
             self.burst = burst
         }
 
         /// No limit at all (rate 0 in configuration).
-        public var isUnlimited: Bool { ratePerSecond <= 0 }
+        package var isUnlimited: Bool { ratePerSecond <= 0 }
     }
 
     struct Bucket {
@@ -27,13 +27,13 @@ public final class TokenBucketLimiter: Sendable {
     let maximumKeys: Int
     let buckets = Mutex<[String: Bucket]>([:])
 
-    public init(maximumKeys: Int = 100_000) {
+    package init(maximumKeys: Int = 100_000) {
         self.maximumKeys = maximumKeys
     }
 
     /// Takes one token from `key`'s bucket: nil when the request may go, else how long until a
     /// token is available (the `Retry-After`).
-    public func take(_ key: String, limit: Limit, now: ContinuousClock.Instant = .now) -> Duration? {
+    package func take(_ key: String, limit: Limit, now: ContinuousClock.Instant = .now) -> Duration? {
         guard !limit.isUnlimited else { return nil }
         return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
@@ -55,5 +55,5 @@ public final class TokenBucketLimiter: Sendable {
         }
     }
 
-    public var keyCount: Int { buckets.withLock { $0.count } }
+    package var keyCount: Int { buckets.withLock { $0.count } }
 }

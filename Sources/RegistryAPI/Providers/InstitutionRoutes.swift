@@ -6,19 +6,19 @@ import RegistryStore
 
 /// `GET /v1/institutions/{scheme}:{id}`: the institutions an identifier names (`afmps`, `cbe`,
 /// `nihii`, `ehp`), as their sources describe them.
-struct InstitutionRoutes<Context: RequestContext>: Sendable {
+struct InstitutionRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    func register(on router: Router<Context>) {
-        router.get("/v1/institutions/{ref}") { request, context in try await institution(request, context) }
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/v1/institutions/{ref}") { request, context in try await institution(request, context) }
     }
 
     func institution(_ request: Request, _ context: Context) async throws -> Response {
         _ = try QueryParameters(request, allowed: [])
         let ref = try PathIdentifier.value(context, "ref")
         let (scheme, value) = try Self.identifier(ref)
-        let found = try await InstitutionReader(client: client, logger: logger).institutions(
+        let found = try await InstitutionQueries(client: client, logger: logger).institutions(
             scheme: scheme, value: value)
         guard !found.isEmpty else {
             throw Problem.notFound("No institution has \(scheme) identifier \(value).")

@@ -1,5 +1,4 @@
 import Foundation
-import ProviderImporter
 import RegistryCore
 import RegistryStore
 

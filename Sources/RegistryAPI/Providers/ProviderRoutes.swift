@@ -3,7 +3,6 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
-import ProviderImporter
 import RegistryCore
 import RegistryStore
 
@@ -13,43 +12,52 @@ import RegistryStore
 /// - `GET /v1/providers?ssin=`: the same with the personal fields, only with `providers:sensitive`,
 ///   every read audited;
 /// - `GET /v1/practices/{id}` and the practice search `GET /v1/practices?…`.
-struct ProviderRoutes<Context: RequestContext>: Sendable {
+struct ProviderRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let logger: Logger
-    let reader: ProviderReader
-    let authenticator: Authenticator
+    let reader: ProviderQueries
     let audit: AuditLog
     /// Public answers are cached until the next import commits (as medicine lookups are).
     let cache: ResponseCache
     /// Practice searches, from memory when loaded.
     let practiceSearch: PracticeSearchService
+    /// Where "today" comes from (the default `at`).
+    var clock = RegistryClock.system
 
     init(
-        client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, refusals: RefusalSampler,
-        logger: Logger
+        client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, logger: Logger
     ) {
         self.client = client
         self.cache = cache
         self.practiceSearch = practiceSearch
         self.logger = logger
-        reader = ProviderReader(client: client, logger: logger)
-        authenticator = Authenticator(client: client, refusals: refusals, logger: logger)
+        reader = ProviderQueries(client: client, logger: logger)
         audit = AuditLog(client: client, logger: logger)
     }
 
-    func register(on router: Router<Context>) {
-        router.get("/v1/providers/{ref}") { request, context in try await provider(request, context) }
-        router.get("/v1/providers") { request, _ in try await sensitiveProvider(request) }
-        router.post("/v1/providers/lookup") { request, context in try await sensitiveLookup(request, context) }
-        router.get("/v1/practices/{id}") { request, context in try await practice(request, context) }
-        router.get("/v1/practices") { request, _ in try await search(request) }
+    /// The same routes with `clock` as where "today" comes from.
+    func with(clock: RegistryClock) -> Self {
+        var routes = self
+        routes.clock = clock
+        return routes
+    }
+
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/v1/providers/{ref}") { request, context in try await provider(request, context) }
+        let sensitive = RouteAccess.client(.providersSensitive, action: "provider.read-sensitive")
+        routes.get("/v1/providers", sensitive) { request, context in try await sensitiveProvider(request, context) }
+        routes.post("/v1/providers/lookup", sensitive) { request, context in
+            try await sensitiveLookup(request, context)
+        }
+        routes.get("/v1/practices/{id}") { request, context in try await practice(request, context) }
+        routes.get("/v1/practices") { request, _ in try await search(request) }
     }
 
     static var privateCacheControl: String { "private, no-store" }
 
     func provider(_ request: Request, _ context: Context) async throws -> Response {
         let query = try QueryParameters(request, allowed: ["at", "history"])
-        let date: LocalDate? = try query.history() ? nil : try query.date()
+        let date: LocalDate? = try query.history() ? nil : try query.date(now: clock.now())
         let ref = try PathIdentifier.value(context, "ref")
         if ref.hasPrefix("hcp_") {
             guard ref.utf8.count == 20,
@@ -77,23 +85,21 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    func sensitiveProvider(_ request: Request) async throws -> Response {
-        let caller = try await authenticator.require(
-            .providersSensitive, for: request, action: "provider.read-sensitive")
+    func sensitiveProvider(_ request: Request, _ context: Context) async throws -> Response {
+        let caller = try context.caller
         let query = try QueryParameters(request, allowed: ["ssin", "at", "history"])
         guard let text = query["ssin"] else {
             throw Problem.invalidParameter(
                 "ssin", "This route needs ssin= (a professional is otherwise looked up at /v1/providers/{nihii}).")
         }
-        let date: LocalDate? = try query.history() ? nil : try query.date()
+        let date: LocalDate? = try query.history() ? nil : try query.date(now: clock.now())
         return try await sensitiveAnswer(ssin: text, at: date, caller: caller, request: request)
     }
 
     /// `POST /v1/providers/lookup` with `{"ssin", "at", "history"}`: the same answer as
     /// `GET /v1/providers?ssin=`, with the national number in the body, out of URLs and access logs.
     func sensitiveLookup(_ request: Request, _ context: Context) async throws -> Response {
-        let caller = try await authenticator.require(
-            .providersSensitive, for: request, action: "provider.read-sensitive")
+        let caller = try context.caller
         _ = try QueryParameters(request, allowed: [])
         let body = try await JSONBody.object(request, context: context)
         for name in body.keys where !["ssin", "at", "history"].contains(name) {
@@ -109,7 +115,7 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
         case .bool(let value)?: history = value
         default: throw Problem.invalidBody("history must be true or false.", pointer: "/history")
         }
-        var date: LocalDate? = history ? nil : QueryParameters.todayInBrussels(Date())
+        var date: LocalDate? = history ? nil : clock.today
         switch body["at"] {
         case nil, .null?: break
         case .string(let at)? where at.utf8.count == 10 && LocalDate(iso: at).map { $0.year >= 1 } == true:
@@ -160,7 +166,7 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
 
     func search(_ request: Request) async throws -> Response {
         let parameters = try QueryParameters(request, allowed: Self.searchParameters)
-        var query = try PracticeSearchParameters.parse(parameters)
+        var query = try PracticeSearchParameters.parse(parameters, now: clock.now())
         let cursorKey = PracticeSearchParameters.fingerprint(parameters)
         if let cursor = parameters["cursor"] {
             query.after = try PracticeSearchParameters.decodeCursor(cursor, fingerprint: cursorKey)
@@ -201,8 +207,8 @@ struct ProviderRoutes<Context: RequestContext>: Sendable {
 
 /// The practice search's parameters, checked (400 with the parameter named on anything odd).
 enum PracticeSearchParameters {
-    static func parse(_ p: QueryParameters) throws -> PracticeSearchQuery {
-        let at = try p.date()
+    static func parse(_ p: QueryParameters, now: Date) throws -> PracticeSearchQuery {
+        let at = try p.date(now: now)
         var limit = 20
         if let text = p["limit"] {
             guard let value = Int(text), (1...100).contains(value) else {

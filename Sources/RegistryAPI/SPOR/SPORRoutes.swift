@@ -3,30 +3,29 @@ import Logging
 import PostgresNIO
 import RegistryCore
 import RegistryStore
-import SPORImporter
 
 /// `/v1/spor/...`: the imported EMA SPOR data. RMS lists and their terms (paged in term id order,
 /// filtered by name, language and status), terms by source code (`source=EDQM&code=10219000`),
 /// and SMS substances by name or id.
-struct SPORRoutes<Context: RequestContext>: Sendable {
+struct SPORRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    var reader: SPORReader { SPORReader(client: client, logger: logger) }
+    var reader: SPORQueries { SPORQueries(client: client, logger: logger) }
 
-    func register(on router: Router<Context>) {
-        router.get("/v1/spor/rms/lists") { request, _ in try await lists(request) }
-        router.get("/v1/spor/rms/lists/{listId}/terms") { request, context in try await listTerms(request, context) }
-        router.get("/v1/spor/rms/terms") { request, _ in try await termsBySourceCode(request) }
-        router.get("/v1/spor/rms/terms/{termId}") { request, context in try await term(request, context) }
-        router.get("/v1/spor/sms/substances") { request, _ in try await substances(request) }
-        router.get("/v1/spor/sms/substances/{substanceId}") { request, context in
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.get("/v1/spor/rms/lists") { request, _ in try await lists(request) }
+        routes.get("/v1/spor/rms/lists/{listId}/terms") { request, context in try await listTerms(request, context) }
+        routes.get("/v1/spor/rms/terms") { request, _ in try await termsBySourceCode(request) }
+        routes.get("/v1/spor/rms/terms/{termId}") { request, context in try await term(request, context) }
+        routes.get("/v1/spor/sms/substances") { request, _ in try await substances(request) }
+        routes.get("/v1/spor/sms/substances/{substanceId}") { request, context in
             try await substance(request, context)
         }
-        router.get("/v1/spor/oms/organisations/{id}") { request, context in
+        routes.get("/v1/spor/oms/organisations/{id}") { request, context in
             try await oms(request, context, kind: "organisation")
         }
-        router.get("/v1/spor/oms/locations/{id}") { request, context in
+        routes.get("/v1/spor/oms/locations/{id}") { request, context in
             try await oms(request, context, kind: "location")
         }
     }
@@ -61,15 +60,15 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
             return text
         }
         let status = try parameters["status"].map { text in
-            guard RMSListExport.statuses.contains(text) else {
+            guard RMSVocabulary.statuses.contains(text) else {
                 throw Problem.invalidParameter(
                     "status",
-                    "status is one of \(RMSListExport.statuses.sorted().joined(separator: ", ")), got '\(text)'.")
+                    "status is one of \(RMSVocabulary.statuses.sorted().joined(separator: ", ")), got '\(text)'.")
             }
             return text
         }
         let after = try parameters["after"].map { text in
-            guard RMSListExport.isRMSId(text) else {
+            guard RMSVocabulary.isRMSId(text) else {
                 throw Problem.invalidParameter(
                     "after", "after is the term id (12 digits) of a page's last term, got '\(text)'.")
             }
@@ -77,7 +76,7 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         }
         let limit = try parameters.limit(default: 100, maximum: 500)
         let query = parameters["q"]
-        let filter = SPORReader.TermFilter(
+        let filter = SPORQueries.TermFilter(
             listId: listId, query: query, language: language, status: status, after: after, limit: limit)
         let (terms, total) = try await reader.terms(filter)
         if total == 0, query == nil, status == nil, try await reader.lists().allSatisfy({ $0.listId != listId }) {
@@ -181,7 +180,7 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         _ = try QueryParameters(request, allowed: [])
         let id = try PathIdentifier.value(context, "id")
         let prefix = kind == "organisation" ? "ORG-" : "LOC-"
-        guard id.hasPrefix(prefix), OMSExport.isOMSId(id) else {
+        guard id.hasPrefix(prefix), OMSVocabulary.isOMSId(id) else {
             throw Problem.invalidParameter("id", "id is an OMS \(kind) id: \(prefix) followed by digits, got '\(id)'.")
         }
         guard let found = try await reader.omsRecord(id, kind: kind), case .object(var members) = found.document else {
@@ -204,7 +203,7 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
         return JSONResponse.make(.object(members), request: request)
     }
 
-    static func summary(_ term: SPORReader.TermSummary) -> JSONValue {
+    static func summary(_ term: SPORQueries.TermSummary) -> JSONValue {
         var item: [String: JSONValue] = [
             "termId": .string(term.termId), "listId": .string(term.listId), "status": .string(term.status),
             "name": term.name.map(JSONValue.string) ?? .null,
@@ -217,7 +216,7 @@ struct SPORRoutes<Context: RequestContext>: Sendable {
 
     static func rmsId(_ context: Context, _ name: String) throws -> String {
         let text = try PathIdentifier.value(context, name)
-        guard RMSListExport.isRMSId(text) else {
+        guard RMSVocabulary.isRMSId(text) else {
             throw Problem.invalidParameter(name, "\(name) is a 12-digit RMS identifier, got '\(text)'.")
         }
         return text

@@ -1,9 +1,9 @@
 /// What changes about an entity when a day begins: SAM publishes prices, statuses and closures
 /// ahead of time as slices starting (or ending) on a future date.
-public enum EffectiveChange {
+package enum EffectiveChange {
     /// The fields whose value on `day` differs from the day before (`validity` when the entity
     /// starts or stops being valid that day), or nil when nothing changes that day.
-    public static func fields(of entity: StoredSAMEntity, on day: LocalDate) -> [String]? {
+    package static func fields(of entity: StoredSAMEntity, on day: LocalDate) -> [String]? {
         let before = entity.slice(at: day.adding(days: -1))
         let after = entity.slice(at: day)
         switch (before, after) {

@@ -1,17 +1,17 @@
 /// What happened to one entity between two imports.
-public enum ChangeKind: String, Sendable, Codable {
+package enum ChangeKind: String, Sendable, Codable {
     case created, updated, deleted
 }
 
 /// The description of one entity change, as carried by a change event.
-public struct EntityChange: Sendable, Hashable {
-    public var kind: ChangeKind
+package struct EntityChange: Sendable, Hashable {
+    package var kind: ChangeKind
     /// Names of the fields (or attributes) whose value differs on at least one day.
-    public var changedFields: [String]
+    package var changedFields: [String]
     /// The first day on which the entity differs (for creations: its earliest slice start).
-    public var effectiveFrom: String?
+    package var effectiveFrom: String?
 
-    public init(kind: ChangeKind, changedFields: [String], effectiveFrom: String?) {
+    package init(kind: ChangeKind, changedFields: [String], effectiveFrom: String?) {
         self.kind = kind
         self.changedFields = changedFields
         self.effectiveFrom = effectiveFrom
@@ -24,8 +24,8 @@ public struct EntityChange: Sendable, Hashable {
 /// differs between the versions. So a new future price slice (old slice closed the day before)
 /// reports `Price` from that day, not every field of the closed slice; closing a slice reports its
 /// fields from the day after its new end.
-public enum EntityDiff {
-    public static func compare(old: JSONValue?, new: JSONValue?) -> EntityChange? {
+package enum EntityDiff {
+    package static func compare(old: JSONValue?, new: JSONValue?) -> EntityChange? {
         switch (old, new) {
         case (nil, nil):
             return nil

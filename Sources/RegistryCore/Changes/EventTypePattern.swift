@@ -1,11 +1,11 @@
 /// A subscriber's choice of event types: `sam.dmpp.updated`, `sam.dmpp.*`, `sam.*.deleted`, `*`.
 ///
 /// `*` stands for any run of characters (dots included), so `sam.*` is every SAM event.
-public struct EventTypePattern: Sendable, Hashable, CustomStringConvertible {
-    public let text: String
+package struct EventTypePattern: Sendable, Hashable, CustomStringConvertible {
+    package let text: String
 
     /// Letters, digits, `_`, `.` and `*`; at most 100 characters.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard (1...100).contains(text.utf8.count),
             text.utf8.allSatisfy({
                 ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_")
@@ -15,14 +15,14 @@ public struct EventTypePattern: Sendable, Hashable, CustomStringConvertible {
         self.text = text
     }
 
-    public var description: String { text }
+    package var description: String { text }
 
     /// The same pattern for SQL `LIKE` (`_` escaped, `*` → `%`).
-    public var likePattern: String {
+    package var likePattern: String {
         text.replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "*", with: "%")
     }
 
-    public func matches(_ type: String) -> Bool {
+    package func matches(_ type: String) -> Bool {
         let parts = text.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
         guard parts.count > 1 else { return type == text }
         var rest = Substring(type)

@@ -1,16 +1,16 @@
 /// One SAM entity as stored: its canonical document `{"key","attributes","slices":[{"from","to","fields"}]}`.
-public struct StoredSAMEntity: Sendable {
-    public var type: String
-    public var key: String
-    public var parentType: String?
-    public var parentKey: String?
-    public let document: JSONValue
-    public var changedRunId: Int64?
+package struct StoredSAMEntity: Sendable {
+    package var type: String
+    package var key: String
+    package var parentType: String?
+    package var parentKey: String?
+    package let document: JSONValue
+    package var changedRunId: Int64?
     /// Slices as (period, fields), oldest first; a slice without `from` counts as valid since ever.
     /// Parsed once: a lookup asks for the slice at a date several times per entity.
-    public let slices: [(from: LocalDate?, to: LocalDate?, fields: JSONValue)]
+    package let slices: [(from: LocalDate?, to: LocalDate?, fields: JSONValue)]
 
-    public init(
+    package init(
         type: String, key: String, parentType: String?, parentKey: String?, document: JSONValue, changedRunId: Int64?
     ) {
         self.type = type
@@ -33,12 +33,12 @@ public struct StoredSAMEntity: Sendable {
 
     /// The slice valid on `day` (`to` inclusive). SAM slices of one entity do not overlap; if bad
     /// data ever made them, the latest-starting one wins.
-    public func slice(at day: LocalDate) -> (from: LocalDate?, to: LocalDate?, fields: JSONValue)? {
+    package func slice(at day: LocalDate) -> (from: LocalDate?, to: LocalDate?, fields: JSONValue)? {
         slices.last { covers(from: $0.from, to: $0.to, day: day) }
     }
 
     /// The slice period closest to `day`, for "not valid at that date" answers.
-    public func nearestPeriod(to day: LocalDate) -> (from: LocalDate?, to: LocalDate?)? {
+    package func nearestPeriod(to day: LocalDate) -> (from: LocalDate?, to: LocalDate?)? {
         let distances = slices.map { slice -> (Int, LocalDate?, LocalDate?) in
             if let from = slice.from, day < from { return (from.dayNumber - day.dayNumber, slice.from, slice.to) }
             if let to = slice.to, to < day { return (day.dayNumber - to.dayNumber, slice.from, slice.to) }
@@ -48,7 +48,7 @@ public struct StoredSAMEntity: Sendable {
     }
 }
 
-public func covers(from: LocalDate?, to: LocalDate?, day: LocalDate) -> Bool {
+package func covers(from: LocalDate?, to: LocalDate?, day: LocalDate) -> Bool {
     if let from, day < from { return false }
     if let to, to < day { return false }
     return true

@@ -1,19 +1,19 @@
 import Crypto
 
 /// One validity slice of an entity: its period and the fields valid during it.
-public struct EntitySlice: Sendable, Hashable {
+package struct EntitySlice: Sendable, Hashable {
     /// `nil` for reference entities that carry no `Data from/to` (they are always valid).
-    public var from: LocalDate?
-    public var to: LocalDate?
-    public var fields: [String: JSONValue]
+    package var from: LocalDate?
+    package var to: LocalDate?
+    package var fields: [String: JSONValue]
 
-    public init(from: LocalDate?, to: LocalDate?, fields: [String: JSONValue]) {
+    package init(from: LocalDate?, to: LocalDate?, fields: [String: JSONValue]) {
         self.from = from
         self.to = to
         self.fields = fields
     }
 
-    public var period: ValidityPeriod? { from.map { ValidityPeriod(from: $0, to: to) } }
+    package var period: ValidityPeriod? { from.map { ValidityPeriod(from: $0, to: to) } }
 
     var json: JSONValue {
         .object([
@@ -28,32 +28,32 @@ public struct EntitySlice: Sendable, Hashable {
 ///
 /// Sub-entities (an AMPP inside an AMP) are separate entities that name their parent, so each
 /// one is compared, stored and announced on its own.
-public struct VersionedEntity: Sendable, Hashable {
+package struct VersionedEntity: Sendable, Hashable {
     /// Lower snake case type name, e.g. `amp`, `ampp`, `dmpp`, `reimbursement_context`.
-    public var type: String
+    package var type: String
     /// Identity attributes in source order, e.g. `[("deliveryEnvironment","P"),("codeType","CNK"),("code","0046128")]`.
-    public var keyParts: [KeyPart]
+    package var keyParts: [KeyPart]
     /// Unique text key within the type (for scoped sub-entities prefixed by the parent key).
-    public var key: String
-    public var parentType: String?
-    public var parentKey: String?
+    package var key: String
+    package var parentType: String?
+    package var parentKey: String?
     /// Non-identity attributes of the entity element (e.g. an AMP's `vmpCode`).
-    public var attributes: [String: String]
-    public var slices: [EntitySlice]
+    package var attributes: [String: String]
+    package var slices: [EntitySlice]
     /// Where the entity starts in its file (for findings).
-    public var file: String
-    public var line: Int
+    package var file: String
+    package var line: Int
 
-    public struct KeyPart: Sendable, Hashable {
-        public var name: String
-        public var value: String
-        public init(name: String, value: String) {
+    package struct KeyPart: Sendable, Hashable {
+        package var name: String
+        package var value: String
+        package init(name: String, value: String) {
             self.name = name
             self.value = value
         }
     }
 
-    public init(
+    package init(
         type: String, keyParts: [KeyPart], key: String, parentType: String?, parentKey: String?,
         attributes: [String: String], slices: [EntitySlice], file: String, line: Int
     ) {
@@ -68,10 +68,10 @@ public struct VersionedEntity: Sendable, Hashable {
         self.line = line
     }
 
-    public func keyValue(_ name: String) -> String? { keyParts.first { $0.name == name }?.value }
+    package func keyValue(_ name: String) -> String? { keyParts.first { $0.name == name }?.value }
 
     /// Slices in canonical order (by from, then to, then content), so source order never changes the hash.
-    public var orderedSlices: [EntitySlice] {
+    package var orderedSlices: [EntitySlice] {
         slices.sorted { a, b in
             let af = a.from?.dayNumber ?? Int.min
             let bf = b.from?.dayNumber ?? Int.min
@@ -85,12 +85,12 @@ public struct VersionedEntity: Sendable, Hashable {
     }
 
     /// The identity as a JSON object (first value wins for a repeated attribute name).
-    public var keyObject: JSONValue {
+    package var keyObject: JSONValue {
         .object(Dictionary(keyParts.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a }))
     }
 
     /// Every field and attribute name the entity carries (what a "created" event lists).
-    public var fieldNames: [String] {
+    package var fieldNames: [String] {
         // A few dozen short names: sorting and skipping repeats is cheaper than hashing them into a set.
         var names = Array(attributes.keys)
         for slice in slices { names.append(contentsOf: slice.fields.keys) }
@@ -102,10 +102,10 @@ public struct VersionedEntity: Sendable, Hashable {
     }
 
     /// The first day of its earliest slice (a "created" event's `effectiveFrom`).
-    public var earliestFrom: LocalDate? { slices.compactMap(\.from).min() }
+    package var earliestFrom: LocalDate? { slices.compactMap(\.from).min() }
 
     /// The canonical document stored and compared: key, attributes and ordered slices.
-    public var document: JSONValue {
+    package var document: JSONValue {
         .object([
             "key": keyObject,
             "attributes": .object(attributes.mapValues { .string($0) }),
@@ -114,7 +114,7 @@ public struct VersionedEntity: Sendable, Hashable {
     }
 
     /// The canonical document (UTF-8) and its SHA-256 (hex) content hash.
-    public func canonicalDocumentBytes() -> (bytes: [UInt8], hash: String) {
+    package func canonicalDocumentBytes() -> (bytes: [UInt8], hash: String) {
         let bytes = canonicalBytes()
         return (bytes, hexString(SHA256.hash(data: bytes)))
     }
@@ -173,7 +173,7 @@ public struct VersionedEntity: Sendable, Hashable {
     }
 
     /// The canonical document text and its SHA-256 (hex) content hash.
-    public func canonicalDocument() -> (text: String, hash: String) {
+    package func canonicalDocument() -> (text: String, hash: String) {
         let (bytes, hash) = canonicalDocumentBytes()
         return (String(decoding: bytes, as: UTF8.self), hash)
     }

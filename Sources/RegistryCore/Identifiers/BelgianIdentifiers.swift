@@ -5,15 +5,15 @@
 /// `2` followed by the nine digits for people born from 2000 on; the number itself does not say
 /// which century, so either rule may validate it. A BIS number adds 20 (sex unknown) or 40 (sex
 /// known) to the month. Month and day may be 00 when the birth date is unknown.
-public struct SSIN: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case national, bis }
+package struct SSIN: Sendable, Hashable, CustomStringConvertible {
+    package enum Kind: String, Sendable { case national, bis }
 
-    public let digits: String
-    public let kind: Kind
+    package let digits: String
+    package let kind: Kind
     /// True when only the born-from-2000 rule validates the check digits.
-    public let bornFrom2000: Bool
+    package let bornFrom2000: Bool
 
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let digits = String(text.filter { $0 != "." && $0 != "-" && $0 != " " })
         guard digits.utf8.count == 11, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             let body = Int(digits.prefix(9)), let check = Int(digits.suffix(2))
@@ -38,15 +38,15 @@ public struct SSIN: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Never the number itself: an SSIN is personal data and must not end up in logs.
-    public var description: String { "SSIN(…\(digits.suffix(2)))" }
+    package var description: String { "SSIN(…\(digits.suffix(2)))" }
 }
 
 /// An enterprise number of the Crossroads Bank for Enterprises (CBE/KBO/BCE): 10 digits starting
 /// with 0 or 1, the last two `97 - (first eight mod 97)`, which is 97 when the remainder is 0.
-public struct CBENumber: Sendable, Hashable, CustomStringConvertible {
-    public let digits: String
+package struct CBENumber: Sendable, Hashable, CustomStringConvertible {
+    package let digits: String
 
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         var digits = String(text.filter { $0 != "." && $0 != " " })
         if digits.hasPrefix("BE") { digits.removeFirst(2) }
         if digits.utf8.count == 9 { digits = "0" + digits }  // old 9-digit form
@@ -59,10 +59,10 @@ public struct CBENumber: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `0403.019.261`, as the CBE writes it.
-    public var formatted: String {
+    package var formatted: String {
         let d = Array(digits)
         return String(d[0..<4]) + "." + String(d[4..<7]) + "." + String(d[7..<10])
     }
 
-    public var description: String { digits }
+    package var description: String { digits }
 }

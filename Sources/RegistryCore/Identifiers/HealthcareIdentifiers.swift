@@ -3,13 +3,13 @@
 ///
 /// The check digits are commonly `97 - (first six digits mod 97)`, but RIZIV does not publish the
 /// rule, so ``checkDigitsValid`` is reported as a warning by the importers, never used to refuse.
-public struct NIHII: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case person, organisation }
+package struct NIHII: Sendable, Hashable, CustomStringConvertible {
+    package enum Kind: String, Sendable { case person, organisation }
 
-    public let digits: String
-    public let kind: Kind
+    package let digits: String
+    package let kind: Kind
 
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let digits = String(text.filter { $0 != "-" && $0 != "." && $0 != " " && $0 != "/" })
         guard digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         switch digits.utf8.count {
@@ -21,26 +21,26 @@ public struct NIHII: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The first digit of a person's number, which names the profession group (1 physicians, ...).
-    public var professionDigit: Character? { kind == .person ? digits.first : nil }
+    package var professionDigit: Character? { kind == .person ? digits.first : nil }
 
-    public var checkDigitsValid: Bool {
+    package var checkDigitsValid: Bool {
         let body = Int(digits.prefix(6))!
         let check = Int(digits.dropFirst(6).prefix(2))!
         return Self.checkDigits(body) == check
     }
 
     /// `97 - (body mod 97)`, 97 when the remainder is 0.
-    public static func checkDigits(_ body: Int) -> Int { 97 - body % 97 }
+    package static func checkDigits(_ body: Int) -> Int { 97 - body % 97 }
 
     /// A person's number from its parts, with the check digits.
-    public static func person(professionDigit: Int, number: Int, competence: Int) -> NIHII {
+    package static func person(professionDigit: Int, number: Int, competence: Int) -> NIHII {
         let body = professionDigit * 100_000 + number % 100_000
         let text = String(body) + twoDigits(checkDigits(body)) + threeDigits(competence)
         return NIHII(text)!
     }
 
     /// An organisation's number (category digits and number in the first six).
-    public static func organisation(body: Int) -> NIHII {
+    package static func organisation(body: Int) -> NIHII {
         let padded = String(repeating: "0", count: max(0, 6 - String(body).count)) + String(body)
         return NIHII(padded + twoDigits(checkDigits(body)))!
     }
@@ -51,18 +51,18 @@ public struct NIHII: Sendable, Hashable, CustomStringConvertible {
         return String(repeating: "0", count: 3 - text.count) + text
     }
 
-    public var description: String { digits }
+    package var description: String { digits }
 }
 
 /// An eHealth platform number of an organisation (EHP): 10 digits, no published check.
-public struct EHPNumber: Sendable, Hashable, CustomStringConvertible {
-    public let digits: String
+package struct EHPNumber: Sendable, Hashable, CustomStringConvertible {
+    package let digits: String
 
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let digits = String(text.filter { $0 != " " && $0 != "." })
         guard digits.utf8.count == 10, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         self.digits = digits
     }
 
-    public var description: String { digits }
+    package var description: String { digits }
 }

@@ -3,11 +3,11 @@
 /// Formats come from the SAM v2 XSD patterns and the real export: CNK codes are 7 digits with
 /// leading zeros, AMP codes are `SAM` + 6 digits + `-` + 2 digits, CTI-extended is 6 + 2 digits,
 /// company actor numbers are 5 digits with leading zeros, ATC codes follow the WHO levels.
-public enum SAMIdentifierKind: String, Sendable, CaseIterable {
+package enum SAMIdentifierKind: String, Sendable, CaseIterable {
     case cnk, ampCode, ctiExtended, actorNr, atcCode
 
     /// A human description of what was expected, used in findings.
-    public var expectation: String {
+    package var expectation: String {
         switch self {
         case .cnk: return "7 digits (leading zeros kept), e.g. 0046128"
         case .ampCode: return "SAM + 6 digits + '-' + 2 digits, e.g. SAM000025-00"
@@ -17,7 +17,7 @@ public enum SAMIdentifierKind: String, Sendable, CaseIterable {
         }
     }
 
-    public func isValid(_ text: String) -> Bool {
+    package func isValid(_ text: String) -> Bool {
         let u = Array(text.utf8)
         func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
         func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
@@ -48,15 +48,15 @@ public enum SAMIdentifierKind: String, Sendable, CaseIterable {
 ///
 /// The public (P) and hospital (H) environments can share one CNK with different prices,
 /// so the CNK alone does not identify a DMPP.
-public struct DmppKey: Sendable, Hashable, CustomStringConvertible {
-    public enum DeliveryEnvironment: String, Sendable, CaseIterable { case P, A, H, R }
-    public enum CodeType: String, Sendable, CaseIterable { case CNK, PSEUDO }
+package struct DmppKey: Sendable, Hashable, CustomStringConvertible {
+    package enum DeliveryEnvironment: String, Sendable, CaseIterable { case P, A, H, R }
+    package enum CodeType: String, Sendable, CaseIterable { case CNK, PSEUDO }
 
-    public let deliveryEnvironment: DeliveryEnvironment
-    public let codeType: CodeType
-    public let code: String
+    package let deliveryEnvironment: DeliveryEnvironment
+    package let codeType: CodeType
+    package let code: String
 
-    public init?(deliveryEnvironment: String, codeType: String, code: String) {
+    package init?(deliveryEnvironment: String, codeType: String, code: String) {
         guard let env = DeliveryEnvironment(rawValue: deliveryEnvironment), let type = CodeType(rawValue: codeType),
             SAMIdentifierKind.cnk.isValid(code)
         else { return nil }
@@ -65,5 +65,5 @@ public struct DmppKey: Sendable, Hashable, CustomStringConvertible {
         self.code = code
     }
 
-    public var description: String { "\(deliveryEnvironment.rawValue)|\(codeType.rawValue)|\(code)" }
+    package var description: String { "\(deliveryEnvironment.rawValue)|\(codeType.rawValue)|\(code)" }
 }

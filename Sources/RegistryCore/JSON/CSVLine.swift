@@ -1,7 +1,7 @@
 /// The fields of one line of a CSV table as our derived tables write it (RFC 4180 quoting, `""`
 /// for a quote inside a quoted field, no line breaks inside fields).
-public enum CSVLine {
-    public static func fields(_ line: some StringProtocol) -> [String] {
+package enum CSVLine {
+    package static func fields(_ line: some StringProtocol) -> [String] {
         var out: [String] = []
         var current = ""
         var quoted = false

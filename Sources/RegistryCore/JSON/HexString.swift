@@ -1,5 +1,5 @@
 /// Lower-case hexadecimal text of bytes (digests in runs, files and entity hashes).
-public func hexString(_ bytes: some Sequence<UInt8>) -> String {
+package func hexString(_ bytes: some Sequence<UInt8>) -> String {
     var hex: [UInt8] = []
     hex.reserveCapacity(64)
     for byte in bytes {

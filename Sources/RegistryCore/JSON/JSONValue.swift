@@ -2,7 +2,7 @@
 ///
 /// Canonical form matters: the content hash of an entity is the SHA-256 of this text, so two
 /// equal entities must always serialise to the same bytes whatever order the source used.
-public enum JSONValue: Sendable, Hashable {
+package enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case string(String)
@@ -11,17 +11,17 @@ public enum JSONValue: Sendable, Hashable {
     case object([String: JSONValue])
 
     /// The canonical JSON text.
-    public var canonicalText: String { String(decoding: canonicalBytes, as: UTF8.self) }
+    package var canonicalText: String { String(decoding: canonicalBytes, as: UTF8.self) }
 
     /// The canonical JSON as UTF-8 bytes (what is hashed and sent to PostgreSQL).
-    public var canonicalBytes: [UInt8] {
+    package var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         write(into: &out)
         return out
     }
 
-    public func write(into out: inout [UInt8]) {
+    package func write(into out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: JSONValue.nullBytes)
         case .bool(let b): out.append(contentsOf: b ? JSONValue.trueBytes : JSONValue.falseBytes)
@@ -94,30 +94,30 @@ public enum JSONValue: Sendable, Hashable {
         out.append(UInt8(ascii: "\""))
     }
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
         return nil
     }
 
     /// The members of an object; empty for any other value.
-    public var members: [String: JSONValue] {
+    package var members: [String: JSONValue] {
         if case .object(let members) = self { return members }
         return [:]
     }
 
     /// The elements of an array; empty for any other value.
-    public var items: [JSONValue] {
+    package var items: [JSONValue] {
         if case .array(let items) = self { return items }
         return []
     }
 
     /// The element at `index` of an array, nil otherwise or out of range.
-    public subscript(index: Int) -> JSONValue? {
+    package subscript(index: Int) -> JSONValue? {
         if case .array(let items) = self, items.indices.contains(index) { return items[index] }
         return nil
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         switch self {
         case .string(let s): return s
         case .number(let n): return n
@@ -129,7 +129,7 @@ public enum JSONValue: Sendable, Hashable {
 
 extension JSONValue {
     /// Parses JSON text (used to read stored entity documents back for diffing).
-    public static func parse(_ text: String) throws -> JSONValue {
+    package static func parse(_ text: String) throws -> JSONValue {
         var parser = JSONTextParser(bytes: Array(text.utf8))
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -288,7 +288,7 @@ struct JSONTextParser {
 
 extension Optional where Wrapped == JSONValue {
     /// The members of an object; empty when absent or not an object.
-    public var members: [String: JSONValue] { self?.members ?? [:] }
+    package var members: [String: JSONValue] { self?.members ?? [:] }
     /// The elements of an array; empty when absent or not an array.
-    public var items: [JSONValue] { self?.items ?? [] }
+    package var items: [JSONValue] { self?.items ?? [] }
 }

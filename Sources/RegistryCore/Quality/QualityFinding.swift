@@ -2,7 +2,7 @@
 ///
 /// `error` rejects the record (the stored version stays), `warning` and `info` are recorded
 /// and the record is accepted, `fatal` refuses the whole run.
-public enum FindingSeverity: String, Sendable, Codable, CaseIterable, Comparable {
+package enum FindingSeverity: String, Sendable, Codable, CaseIterable, Comparable {
     case info, warning, error, fatal
 
     private var rank: Int {
@@ -13,35 +13,35 @@ public enum FindingSeverity: String, Sendable, Codable, CaseIterable, Comparable
         case .fatal: 3
         }
     }
-    public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
+    package static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
 }
 
 /// A stable quality rule identifier. Ids never change meaning once published.
-public struct QualityRule: Sendable, Hashable, Codable, CustomStringConvertible {
-    public let id: String
-    public let severity: FindingSeverity
-    public let summary: String
+package struct QualityRule: Sendable, Hashable, Codable, CustomStringConvertible {
+    package let id: String
+    package let severity: FindingSeverity
+    package let summary: String
 
-    public init(id: String, severity: FindingSeverity, summary: String) {
+    package init(id: String, severity: FindingSeverity, summary: String) {
         self.id = id
         self.severity = severity
         self.summary = summary
     }
 
-    public var description: String { id }
+    package var description: String { id }
 }
 
 /// One quality finding: which rule, on which entity, where in which file, and why.
-public struct QualityFinding: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var severity: FindingSeverity
-    public var rule: String
-    public var entityType: String?
-    public var entityKey: String?
-    public var file: String?
-    public var line: Int?
-    public var message: String
+package struct QualityFinding: Sendable, Hashable, Codable, CustomStringConvertible {
+    package var severity: FindingSeverity
+    package var rule: String
+    package var entityType: String?
+    package var entityKey: String?
+    package var file: String?
+    package var line: Int?
+    package var message: String
 
-    public init(
+    package init(
         rule: QualityRule, entityType: String? = nil, entityKey: String? = nil, file: String? = nil, line: Int? = nil,
         message: String
     ) {
@@ -54,7 +54,7 @@ public struct QualityFinding: Sendable, Hashable, Codable, CustomStringConvertib
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         var location = file ?? "-"
         if let line { location += ":\(line)" }
         var entity = ""

@@ -10,7 +10,7 @@ extension LocalDate {
 
     /// The calendar date in Belgium at `now`: SAM validity dates are Belgian dates, and a slice
     /// starting on a day takes effect at 00:00 Europe/Brussels.
-    public static func todayInBrussels(_ now: Date = Date()) -> LocalDate {
+    package static func todayInBrussels(_ now: Date = Date()) -> LocalDate {
         let parts = brusselsCalendar.dateComponents([.year, .month, .day], from: now)
         return LocalDate(year: parts.year!, month: parts.month!, day: parts.day!)!
     }

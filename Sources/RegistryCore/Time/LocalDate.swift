@@ -1,12 +1,12 @@
 /// A calendar date without time zone, as SAM uses for `Data from/to`.
 ///
 /// Stored as days since 1970-01-01 so comparisons and overlap checks are integer operations.
-public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let year: Int
-    public let month: Int
-    public let day: Int
+package struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package let year: Int
+    package let month: Int
+    package let day: Int
 
-    public init?(year: Int, month: Int, day: Int) {
+    package init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month), day >= 1,
             day <= LocalDate.daysInMonth(year: year, month: month)
         else { return nil }
@@ -16,7 +16,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Parses `YYYY-MM-DD` strictly (no time part, no offset).
-    public init?(iso text: some StringProtocol) {
+    package init?(iso text: some StringProtocol) {
         // Every slice of an export has one or two dates: parsed in place, without a copy.
         guard
             let parsed = text.utf8.withContiguousStorageIfAvailable({ LocalDate.parseISO($0) })
@@ -42,9 +42,9 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
         return LocalDate(year: y, month: m, day: d)
     }
 
-    public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+    package static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
-    public static func daysInMonth(year: Int, month: Int) -> Int {
+    package static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -53,7 +53,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Days since 1970-01-01 (proleptic Gregorian), from Howard Hinnant's `days_from_civil`.
-    public var dayNumber: Int {
+    package var dayNumber: Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -63,7 +63,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
         return era * 146097 + doe - 719468
     }
 
-    public init(dayNumber z0: Int) {
+    package init(dayNumber z0: Int) {
         let z = z0 + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097
@@ -77,11 +77,11 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
         self.day = d
     }
 
-    public func adding(days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
+    package func adding(days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
 
-    public static func < (a: LocalDate, b: LocalDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
+    package static func < (a: LocalDate, b: LocalDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 
-    public var description: String {
+    package var description: String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(10)
         writeISO(into: &bytes)
@@ -89,7 +89,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Appends `YYYY-MM-DD` (what `description` returns) as UTF-8: the import writes two per slice.
-    public func writeISO(into out: inout [UInt8]) {
+    package func writeISO(into out: inout [UInt8]) {
         func digits(_ value: Int, _ count: Int) {
             var divisor = 1
             for _ in 1..<count { divisor *= 10 }
@@ -111,26 +111,26 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
 /// A business validity period: `from` inclusive, `to` inclusive and optional (open-ended).
 ///
 /// SAM's `to` is the last day the data is valid, so a one-day slice has `from == to`.
-public struct ValidityPeriod: Sendable, Hashable, CustomStringConvertible {
-    public var from: LocalDate
-    public var to: LocalDate?
+package struct ValidityPeriod: Sendable, Hashable, CustomStringConvertible {
+    package var from: LocalDate
+    package var to: LocalDate?
 
-    public init(from: LocalDate, to: LocalDate?) {
+    package init(from: LocalDate, to: LocalDate?) {
         self.from = from
         self.to = to
     }
 
-    public var isWellOrdered: Bool { to.map { from <= $0 } ?? true }
+    package var isWellOrdered: Bool { to.map { from <= $0 } ?? true }
 
-    public func contains(_ day: LocalDate) -> Bool {
+    package func contains(_ day: LocalDate) -> Bool {
         day >= from && (to.map { day <= $0 } ?? true)
     }
 
-    public func overlaps(_ other: ValidityPeriod) -> Bool {
+    package func overlaps(_ other: ValidityPeriod) -> Bool {
         let aEndsBeforeB = to.map { $0 < other.from } ?? false
         let bEndsBeforeA = other.to.map { $0 < from } ?? false
         return !aEndsBeforeB && !bEndsBeforeA
     }
 
-    public var description: String { "\(from)..\(to.map(\.description) ?? "")" }
+    package var description: String { "\(from)..\(to.map(\.description) ?? "")" }
 }

@@ -2,13 +2,13 @@
 /// in either case, a real calendar date, hours 00–23, minutes 00–59, seconds 00–59 (leap seconds
 /// are refused), up to nine fraction digits, an offset of at most ±23:59 as the grammar allows
 /// (`time-hour ":" time-minute`), years 0001–9999 once in UTC.
-public struct RFC3339Timestamp: Sendable, Hashable {
+package struct RFC3339Timestamp: Sendable, Hashable {
     /// Seconds since 1970-01-01T00:00:00Z (whole seconds; the fraction is kept as digits).
-    public let epochSeconds: Int64
+    package let epochSeconds: Int64
     /// The fraction digits as written (empty when there were none).
-    public let fraction: String
+    package let fraction: String
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let b = Array(text.utf8)
         func digits(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= b.count else { return nil }
@@ -59,7 +59,7 @@ public struct RFC3339Timestamp: Sendable, Hashable {
     }
 
     /// The instant in UTC, `YYYY-MM-DDTHH:MM:SS[.frac]Z`.
-    public var utcText: String {
+    package var utcText: String {
         let days = Int(epochSeconds >= 0 ? epochSeconds / 86400 : (epochSeconds - 86399) / 86400)
         let secondsOfDay = Int(epochSeconds - Int64(days) * 86400)
         let date = LocalDate(dayNumber: days)

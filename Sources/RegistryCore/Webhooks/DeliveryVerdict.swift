@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a receiver's answer means for a delivery (Standard Webhooks semantics plus ours).
-public enum DeliveryVerdict: Sendable, Hashable {
+package enum DeliveryVerdict: Sendable, Hashable {
     /// 2xx: delivered.
     case accepted
     /// 410 Gone: the receiver wants no more; the subscription is disabled.
@@ -11,7 +11,7 @@ public enum DeliveryVerdict: Sendable, Hashable {
     case failed(reason: String, notBefore: Double?)
 
     /// `now` is used to turn an HTTP-date `Retry-After` into seconds.
-    public static func classify(status: Int, retryAfter: String?, now: Date = Date()) -> DeliveryVerdict {
+    package static func classify(status: Int, retryAfter: String?, now: Date = Date()) -> DeliveryVerdict {
         switch status {
         case 200...299: return .accepted
         case 410: return .gone
@@ -25,7 +25,7 @@ public enum DeliveryVerdict: Sendable, Hashable {
     }
 
     /// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), capped at one day.
-    public static func seconds(retryAfter text: String, now: Date) -> Double? {
+    package static func seconds(retryAfter text: String, now: Date) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let seconds = Int(trimmed), seconds >= 0 { return Double(min(seconds, 86400)) }
         let formatter = DateFormatter()

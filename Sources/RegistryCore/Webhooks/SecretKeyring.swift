@@ -3,13 +3,13 @@ import Foundation
 
 /// An AES-256 key that encrypts webhook signing secrets at rest, named by a key id derived from it
 /// (the first 8 bytes of its SHA-256, in hex: it names the key without revealing it).
-public struct SecretKey: Sendable {
-    public let id: String
+package struct SecretKey: Sendable {
+    package let id: String
     let bytes: [UInt8]
     var key: SymmetricKey { SymmetricKey(data: bytes) }
 
     /// The base64 of exactly 32 bytes (e.g. `head -c 32 /dev/urandom | base64`).
-    public init?(base64 text: String) {
+    package init?(base64 text: String) {
         guard let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
             bytes.count == 32
         else { return nil }
@@ -18,14 +18,14 @@ public struct SecretKey: Sendable {
     }
 
     /// A new random key (tests).
-    public static func generate() -> (key: SecretKey, base64: String) {
+    package static func generate() -> (key: SecretKey, base64: String) {
         let text = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
         return (SecretKey(base64: text)!, text)
     }
 }
 
 /// Why a stored secret cannot be read.
-public enum SecretKeyringError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum SecretKeyringError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Encrypted with a key that is neither the current nor a previous one.
     case unknownKey(String)
     /// Encrypted, but the ciphertext does not authenticate (altered, or bound to another row).
@@ -33,7 +33,7 @@ public enum SecretKeyringError: Error, Sendable, Hashable, CustomStringConvertib
     /// Neither a `whsec_` secret nor an encrypted one.
     case malformed
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknownKey(let id):
             "the secret is encrypted with key \(id), which is neither REGISTRY_SECRET_KEY nor in REGISTRY_SECRET_KEY_PREVIOUS"
@@ -50,30 +50,30 @@ public enum SecretKeyringError: Error, Sendable, Hashable, CustomStringConvertib
 /// written before encryption, or with plain storage chosen, hold the `whsec_…` text and are still
 /// read. The current key encrypts; previous keys only decrypt, until `registry secrets rotate`
 /// has re-encrypted every row under the current one.
-public struct SecretKeyring: Sendable {
-    public static let encryptedPrefix = "enc:v1:"
+package struct SecretKeyring: Sendable {
+    package static let encryptedPrefix = "enc:v1:"
 
     /// Encrypts new secrets; nil stores them in plain text (only when the operator chose that).
-    public let current: SecretKey?
-    public let previous: [SecretKey]
+    package let current: SecretKey?
+    package let previous: [SecretKey]
 
-    public init(current: SecretKey?, previous: [SecretKey] = []) {
+    package init(current: SecretKey?, previous: [SecretKey] = []) {
         self.current = current
         self.previous = previous.filter { $0.id != current?.id }
     }
 
     /// No key: secrets stored and read in plain text (`--plaintext-secrets`).
-    public static let plaintext = SecretKeyring(current: nil)
+    package static let plaintext = SecretKeyring(current: nil)
 
-    public var encrypts: Bool { current != nil }
+    package var encrypts: Bool { current != nil }
 
     /// The key ids this keyring can decrypt, current first.
-    public var keyIds: [String] { (current.map { [$0.id] } ?? []) + previous.map(\.id) }
+    package var keyIds: [String] { (current.map { [$0.id] } ?? []) + previous.map(\.id) }
 
     static func associatedData(_ subscriptionId: String) -> Data { Data("subscription_secret:\(subscriptionId)".utf8) }
 
     /// What to store for `secret` of `subscriptionId`.
-    public func seal(_ secret: WebhookSecret, subscriptionId: String) throws -> String {
+    package func seal(_ secret: WebhookSecret, subscriptionId: String) throws -> String {
         guard let current else { return secret.text }
         let box = try AES.GCM.seal(
             Data(secret.text.utf8), using: current.key, authenticating: Self.associatedData(subscriptionId))
@@ -82,13 +82,13 @@ public struct SecretKeyring: Sendable {
     }
 
     /// The key id a stored value is encrypted with; nil when it is plain text.
-    public static func keyId(of stored: String) -> String? {
+    package static func keyId(of stored: String) -> String? {
         guard stored.hasPrefix(encryptedPrefix) else { return nil }
         return stored.dropFirst(encryptedPrefix.count).split(separator: ":", maxSplits: 1).first.map(String.init)
     }
 
     /// The secret a stored value holds.
-    public func open(_ stored: String, subscriptionId: String) throws -> WebhookSecret {
+    package func open(_ stored: String, subscriptionId: String) throws -> WebhookSecret {
         guard stored.hasPrefix(Self.encryptedPrefix) else {
             guard let secret = WebhookSecret(stored) else { throw SecretKeyringError.malformed }
             return secret
@@ -116,7 +116,7 @@ public struct SecretKeyring: Sendable {
     }
 
     /// True when a stored value is not yet under the current key (plain, or an older key).
-    public func needsRotation(_ stored: String) -> Bool {
+    package func needsRotation(_ stored: String) -> Bool {
         guard let current else { return false }
         return Self.keyId(of: stored) != current.id
     }
@@ -124,7 +124,7 @@ public struct SecretKeyring: Sendable {
     /// Reads `REGISTRY_SECRET_KEY` (current) and `REGISTRY_SECRET_KEY_PREVIOUS` (comma-separated,
     /// decryption only) from `environment`. `plaintextAllowed` (the operator's explicit choice)
     /// permits running without a current key.
-    public static func fromEnvironment(_ environment: [String: String], plaintextAllowed: Bool)
+    package static func fromEnvironment(_ environment: [String: String], plaintextAllowed: Bool)
         throws(SecretKeyConfigurationError) -> SecretKeyring
     {
         var previous: [SecretKey] = []
@@ -145,11 +145,11 @@ public struct SecretKeyring: Sendable {
 }
 
 /// The encryption key for signing secrets is missing or malformed (the process refuses to start).
-public enum SecretKeyConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum SecretKeyConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     case missing
     case invalid(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missing:
             "REGISTRY_SECRET_KEY is not set: webhook signing secrets are encrypted at rest with it. Set it to 32 random bytes in base64 (e.g. `head -c 32 /dev/urandom | base64`), or store secrets in plain text explicitly with --plaintext-secrets (REGISTRY_PLAINTEXT_SECRETS=1)."

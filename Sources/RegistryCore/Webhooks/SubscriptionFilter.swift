@@ -4,21 +4,21 @@
 /// every field must match (AND); a field matches when one of its values is in `in` or starts with
 /// one of `prefix`. Fields are the event key's members (`code`, `ctiExtended`, `actorNr`, …) and
 /// `atc`, the medicine's current ATC codes (AMP, AMPP and DMPP events).
-public struct SubscriptionFilter: Sendable, Hashable {
-    public enum Condition: Sendable, Hashable {
+package struct SubscriptionFilter: Sendable, Hashable {
+    package enum Condition: Sendable, Hashable {
         case oneOf([String])
         case prefix([String])
     }
 
-    public var fields: [String: Condition]
+    package var fields: [String: Condition]
 
-    public init(fields: [String: Condition] = [:]) { self.fields = fields }
+    package init(fields: [String: Condition] = [:]) { self.fields = fields }
 
     /// Fields derived by the registry rather than read from the key.
-    public static let derivedFields: Set<String> = ["atc"]
+    package static let derivedFields: Set<String> = ["atc"]
 
     /// Reads the filter a client sent; the error says which member is wrong and what was expected.
-    public init(json: JSONValue) throws(FilterError) {
+    package init(json: JSONValue) throws(FilterError) {
         guard case .object(let members) = json else { throw FilterError("filter must be a JSON object") }
         guard members.count <= 20 else { throw FilterError("filter has more than 20 fields") }
         var fields: [String: Condition] = [:]
@@ -54,7 +54,7 @@ public struct SubscriptionFilter: Sendable, Hashable {
     }
 
     /// The normalised JSON stored with the subscription (and evaluated by SQL in the dispatcher).
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object(
             fields.mapValues { condition in
                 switch condition {
@@ -65,7 +65,7 @@ public struct SubscriptionFilter: Sendable, Hashable {
     }
 
     /// Whether an event with these field values passes (values: a field's values; absent = none).
-    public func matches(_ values: (String) -> [String]) -> Bool {
+    package func matches(_ values: (String) -> [String]) -> Bool {
         fields.allSatisfy { field, condition in
             let candidates = values(field)
             switch condition {
@@ -77,7 +77,7 @@ public struct SubscriptionFilter: Sendable, Hashable {
     }
 }
 
-public struct FilterError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct FilterError: Error, Sendable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -5,17 +5,17 @@
 #endif
 
 /// An IPv4 or IPv6 address as bytes (4 or 16).
-public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
-    public let bytes: [UInt8]
+package struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+    package let bytes: [UInt8]
 
-    public init?(bytes: [UInt8]) {
+    package init?(bytes: [UInt8]) {
         guard bytes.count == 4 || bytes.count == 16 else { return nil }
         self.bytes = bytes
     }
 
     /// Dotted IPv4 or IPv6 text (brackets allowed), as `inet_pton` reads it: no octal or
     /// shortened IPv4 forms, which some resolvers accept and attackers use to hide 127.0.0.1.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         var literal = text
         if literal.hasPrefix("["), literal.hasSuffix("]") { literal = String(literal.dropFirst().dropLast()) }
         var v4 = in_addr()
@@ -29,9 +29,9 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var isIPv4: Bool { bytes.count == 4 }
+    package var isIPv4: Bool { bytes.count == 4 }
 
-    public var description: String {
+    package var description: String {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         var copy = bytes
         let family = isIPv4 ? AF_INET : AF_INET6
@@ -61,11 +61,11 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A block of addresses, `10.0.0.0/8` or `fc00::/7`.
-public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
-    public let address: IPAddress
-    public let prefixLength: Int
+package struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
+    package let address: IPAddress
+    package let prefixLength: Int
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         guard let address = IPAddress(parts[0]) else { return nil }
         let maximum = address.bytes.count * 8
@@ -75,7 +75,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         self.prefixLength = length
     }
 
-    public func contains(_ candidate: IPAddress) -> Bool {
+    package func contains(_ candidate: IPAddress) -> Bool {
         guard candidate.bytes.count == address.bytes.count else { return false }
         var remaining = prefixLength
         for (a, b) in zip(address.bytes, candidate.bytes) where remaining > 0 {
@@ -87,7 +87,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         return true
     }
 
-    public var description: String { "\(address)/\(prefixLength)" }
+    package var description: String { "\(address)/\(prefixLength)" }
 }
 
 /// Which webhook targets the dispatcher may connect to (the SSRF guard).
@@ -97,13 +97,13 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
 /// IPv4 blocks and their IPv6 counterparts (unique-local, link-local, site-local, multicast,
 /// IPv4-mapped/compatible/NAT64/6to4 forms of a refused IPv4 address) are refused unless the
 /// operator allow-lists them. `https` is required unless every address is allow-listed.
-public struct TargetAddressPolicy: Sendable, Hashable {
-    public var allowed: [IPNetwork]
+package struct TargetAddressPolicy: Sendable, Hashable {
+    package var allowed: [IPNetwork]
 
-    public init(allowed: [IPNetwork] = []) { self.allowed = allowed }
+    package init(allowed: [IPNetwork] = []) { self.allowed = allowed }
 
     /// Parses a comma-separated list of addresses or CIDR blocks; nil names the first bad one.
-    public static func parse(allowList: String) -> Result<TargetAddressPolicy, TargetRefusal> {
+    package static func parse(allowList: String) -> Result<TargetAddressPolicy, TargetRefusal> {
         var networks: [IPNetwork] = []
         for part in allowList.split(separator: ",") {
             let text = part.filter { $0 != " " }
@@ -133,19 +133,19 @@ public struct TargetAddressPolicy: Sendable, Hashable {
         ("64:ff9b:1::/48", "local-use NAT64"),
     ].map { (IPNetwork($0.0)!, $0.1) }
 
-    public func isAllowListed(_ address: IPAddress) -> Bool {
+    package func isAllowListed(_ address: IPAddress) -> Bool {
         allowed.contains { $0.contains(address) }
             || (address.embeddedIPv4.map { v4 in allowed.contains { $0.contains(v4) } } ?? false)
     }
 
     /// Why `address` may not be connected to, or nil when it may (for logs: it names the address).
-    public func refusal(of address: IPAddress) -> String? {
+    package func refusal(of address: IPAddress) -> String? {
         refusedKind(of: address).map { "\($0) address \(address)" }
     }
 
     /// The kind of block `address` (or the IPv4 address it carries) is in, when refused:
     /// `loopback`, `private`, … — without the address itself.
-    public func refusedKind(of address: IPAddress) -> String? {
+    package func refusedKind(of address: IPAddress) -> String? {
         if isAllowListed(address) { return nil }
         if let kind = Self.kind(address) { return kind }
         if let v4 = address.embeddedIPv4, let kind = Self.kind(v4) { return "\(kind) (IPv4 inside IPv6)" }
@@ -158,7 +158,7 @@ public struct TargetAddressPolicy: Sendable, Hashable {
     }
 
     /// Checks every address a target resolved to, and the scheme; the first refusal wins.
-    public func check(scheme: String, host: String, addresses: [IPAddress]) -> TargetRefusal? {
+    package func check(scheme: String, host: String, addresses: [IPAddress]) -> TargetRefusal? {
         guard !addresses.isEmpty else { return .unresolvable(host) }
         for address in addresses {
             if let kind = refusedKind(of: address) {
@@ -175,14 +175,14 @@ public struct TargetAddressPolicy: Sendable, Hashable {
 /// `description` goes to API clients and into delivery records they can read: it never names the
 /// address a host name resolved to (that would turn the guard into an oracle for internal DNS);
 /// `logDescription` does, for the operator's logs.
-public enum TargetRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+package enum TargetRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidURL(String)
     case unresolvable(String)
     case forbiddenAddress(host: String, kind: String, address: String)
     case httpsRequired(String)
     case invalidAllowList(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidURL(let why): "invalid target URL: \(why)"
         case .unresolvable(let host): "target host \(host) does not resolve to any address"
@@ -194,22 +194,22 @@ public enum TargetRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The description with the refused address, for server-side logs only.
-    public var logDescription: String {
+    package var logDescription: String {
         if case .forbiddenAddress(_, _, let address) = self { return "\(description); address \(address)" }
         return description
     }
 }
 
 /// A webhook target URL split into what the guard and the HTTP client need.
-public struct WebhookTarget: Sendable, Hashable {
-    public let url: String
-    public let scheme: String
+package struct WebhookTarget: Sendable, Hashable {
+    package let url: String
+    package let scheme: String
     /// Host name or IP literal without brackets.
-    public let host: String
-    public let port: Int
+    package let host: String
+    package let port: Int
 
     /// Absolute http(s) URL with a host, no user-info, no fragment, at most 2,000 characters.
-    public static func parse(_ text: String) -> Result<WebhookTarget, TargetRefusal> {
+    package static func parse(_ text: String) -> Result<WebhookTarget, TargetRefusal> {
         guard text.utf8.count <= 2000 else { return .failure(.invalidURL("longer than 2000 characters")) }
         guard let schemeEnd = text.range(of: "://") else {
             return .failure(.invalidURL("expected an absolute http:// or https:// URL"))
@@ -264,7 +264,7 @@ public struct WebhookTarget: Sendable, Hashable {
     }
 
     /// The path and query as given (`/` when there is none).
-    public let pathAndQuery: String
+    package let pathAndQuery: String
 
     init(url: String, scheme: String, host: String, port: Int, pathAndQuery: String) {
         self.url = url
@@ -276,7 +276,7 @@ public struct WebhookTarget: Sendable, Hashable {
 
     /// The URL to request: the given one with the host in its normalised spelling (lower case, no
     /// trailing dot), so the HTTP client looks the host up exactly as the guard checked and pinned it.
-    public var requestURL: String {
+    package var requestURL: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let portPart = port == (scheme == "https" ? 443 : 80) ? "" : ":\(port)"
         return "\(scheme)://\(hostPart)\(portPart)\(pathAndQuery)"

@@ -5,12 +5,12 @@ import Foundation
 ///
 /// The key is the decoded bytes (not the text), as the specification and its reference
 /// libraries use it; a receiver configured with the `whsec_…` text verifies our signatures.
-public struct WebhookSecret: Sendable, Hashable, CustomStringConvertible {
-    public static let prefix = "whsec_"
-    public let text: String
-    public let key: [UInt8]
+package struct WebhookSecret: Sendable, Hashable, CustomStringConvertible {
+    package static let prefix = "whsec_"
+    package let text: String
+    package let key: [UInt8]
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard text.hasPrefix(Self.prefix),
             let key = Data(base64Encoded: String(text.dropFirst(Self.prefix.count))), (24...64).contains(key.count)
         else { return nil }
@@ -19,21 +19,21 @@ public struct WebhookSecret: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A new secret from the system's cryptographic random source.
-    public static func generate() -> WebhookSecret {
+    package static func generate() -> WebhookSecret {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return WebhookSecret(prefix + Data(bytes).base64EncodedString())!
     }
 
     /// Never the secret itself in logs or descriptions.
-    public var description: String { "whsec_…" }
+    package var description: String { "whsec_…" }
 }
 
 /// Signs (and verifies) webhook messages as the Standard Webhooks specification says:
 /// `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, several signatures separated by spaces
 /// while a rotated secret is still valid.
-public enum WebhookSigner {
-    public static func signature(id: String, timestamp: Int64, body: [UInt8], secret: WebhookSecret) -> String {
+package enum WebhookSigner {
+    package static func signature(id: String, timestamp: Int64, body: [UInt8], secret: WebhookSecret) -> String {
         var message = Array("\(id).\(timestamp).".utf8)
         message.append(contentsOf: body)
         let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret.key))
@@ -41,12 +41,12 @@ public enum WebhookSigner {
     }
 
     /// The `webhook-signature` header value: one signature per valid secret, newest first.
-    public static func header(id: String, timestamp: Int64, body: [UInt8], secrets: [WebhookSecret]) -> String {
+    package static func header(id: String, timestamp: Int64, body: [UInt8], secrets: [WebhookSecret]) -> String {
         secrets.map { signature(id: id, timestamp: timestamp, body: body, secret: $0) }.joined(separator: " ")
     }
 
     /// True when one of the header's `v1` signatures is the one `secret` makes (constant-time compare).
-    public static func verify(header: String, id: String, timestamp: Int64, body: [UInt8], secret: WebhookSecret)
+    package static func verify(header: String, id: String, timestamp: Int64, body: [UInt8], secret: WebhookSecret)
         -> Bool
     {
         let expected = Array(signature(id: id, timestamp: timestamp, body: body, secret: secret).utf8)

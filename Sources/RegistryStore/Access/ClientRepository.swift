@@ -4,28 +4,28 @@ import PostgresNIO
 import RegistryCore
 
 /// An API client as stored (never with its token).
-public struct APIClientRecord: Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var scopes: [Scope]
-    public var createdAt: String
-    public var revokedAt: String?
+package struct APIClientRecord: Sendable, Hashable {
+    package var id: String
+    package var name: String
+    package var scopes: [Scope]
+    package var createdAt: String
+    package var revokedAt: String?
 
-    public func has(_ scope: Scope) -> Bool { scopes.contains(scope) || scopes.contains(.admin) }
+    package func has(_ scope: Scope) -> Bool { scopes.contains(scope) || scopes.contains(.admin) }
 }
 
 /// Creates, lists, revokes and authenticates API clients (`api_client`).
-public struct ClientRepository: Sendable {
+package struct ClientRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
 
     /// A new client and its bearer token, which exists nowhere else after this call returns.
-    public func create(name: String, scopes: [Scope]) async throws -> (APIClientRecord, AccessToken) {
+    package func create(name: String, scopes: [Scope]) async throws -> (APIClientRecord, AccessToken) {
         let token = AccessToken.generate()
         let id = RandomText.identifier("cli_")
         let rows = try await client.query(
@@ -40,7 +40,7 @@ public struct ClientRepository: Sendable {
         return (created, token)
     }
 
-    public func list() async throws -> [APIClientRecord] {
+    package func list() async throws -> [APIClientRecord] {
         let rows = try await client.query(
             "SELECT \(unescaped: Self.columns) FROM api_client ORDER BY created_at, id", logger: logger)
         var records: [APIClientRecord] = []
@@ -49,7 +49,7 @@ public struct ClientRepository: Sendable {
     }
 
     /// Revokes the client (its token stops working at once); nil when there is no such client.
-    public func revoke(id: String) async throws -> APIClientRecord? {
+    package func revoke(id: String) async throws -> APIClientRecord? {
         let rows = try await client.query(
             """
             UPDATE api_client SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(id)
@@ -61,7 +61,7 @@ public struct ClientRepository: Sendable {
     }
 
     /// The active client holding `token`, or nil (unknown or revoked).
-    public func authenticate(_ token: AccessToken) async throws -> APIClientRecord? {
+    package func authenticate(_ token: AccessToken) async throws -> APIClientRecord? {
         let rows = try await client.query(
             """
             SELECT \(unescaped: Self.columns) FROM api_client WHERE token_hash = \(token.hash) AND revoked_at IS NULL
@@ -84,19 +84,19 @@ public struct ClientRepository: Sendable {
 }
 
 /// One line of the audit log.
-public struct AuditEntry: Sendable, Hashable {
-    public enum Outcome: String, Sendable { case succeeded, refused, failed }
-    public var id: Int64 = 0
-    public var at: String = ""
-    public var clientId: String?
-    public var action: String
-    public var target: String?
-    public var outcome: Outcome
-    public var status: Int?
+package struct AuditEntry: Sendable, Hashable {
+    package enum Outcome: String, Sendable { case succeeded, refused, failed }
+    package var id: Int64 = 0
+    package var at: String = ""
+    package var clientId: String?
+    package var action: String
+    package var target: String?
+    package var outcome: Outcome
+    package var status: Int?
     /// Canonical JSON object text.
-    public var detail: String = "{}"
+    package var detail: String = "{}"
 
-    public init(
+    package init(
         clientId: String?, action: String, target: String?, outcome: Outcome, status: Int?,
         detail: JSONValue = .object([:])
     ) {
@@ -113,16 +113,16 @@ public struct AuditEntry: Sendable, Hashable {
 
 /// Who did what, when, with which outcome (`audit_entry`): every management action and every
 /// read that needed a sensitive scope.
-public struct AuditLog: Sendable {
+package struct AuditLog: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
 
-    public func record(_ entry: AuditEntry) async throws {
+    package func record(_ entry: AuditEntry) async throws {
         try await client.execute(
             """
             INSERT INTO audit_entry (client_id, action, target, outcome, status, detail)
@@ -132,20 +132,20 @@ public struct AuditLog: Sendable {
     }
 
     /// How long each kind of audit entry is kept.
-    public struct Retention: Sendable, Equatable {
+    package struct Retention: Sendable, Equatable {
         /// Refusals without a known client (anybody can cause them): noise after this long.
-        public var unauthenticatedDays = 30
+        package var unauthenticatedDays = 30
         /// Management actions and refusals of known clients.
-        public var managementDays = 400
+        package var managementDays = 400
         /// Reads of personal data (`provider.read-sensitive`): kept longest, they answer "who saw my data".
-        public var sensitiveReadDays = 3650
+        package var sensitiveReadDays = 3650
 
-        public init() {}
+        package init() {}
     }
 
     /// Deletes entries past their retention; returns how many.
     @discardableResult
-    public func prune(_ retention: Retention) async throws -> Int {
+    package func prune(_ retention: Retention) async throws -> Int {
         let rows = try await client.query(
             """
             WITH removed AS (
@@ -162,7 +162,7 @@ public struct AuditLog: Sendable {
     }
 
     /// Newest first, before `before` (an entry id) when given; optionally one client's or one action's.
-    public func list(before: Int64?, limit: Int, clientId: String?, action: String?) async throws -> [AuditEntry] {
+    package func list(before: Int64?, limit: Int, clientId: String?, action: String?) async throws -> [AuditEntry] {
         let rows = try await client.query(
             """
             SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), client_id, action, target,

@@ -3,15 +3,15 @@ import PostgresNIO
 import RegistryCore
 
 /// One change event as the feed and webhooks carry it.
-public struct ChangeEventRecord: Sendable, Hashable {
-    public var seq: Int64
-    public var id: String
-    public var type: String
-    public var timestamp: String
+package struct ChangeEventRecord: Sendable, Hashable {
+    package var seq: Int64
+    package var id: String
+    package var type: String
+    package var timestamp: String
     /// `{"key","effectiveFrom","changed","href"}` as canonical JSON text.
-    public var data: String
+    package var data: String
 
-    public init(seq: Int64, id: String, type: String, timestamp: String, data: String) {
+    package init(seq: Int64, id: String, type: String, timestamp: String, data: String) {
         self.seq = seq
         self.id = id
         self.type = type
@@ -20,7 +20,7 @@ public struct ChangeEventRecord: Sendable, Hashable {
     }
 
     /// The envelope of DESIGN.md, as the feed lists it and a webhook carries it.
-    public func envelope() throws -> JSONValue {
+    package func envelope() throws -> JSONValue {
         .object([
             "id": .string(id), "seq": .number(String(seq)), "type": .string(type), "timestamp": .string(timestamp),
             "data": try JSONValue.parse(data),
@@ -28,7 +28,7 @@ public struct ChangeEventRecord: Sendable, Hashable {
     }
 
     /// `seq, id, type, timestamp, data` of `change_event` row `alias`, in the order the initialiser takes them.
-    public static func columns(_ alias: String) -> String {
+    package static func columns(_ alias: String) -> String {
         """
         \(alias).seq, \(alias).id, \(alias).type,
         to_char(\(alias).occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
@@ -39,9 +39,9 @@ public struct ChangeEventRecord: Sendable, Hashable {
 }
 
 /// Where the feed stands: the first sequence number still kept and the last one published.
-public struct ChangeFeedBounds: Sendable, Hashable {
-    public var firstKept: Int64
-    public var last: Int64
+package struct ChangeFeedBounds: Sendable, Hashable {
+    package var firstKept: Int64
+    package var last: Int64
 }
 
 /// Reads and prunes the change feed (`change_event`).
@@ -49,11 +49,11 @@ public struct ChangeFeedBounds: Sendable, Hashable {
 /// Sequence numbers are handed out under the counter row's lock, held until the writing import
 /// commits, so events become visible in sequence order: a reader that asks for `seq > after`
 /// and follows the last seq it received never skips one.
-public struct ChangeFeed: Sendable {
+package struct ChangeFeed: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
@@ -64,7 +64,7 @@ public struct ChangeFeed: Sendable {
     /// up to it were scanned and need not be read again).
     /// The feed's bounds come from the same statement, so pruning between two statements cannot
     /// hide a hole from the caller.
-    public func events(after: Int64, limit: Int, types: [EventTypePattern]) async throws
+    package func events(after: Int64, limit: Int, types: [EventTypePattern]) async throws
         -> (events: [ChangeEventRecord], next: Int64, bounds: ChangeFeedBounds)
     {
         let patterns = types.map(\.likePattern)
@@ -100,7 +100,7 @@ public struct ChangeFeed: Sendable {
     }
 
     /// The first event kept and the newest published.
-    public func bounds() async throws -> ChangeFeedBounds {
+    package func bounds() async throws -> ChangeFeedBounds {
         let rows = try await client.query(
             """
             SELECT coalesce((SELECT min(seq) FROM change_event), last_seq + 1), last_seq
@@ -115,7 +115,7 @@ public struct ChangeFeed: Sendable {
     /// Removes events older than `days` days, and finished deliveries (with their attempts) as
     /// old; returns how many events went. Queued deliveries stay whatever their age.
     @discardableResult
-    public func prune(olderThanDays days: Int) async throws -> Int64 {
+    package func prune(olderThanDays days: Int) async throws -> Int64 {
         try await client.execute(
             """
             DELETE FROM delivery WHERE status IN ('succeeded', 'dead')

@@ -7,11 +7,11 @@ import RegistryCore
 /// entity stops being valid), exactly once per day: the day is recorded in `effective_day` in the
 /// same transaction as its events, under an advisory lock, so several processes may run this and
 /// one that was down catches up day by day when it comes back.
-public struct EffectiveDateEmitter: Sendable {
+package struct EffectiveDateEmitter: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
@@ -19,7 +19,7 @@ public struct EffectiveDateEmitter: Sendable {
     /// Emits the events of every day after the last one processed, up to `today`. The very first
     /// run starts with `today` (it does not replay history). Returns the events emitted per day.
     @discardableResult
-    public func catchUp(today: LocalDate = .todayInBrussels()) async throws -> [(LocalDate, Int)] {
+    package func catchUp(today: LocalDate = .todayInBrussels()) async throws -> [(LocalDate, Int)] {
         var emitted: [(LocalDate, Int)] = []
         while true {
             let done = try await client.withTransaction(logger: logger) { connection -> (LocalDate, Int)? in

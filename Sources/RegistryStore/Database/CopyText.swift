@@ -4,14 +4,14 @@ import PostgresNIO
 ///
 /// Values are escaped per the text format (backslash, tab, newline, carriage return);
 /// `nil` becomes `\N`.
-struct CopyTextBuffer {
+package struct CopyTextBuffer {
     var buffer = ByteBuffer()
 
-    init(capacity: Int = 1 << 20) {
+    package init(capacity: Int = 1 << 20) {
         buffer.reserveCapacity(capacity)
     }
 
-    mutating func appendRow(_ values: [String?]) {
+    package mutating func appendRow(_ values: [String?]) {
         for (index, value) in values.enumerated() {
             if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
             appendEscaped(value)
@@ -20,7 +20,7 @@ struct CopyTextBuffer {
     }
 
     /// Appends a row whose last column is given as UTF-8 bytes (a canonical JSON document).
-    mutating func appendRow(_ values: [String?], lastColumnBytes: [UInt8]) {
+    package mutating func appendRow(_ values: [String?], lastColumnBytes: [UInt8]) {
         for value in values {
             appendEscaped(value)
             buffer.writeInteger(UInt8(ascii: "\t"))
@@ -54,10 +54,10 @@ struct CopyTextBuffer {
         }
     }
 
-    var byteCount: Int { buffer.readableBytes }
+    package var byteCount: Int { buffer.readableBytes }
 
     /// Takes the filled buffer, leaving an empty one.
-    mutating func take() -> ByteBuffer {
+    package mutating func take() -> ByteBuffer {
         let full = buffer
         buffer = ByteBuffer()
         buffer.reserveCapacity(1 << 20)
@@ -67,20 +67,28 @@ struct CopyTextBuffer {
 
 extension PostgresConnection {
     /// Runs a statement and discards any rows.
-    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+    package func execute(_ query: PostgresQuery, logger: Logger) async throws {
         let rows = try await self.query(query, logger: logger)
         for try await _ in rows {}
     }
 
-    /// Runs one or more statements, one at a time.
-    func executeScript(_ sql: String, logger: Logger = Logger(label: "registry.sql")) async throws {
+    /// Runs one or more literal statements, one at a time (no value can reach them: they are
+    /// literals of the code; statements with values use `execute` and bound parameters).
+    package func executeScript(_ sql: StaticString, logger: Logger = Logger(label: "registry.sql")) async throws {
+        try await executeUnsafeScript("\(sql)", logger: logger)
+    }
+
+    /// Runs one or more statements that the code assembled from its own constants (migration
+    /// files, index definitions, table names of a configuration). Never pass text that holds a
+    /// value from input or from the database: it is sent as SQL, unescaped.
+    package func executeUnsafeScript(_ sql: String, logger: Logger = Logger(label: "registry.sql")) async throws {
         for statement in SQLScript.statements(sql) {
             try await execute(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
     }
 
     /// COPYs prepared rows into a table.
-    func copyRows(table: String, columns: [String], rows: [[String?]], logger: Logger) async throws {
+    package func copyRows(table: String, columns: [String], rows: [[String?]], logger: Logger) async throws {
         guard !rows.isEmpty else { return }
         try await copyFrom(table: table, columns: columns, logger: logger) { writer in
             var buffer = CopyTextBuffer()
@@ -94,9 +102,9 @@ extension PostgresConnection {
 }
 
 /// PostgreSQL's text input of values Swift builds for COPY.
-enum PostgresText {
+package enum PostgresText {
     /// A `text[]` literal: every element quoted (`"` and `\` escaped), nil as NULL.
-    static func array(_ elements: [String?]) -> String {
+    package static func array(_ elements: [String?]) -> String {
         var out = "{"
         for (index, element) in elements.enumerated() {
             if index > 0 { out += "," }

@@ -8,7 +8,7 @@ import PostgresNIO
 /// runs) never to return from `run()` after its cancellation, every connection already closed; a
 /// finished command or test must not hang on that, so after `shutdownLimit` it is left behind.
 @discardableResult
-public func withPostgresClient<Result: Sendable>(
+package func withPostgresClient<Result: Sendable>(
     _ url: DatabaseURL, logger: Logger, shutdownLimit: Duration = .seconds(10),
     _ body: @Sendable (PostgresClient) async throws -> Result
 ) async throws -> Result {
@@ -39,13 +39,13 @@ private func stop(_ running: Task<Void, Never>, within limit: Duration, logger: 
 
 /// Opens and closes one connection, so a wrong URL fails at once with the server's reason
 /// instead of the pool retrying forever.
-public func checkConnection(_ url: DatabaseURL, logger: Logger) async throws {
+package func checkConnection(_ url: DatabaseURL, logger: Logger) async throws {
     try await withPostgresConnection(url, logger: logger) { _ in }
 }
 
 /// Runs `body` on one connection of its own (no pool), closing it afterwards.
 @discardableResult
-public func withPostgresConnection<Result: Sendable>(
+package func withPostgresConnection<Result: Sendable>(
     _ url: DatabaseURL, logger: Logger, _ body: (PostgresConnection) async throws -> Result
 ) async throws -> Result {
     let configuration = PostgresConnection.Configuration(
@@ -76,7 +76,7 @@ extension PostgresClient {
     /// `query` returns as soon as the rows can be streamed, before the statement has finished;
     /// a write followed by a statement on another pooled connection (or a NOTIFY that makes
     /// someone else look) must drain first, or its effect may not be visible yet.
-    public func execute(_ query: PostgresQuery, logger: Logger) async throws {
+    package func execute(_ query: PostgresQuery, logger: Logger) async throws {
         let rows = try await self.query(query, logger: logger)
         for try await _ in rows {}
     }
@@ -84,17 +84,17 @@ extension PostgresClient {
 
 extension PostgresTransactionError {
     /// The error that made the transaction fail (PostgresNIO wraps what a transaction's body throws).
-    public var underlying: any Error { closureError ?? beginError ?? commitError ?? self }
+    package var underlying: any Error { closureError ?? beginError ?? commitError ?? self }
 }
 
 /// `error`, or what made the transaction fail when it is a ``PostgresTransactionError``.
-public func unwrappingTransaction(_ error: any Error) -> any Error {
+package func unwrappingTransaction(_ error: any Error) -> any Error {
     (error as? PostgresTransactionError)?.underlying ?? error
 }
 
 extension PostgresClient {
     /// `withTransaction`, throwing what the body (or BEGIN/COMMIT) threw rather than PostgresNIO's wrapper.
-    public func inTransaction<Result>(
+    package func inTransaction<Result>(
         logger: Logger, isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {

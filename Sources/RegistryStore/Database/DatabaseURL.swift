@@ -3,20 +3,20 @@ import NIOSSL
 import PostgresNIO
 
 /// Connection settings parsed from a `postgres://user:password@host:port/database` URL.
-public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-    public var user: String
-    public var password: String?
-    public var database: String
+package struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
+    package var user: String
+    package var password: String?
+    package var database: String
     /// libpq's `sslmode` (default `prefer`, as libpq's).
-    public var sslMode: SSLMode = .prefer
+    package var sslMode: SSLMode = .prefer
     /// libpq's `sslrootcert`: the CA certificates (PEM) the server's certificate must chain to;
     /// the system's trust store when nil.
-    public var sslRootCert: String?
+    package var sslRootCert: String?
 
     /// libpq's `sslmode` values.
-    public enum SSLMode: String, Sendable, Hashable, CaseIterable {
+    package enum SSLMode: String, Sendable, Hashable, CaseIterable {
         /// Never TLS.
         case disable
         /// TLS when the server offers it, else plain (`allow` is treated the same).
@@ -29,7 +29,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         case verifyFull = "verify-full"
     }
 
-    public init(host: String, port: Int, user: String, password: String?, database: String) {
+    package init(host: String, port: Int, user: String, password: String?, database: String) {
         self.host = host
         self.port = port
         self.user = user
@@ -37,7 +37,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         self.database = database
     }
 
-    public init(parsing text: String) throws {
+    package init(parsing text: String) throws {
         guard let components = URLComponents(string: text),
             ["postgres", "postgresql"].contains(components.scheme ?? "")
         else {
@@ -81,13 +81,13 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
 
     /// What `sslmode` asks of the connection: no TLS, TLS if offered, or TLS required, with the
     /// certificate checks of libpq's semantics.
-    public enum TLSUse: Sendable {
+    package enum TLSUse: Sendable {
         case disable
         case prefer(TLSConfiguration)
         case require(TLSConfiguration)
     }
 
-    public var tlsUse: TLSUse {
+    package var tlsUse: TLSUse {
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let sslRootCert { configuration.trustRoots = .file(sslRootCert) }
         switch sslMode {
@@ -109,7 +109,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The TLS setting of a single connection (its context is built here: a bad PEM fails here).
-    public func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+    package func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
         switch tlsUse {
         case .disable: return .disable
         case .prefer(let configuration): return .prefer(try NIOSSLContext(configuration: configuration))
@@ -118,17 +118,17 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The same server, another database (tests create one database each).
-    public func with(database: String) -> DatabaseURL {
+    package func with(database: String) -> DatabaseURL {
         var copy = self
         copy.database = database
         return copy
     }
 
-    public var description: String {
+    package var description: String {
         "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
     }
 
-    public var urlString: String {
+    package var urlString: String {
         var query: [String] = []
         if sslMode != .prefer { query.append("sslmode=\(sslMode.rawValue)") }
         if let sslRootCert { query.append("sslrootcert=\(sslRootCert)") }
@@ -138,7 +138,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The pool's configuration, TLS as `sslmode` says.
-    public var clientConfiguration: PostgresClient.Configuration {
+    package var clientConfiguration: PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS =
             switch tlsUse {
             case .disable: .disable
@@ -153,7 +153,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-public enum DatabaseError: Error, CustomStringConvertible {
+package enum DatabaseError: Error, CustomStringConvertible {
     case invalidURL(String, String)
     case embedded(String)
     case migrationsDiverged(String)
@@ -161,7 +161,7 @@ public enum DatabaseError: Error, CustomStringConvertible {
     /// A statement did not return what it always returns (a bug, not bad input).
     case unexpected(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidURL(let url, let why): return "DATABASE_URL '\(url)' is not valid: \(why)"
         case .embedded(let why): return "embedded PostgreSQL: \(why)"

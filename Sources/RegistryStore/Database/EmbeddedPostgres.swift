@@ -5,19 +5,19 @@ import Foundation
 /// Used when `DATABASE_URL` is not set, so the product runs on a fresh machine with one
 /// command. PostgreSQL refuses to run as root; when we are root the server runs as the
 /// `postgres` system user and the data folder belongs to it.
-public struct EmbeddedPostgres: Sendable {
-    public let baseDirectory: URL
-    public let port: Int
-    public let user = "registry"
-    public let database = "registry"
+package struct EmbeddedPostgres: Sendable {
+    package let baseDirectory: URL
+    package let port: Int
+    package let user = "registry"
+    package let database = "registry"
 
-    public init(baseDirectory: URL, port: Int = 54329) {
+    package init(baseDirectory: URL, port: Int = 54329) {
         self.baseDirectory = baseDirectory
         self.port = port
     }
 
     /// Reads `REGISTRY_HOME` (default `./.registry`) and `REGISTRY_DB_PORT` (default 54329).
-    public static func fromEnvironment() -> EmbeddedPostgres {
+    package static func fromEnvironment() -> EmbeddedPostgres {
         let env = ProcessInfo.processInfo.environment
         let base =
             env["REGISTRY_HOME"].map { URL(fileURLWithPath: $0) }
@@ -25,13 +25,13 @@ public struct EmbeddedPostgres: Sendable {
         return EmbeddedPostgres(baseDirectory: base, port: env["REGISTRY_DB_PORT"].flatMap(Int.init) ?? 54329)
     }
 
-    public var dataDirectory: URL { clusterDirectory.appendingPathComponent("pgdata") }
-    public var socketDirectory: URL { clusterDirectory.appendingPathComponent("run") }
-    public var logFile: URL { clusterDirectory.appendingPathComponent("postgres.log") }
+    package var dataDirectory: URL { clusterDirectory.appendingPathComponent("pgdata") }
+    package var socketDirectory: URL { clusterDirectory.appendingPathComponent("run") }
+    package var logFile: URL { clusterDirectory.appendingPathComponent("postgres.log") }
 
     /// Where the cluster lives: `baseDirectory`, unless we are root and the `postgres` user cannot
     /// reach it (e.g. a checkout under /root); then a folder under /var/tmp named after it.
-    public var clusterDirectory: URL {
+    package var clusterDirectory: URL {
         guard geteuid() == 0, !EmbeddedPostgres.othersCanTraverse(baseDirectory.deletingLastPathComponent()) else {
             return baseDirectory
         }
@@ -53,15 +53,15 @@ public struct EmbeddedPostgres: Sendable {
 
     /// The generated password of the cluster's role (SCRAM-SHA-256 on TCP and on the socket), kept
     /// readable by its owner only; nil for a cluster made before passwords (trust).
-    public var passwordFile: URL { baseDirectory.appendingPathComponent("db-password") }
+    package var passwordFile: URL { baseDirectory.appendingPathComponent("db-password") }
     /// A libpq password file for the `psql` calls of this type (`PGPASSFILE`).
     var passFile: URL { baseDirectory.appendingPathComponent("pgpass") }
 
-    public var password: String? {
+    package var password: String? {
         (try? String(contentsOf: passwordFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public var url: DatabaseURL {
+    package var url: DatabaseURL {
         DatabaseURL(host: "127.0.0.1", port: port, user: user, password: password, database: database)
     }
 
@@ -98,7 +98,7 @@ public struct EmbeddedPostgres: Sendable {
     var runningAsRoot: Bool { geteuid() == 0 }
 
     /// Whether nothing listens on `port` of 127.0.0.1 yet (a bind succeeds).
-    public static func isPortFree(_ port: Int) -> Bool {
+    package static func isPortFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -115,7 +115,7 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// The server binaries of the newest installed major version.
-    public func binDirectory() throws -> URL {
+    package func binDirectory() throws -> URL {
         let fm = FileManager.default
         if let override = ProcessInfo.processInfo.environment["PG_BINDIR"] { return URL(fileURLWithPath: override) }
         let root = "/usr/lib/postgresql"
@@ -131,19 +131,19 @@ public struct EmbeddedPostgres: Sendable {
         throw DatabaseError.embedded("no PostgreSQL server binaries found (install postgresql, or set PG_BINDIR)")
     }
 
-    public var isInitialised: Bool {
+    package var isInitialised: Bool {
         FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path)
     }
 
     /// Whether a server is running on our data folder (pg_ctl status).
-    public func isRunning() throws -> Bool {
+    package func isRunning() throws -> Bool {
         guard isInitialised else { return false }
         return try run(tool: "pg_ctl", ["status", "-D", dataDirectory.path], allowFailure: true) == 0
     }
 
     /// Creates the cluster if needed and starts it. Returns true when this call started it.
     @discardableResult
-    public func start() throws -> Bool {
+    package func start() throws -> Bool {
         let fm = FileManager.default
         try fm.createDirectory(at: baseDirectory, withIntermediateDirectories: true)
         try fm.createDirectory(at: clusterDirectory, withIntermediateDirectories: true)
@@ -204,7 +204,7 @@ public struct EmbeddedPostgres: Sendable {
         return true
     }
 
-    public func stop() throws {
+    package func stop() throws {
         guard try isRunning() else { return }
         try run(tool: "pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDirectory.path])
     }

@@ -5,12 +5,12 @@ import PostgresNIO
 import RegistryCore
 
 /// One plain SQL migration file, `NNNN_name.sql`, shipped as a resource of this module.
-public struct Migration: Sendable, Hashable {
-    public let version: Int
-    public let name: String
-    public let sql: String
+package struct Migration: Sendable, Hashable {
+    package let version: Int
+    package let name: String
+    package let sql: String
 
-    public var checksum: String {
+    package var checksum: String {
         hexString(SHA256.hash(data: Data(sql.utf8)))
     }
 }
@@ -19,15 +19,15 @@ public struct Migration: Sendable, Hashable {
 ///
 /// History and code must agree: an applied migration whose name or checksum differs from the
 /// file of the same version, or an applied version the code does not know, stops everything.
-public struct MigrationRunner: Sendable {
-    public let migrations: [Migration]
+package struct MigrationRunner: Sendable {
+    package let migrations: [Migration]
 
-    public init(migrations: [Migration]) {
+    package init(migrations: [Migration]) {
         self.migrations = migrations.sorted { $0.version < $1.version }
     }
 
     /// The migrations bundled with this build.
-    public static func bundled() throws -> MigrationRunner {
+    package static func bundled() throws -> MigrationRunner {
         guard let folder = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
             throw DatabaseError.migrationsDiverged("the Migrations resource folder is missing from the build")
         }
@@ -43,7 +43,7 @@ public struct MigrationRunner: Sendable {
         return MigrationRunner(migrations: migrations)
     }
 
-    static let historyTable = """
+    static let historyTable: StaticString = """
         CREATE TABLE IF NOT EXISTS schema_migration (
             version    integer PRIMARY KEY,
             name       text        NOT NULL,
@@ -53,7 +53,7 @@ public struct MigrationRunner: Sendable {
         """
 
     /// The migrations not applied yet; throws when history and code disagree.
-    public func pending(on connection: PostgresConnection, logger: Logger) async throws -> [Migration] {
+    package func pending(on connection: PostgresConnection, logger: Logger) async throws -> [Migration] {
         try await connection.executeScript(MigrationRunner.historyTable)
         var applied: [(Int, String, String)] = []
         let rows = try await connection.query(
@@ -85,7 +85,7 @@ public struct MigrationRunner: Sendable {
 
     /// Applies every pending migration, each in its own transaction, under an advisory lock.
     @discardableResult
-    public func apply(client: PostgresClient, dryRun: Bool, logger: Logger) async throws -> [Migration] {
+    package func apply(client: PostgresClient, dryRun: Bool, logger: Logger) async throws -> [Migration] {
         try await client.withConnection { connection in
             _ = try await connection.query("SELECT pg_advisory_lock(7220001)", logger: logger)
             do {
@@ -94,7 +94,7 @@ public struct MigrationRunner: Sendable {
                     for migration in pending {
                         try await connection.executeScript("BEGIN")
                         do {
-                            try await connection.executeScript(migration.sql, logger: logger)
+                            try await connection.executeUnsafeScript(migration.sql, logger: logger)
                             try await connection.query(
                                 "INSERT INTO schema_migration (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
                                 logger: logger)

@@ -4,19 +4,19 @@ import PostgresNIO
 import RegistryCore
 
 /// The delivery history of subscriptions, manual retries and replays (the API side of `delivery`).
-public struct DeliveryRepository: Sendable {
+package struct DeliveryRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
 
-    public static let statuses = ["pending", "retrying", "succeeded", "dead"]
+    package static let statuses = ["pending", "retrying", "succeeded", "dead"]
 
     /// Newest first, before delivery `before` when given, optionally of one status; with every attempt.
-    public func list(subscriptionId: String, status: String?, before: Int64?, limit: Int) async throws
+    package func list(subscriptionId: String, status: String?, before: Int64?, limit: Int) async throws
         -> [DeliveryRecord]
     {
         let ts = SubscriptionRepository.timestamp
@@ -61,7 +61,7 @@ public struct DeliveryRepository: Sendable {
         return records
     }
 
-    public enum RetryOutcome: Sendable, Equatable {
+    package enum RetryOutcome: Sendable, Equatable {
         case queued
         case notFound
         /// Only dead letters can be retried by hand; the others are delivered or on their way.
@@ -69,7 +69,7 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// Puts a dead letter back at the head of its subscription's queue, with a fresh retry schedule.
-    public func retry(subscriptionId: String, deliveryId: Int64) async throws -> RetryOutcome {
+    package func retry(subscriptionId: String, deliveryId: Int64) async throws -> RetryOutcome {
         let rows = try await client.query(
             """
             WITH target AS (SELECT id, status FROM delivery WHERE id = \(deliveryId) AND subscription_id = \(subscriptionId)),
@@ -86,7 +86,7 @@ public struct DeliveryRepository: Sendable {
         return .queued
     }
 
-    public enum ReplayOutcome: Sendable, Equatable {
+    package enum ReplayOutcome: Sendable, Equatable {
         case queued(Int64)
         /// Queuing `requested` more would put the subscription over `limit` waiting deliveries
         /// (it has `queued`); nothing was queued.
@@ -98,7 +98,7 @@ public struct DeliveryRepository: Sendable {
     /// subscription apply; at most `limit` events. Nothing is queued when the subscription would
     /// then have more than `maxQueued` deliveries waiting (pending or retrying); concurrent replays
     /// of one subscription are serialised on its row, so together they cannot exceed it either.
-    public func replay(
+    package func replay(
         subscriptionId: String, fromSeq: Int64?, toSeq: Int64?, since: String?, until: String?, limit: Int,
         maxQueued: Int = Int(Int32.max)
     ) async throws -> ReplayOutcome {
@@ -145,7 +145,7 @@ public struct DeliveryRepository: Sendable {
 extension DeliveryRepository {
     /// A `webhook.ping` message for the subscription and the secrets that sign it; nil secrets
     /// never happen for an existing subscription.
-    public func pingMessage(subscriptionId: String, keys: SecretKeyring) async throws -> (
+    package func pingMessage(subscriptionId: String, keys: SecretKeyring) async throws -> (
         id: String, body: String, secrets: [WebhookSecret]
     ) {
         let rows = try await client.query(
@@ -174,15 +174,15 @@ extension DeliveryRepository {
         throw DatabaseError.unexpected("no row for the ping message")
     }
 
-    public struct PingAttempt: Sendable {
-        public var at: Double
-        public var targetAddress: String?
-        public var statusCode: Int?
-        public var latencyMs: Double
-        public var responseBody: String?
-        public var error: String?
+    package struct PingAttempt: Sendable {
+        package var at: Double
+        package var targetAddress: String?
+        package var statusCode: Int?
+        package var latencyMs: Double
+        package var responseBody: String?
+        package var error: String?
 
-        public init(
+        package init(
             at: Double, targetAddress: String?, statusCode: Int?, latencyMs: Double, responseBody: String?,
             error: String?
         ) {
@@ -196,7 +196,7 @@ extension DeliveryRepository {
     }
 
     /// Records a ping (outside the queue: it never waits for nor blocks the events). Returns its delivery id.
-    public func recordPing(
+    package func recordPing(
         subscriptionId: String, messageId: String, body: String, delivered: Bool, attempt: PingAttempt
     ) async throws -> Int64 {
         // What the receiver answered must be storable (no NUL; bounded): see StorableText.

@@ -4,41 +4,41 @@ import PostgresNIO
 import RegistryCore
 
 /// A webhook subscription as stored (its secrets are never read back out).
-public struct SubscriptionRecord: Sendable, Hashable {
-    public enum Status: String, Sendable, CaseIterable { case active, paused, disabled }
-    public enum Payload: String, Sendable, CaseIterable { case thin, full }
+package struct SubscriptionRecord: Sendable, Hashable {
+    package enum Status: String, Sendable, CaseIterable { case active, paused, disabled }
+    package enum Payload: String, Sendable, CaseIterable { case thin, full }
 
-    public var id: String
-    public var clientId: String
-    public var url: String
-    public var types: [String]
+    package var id: String
+    package var clientId: String
+    package var url: String
+    package var types: [String]
     /// Normalised filter JSON text.
-    public var filter: String
-    public var payload: Payload
-    public var status: Status
-    public var statusReason: String?
-    public var description: String?
-    public var createdAt: String
-    public var updatedAt: String
-    public var cursor: Int64
-    public var failingSince: String?
+    package var filter: String
+    package var payload: Payload
+    package var status: Status
+    package var statusReason: String?
+    package var description: String?
+    package var createdAt: String
+    package var updatedAt: String
+    package var cursor: Int64
+    package var failingSince: String?
     /// Deliveries waiting (pending or retrying).
-    public var queued: Int64
+    package var queued: Int64
     /// When the rotated-out secret stops signing, if one is still valid.
-    public var previousSecretExpiresAt: String?
+    package var previousSecretExpiresAt: String?
 }
 
 /// What a client asks for when it creates a subscription (already validated).
-public struct SubscriptionSpec: Sendable {
-    public var url: String
-    public var types: [EventTypePattern]
-    public var filter: SubscriptionFilter
-    public var payload: SubscriptionRecord.Payload
-    public var description: String?
+package struct SubscriptionSpec: Sendable {
+    package var url: String
+    package var types: [EventTypePattern]
+    package var filter: SubscriptionFilter
+    package var payload: SubscriptionRecord.Payload
+    package var description: String?
     /// Deliver events after this feed position; nil = from now (the newest event is not sent).
-    public var after: Int64?
+    package var after: Int64?
 
-    public init(
+    package init(
         url: String, types: [EventTypePattern], filter: SubscriptionFilter, payload: SubscriptionRecord.Payload,
         description: String?, after: Int64?
     ) {
@@ -52,63 +52,63 @@ public struct SubscriptionSpec: Sendable {
 }
 
 /// Changes a client asks for with PATCH; nil leaves a field as it is.
-public struct SubscriptionPatch: Sendable {
-    public var url: String?
-    public var types: [EventTypePattern]?
-    public var filter: SubscriptionFilter?
-    public var payload: SubscriptionRecord.Payload?
+package struct SubscriptionPatch: Sendable {
+    package var url: String?
+    package var types: [EventTypePattern]?
+    package var filter: SubscriptionFilter?
+    package var payload: SubscriptionRecord.Payload?
     /// Only `active` or `paused`: `disabled` is the dispatcher's verdict; `active` clears it.
-    public var status: SubscriptionRecord.Status?
-    public var description: String??
+    package var status: SubscriptionRecord.Status?
+    package var description: String??
 
-    public init() {}
+    package init() {}
 }
 
 /// One delivery with its attempts, newest attempt last.
-public struct DeliveryRecord: Sendable, Hashable {
-    public struct Attempt: Sendable, Hashable {
-        public var attempt: Int
-        public var at: String
-        public var targetAddress: String?
-        public var statusCode: Int?
-        public var latencyMs: Double?
-        public var responseBody: String?
-        public var error: String?
+package struct DeliveryRecord: Sendable, Hashable {
+    package struct Attempt: Sendable, Hashable {
+        package var attempt: Int
+        package var at: String
+        package var targetAddress: String?
+        package var statusCode: Int?
+        package var latencyMs: Double?
+        package var responseBody: String?
+        package var error: String?
     }
-    public var id: Int64
-    public var kind: String
-    public var eventSeq: Int64?
-    public var messageId: String
-    public var eventType: String
-    public var status: String
-    public var attempts: Int
-    public var nextAttemptAt: String?
-    public var createdAt: String
-    public var finishedAt: String?
-    public var lastError: String?
-    public var attemptLog: [Attempt]
+    package var id: Int64
+    package var kind: String
+    package var eventSeq: Int64?
+    package var messageId: String
+    package var eventType: String
+    package var status: String
+    package var attempts: Int
+    package var nextAttemptAt: String?
+    package var createdAt: String
+    package var finishedAt: String?
+    package var lastError: String?
+    package var attemptLog: [Attempt]
 }
 
 /// The feed position asked for is older than the oldest event kept.
-public struct FeedPositionPruned: Error, Sendable {
-    public var requested: Int64
-    public var feedStart: Int64
+package struct FeedPositionPruned: Error, Sendable {
+    package var requested: Int64
+    package var feedStart: Int64
 }
 
 /// The client already has as many subscriptions as it may (nothing was created).
-public struct SubscriptionLimitReached: Error, Sendable {
-    public var count: Int64
-    public var limit: Int
+package struct SubscriptionLimitReached: Error, Sendable {
+    package var count: Int64
+    package var limit: Int
 }
 
 /// Stores subscriptions, their secrets and their delivery history; the dispatcher reads the same tables.
-public struct SubscriptionRepository: Sendable {
+package struct SubscriptionRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
     /// Encrypts the signing secrets it stores (plain text only with ``SecretKeyring/plaintext``).
     let keys: SecretKeyring
 
-    public init(client: PostgresClient, logger: Logger, keys: SecretKeyring) {
+    package init(client: PostgresClient, logger: Logger, keys: SecretKeyring) {
         self.client = client
         self.logger = logger
         self.keys = keys
@@ -118,7 +118,7 @@ public struct SubscriptionRepository: Sendable {
     /// when `after` is before the oldest event kept, or beyond the newest, and with
     /// ``SubscriptionLimitReached`` when the client has `maxPerClient` subscriptions already
     /// (checked under a lock on the client's row, so concurrent requests cannot pass it together).
-    public func create(clientId: String, spec: SubscriptionSpec, maxPerClient: Int? = nil) async throws -> (
+    package func create(clientId: String, spec: SubscriptionSpec, maxPerClient: Int? = nil) async throws -> (
         SubscriptionRecord, WebhookSecret
     ) {
         let secret = WebhookSecret.generate()
@@ -156,12 +156,12 @@ public struct SubscriptionRepository: Sendable {
     }
 
     /// The subscription if it exists and `clientId` may see it (nil = any client: admin).
-    public func get(id: String, clientId: String?) async throws -> SubscriptionRecord? {
+    package func get(id: String, clientId: String?) async throws -> SubscriptionRecord? {
         try await select(where: "s.id = $1 AND ($2::text IS NULL OR s.client_id = $2)", binds: [id, clientId]).first
     }
 
     /// A client's subscriptions (all of them for nil = admin), oldest first.
-    public func list(clientId: String?) async throws -> [SubscriptionRecord] {
+    package func list(clientId: String?) async throws -> [SubscriptionRecord] {
         try await select(where: "$1::text IS NULL OR s.client_id = $1", binds: [clientId])
     }
 
@@ -201,7 +201,7 @@ public struct SubscriptionRepository: Sendable {
     }
 
     /// Applies a patch; nil when the subscription does not exist for this client.
-    public func update(id: String, clientId: String?, patch: SubscriptionPatch) async throws -> SubscriptionRecord? {
+    package func update(id: String, clientId: String?, patch: SubscriptionPatch) async throws -> SubscriptionRecord? {
         let description: String? = patch.description ?? nil
         let rows = try await client.query(
             """
@@ -228,7 +228,7 @@ public struct SubscriptionRepository: Sendable {
     }
 
     /// Deletes the subscription with its secrets and deliveries; false when there is none.
-    public func delete(id: String, clientId: String?) async throws -> Bool {
+    package func delete(id: String, clientId: String?) async throws -> Bool {
         let rows = try await client.query(
             """
             DELETE FROM subscription WHERE id = \(id) AND (\(clientId)::text IS NULL OR client_id = \(clientId))
@@ -241,7 +241,7 @@ public struct SubscriptionRepository: Sendable {
 
     /// A new current secret; the previous ones keep signing for `overlapSeconds` (both signatures
     /// are sent meanwhile). Nil when the subscription does not exist for this client.
-    public func rotateSecret(id: String, clientId: String?, overlapSeconds: Int) async throws -> (
+    package func rotateSecret(id: String, clientId: String?, overlapSeconds: Int) async throws -> (
         WebhookSecret, expiresAt: String
     )? {
         let secret = WebhookSecret.generate()
@@ -273,22 +273,22 @@ public struct SubscriptionRepository: Sendable {
         }
     }
 
-    public static let wakeChannel = "registry_deliveries"
+    package static let wakeChannel = "registry_deliveries"
 
     /// What `reencryptSecrets` did.
-    public struct Reencryption: Sendable, Hashable {
+    package struct Reencryption: Sendable, Hashable {
         /// Rows that held the secret in plain text.
-        public var wasPlain = 0
+        package var wasPlain = 0
         /// Rows under a previous key.
-        public var wasPreviousKey = 0
+        package var wasPreviousKey = 0
         /// Rows already under the current key.
-        public var unchanged = 0
+        package var unchanged = 0
     }
 
     /// Re-encrypts every stored signing secret under the current key (plain rows and rows under a
     /// previous key), in one transaction: all of them or none. Fails when a row cannot be read
     /// (its key is not configured) or when there is no current key.
-    public func reencryptSecrets() async throws -> Reencryption {
+    package func reencryptSecrets() async throws -> Reencryption {
         guard keys.encrypts else { throw SecretKeyConfigurationError.missing }
         return try await client.inTransaction(logger: logger) { connection in
             let rows = try await connection.query(
@@ -317,7 +317,7 @@ public struct SubscriptionRepository: Sendable {
     }
 
     /// How many stored secrets are under each key id (`plain` for plain text).
-    public func secretKeyUsage() async throws -> [String: Int] {
+    package func secretKeyUsage() async throws -> [String: Int] {
         let rows = try await client.query("SELECT secret FROM subscription_secret", logger: logger)
         var usage: [String: Int] = [:]
         for try await stored in rows.decode(String.self) {

@@ -6,19 +6,19 @@
 /// database's case mapping by construction). A name the table cannot fold for sure (a folded
 /// character outside ASCII, or whitespace other than spaces) returns nil: the caller then asks
 /// PostgreSQL.
-public struct NameFolding: Sendable {
+package struct NameFolding: Sendable {
     /// Scalar value → its folding, for the scalars whose folding differs from themselves.
     let table: [UInt32: String]
     /// The highest scalar the table covers.
     let coverage: UInt32
 
-    public init(table: [UInt32: String], coverage: UInt32 = 0xFFFF) {
+    package init(table: [UInt32: String], coverage: UInt32 = 0xFFFF) {
         self.table = table
         self.coverage = coverage
     }
 
     /// Returns (exact, key): case and accents folded with spacing normalised, and letters only.
-    public func fold(_ name: String) -> (exact: String, key: String)? {
+    package func fold(_ name: String) -> (exact: String, key: String)? {
         var folded: [UInt8] = []
         folded.reserveCapacity(name.utf8.count)
         for scalar in name.unicodeScalars {

@@ -9,7 +9,7 @@ extension PracticeSearchSnapshot {
 
     /// The newest applied import that can change `practice_search` (CoBRHA or practices): a
     /// snapshot built at another marker is stale.
-    public static func currentMarker(client: PostgresClient, logger: Logger) async throws -> Int64 {
+    package static func currentMarker(client: PostgresClient, logger: Logger) async throws -> Int64 {
         let rows = try await client.query(
             PostgresQuery(unsafeSQL: markerSQL),
             logger: logger)
@@ -22,9 +22,9 @@ extension PracticeSearchSnapshot {
     /// REPEATABLE READ transaction (so rows and marker are the same import's), and PostgreSQL's
     /// own name folding for the Basic Multilingual Plane. `render` makes the bytes a hit shows
     /// (from a hit without distance or score), once per practice.
-    public static func load(
+    package static func load(
         client: PostgresClient, logger: Logger, render: @Sendable (PracticeSearchHit) -> [UInt8],
-        renderResource: (@Sendable (FHIRActorReader.Practice) -> [UInt8])? = nil
+        renderResource: (@Sendable (FHIRActorQueries.Practice) -> [UInt8])? = nil
     ) async throws -> PracticeSearchSnapshot {
         try await client.withConnection { connection in
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
@@ -87,7 +87,7 @@ extension PracticeSearchSnapshot {
                         rendered: rendered)
                     if let renderResource {
                         row.resource = renderResource(
-                            FHIRActorReader.Practice(
+                            FHIRActorQueries.Practice(
                                 key: key, document: document, professionalId: professionalId, profession: profession,
                                 institutionKey: try r[20].decode(String?.self),
                                 validFrom: LocalDate(dayNumber: validFrom),

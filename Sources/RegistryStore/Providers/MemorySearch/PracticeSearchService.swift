@@ -5,14 +5,14 @@ import ServiceLifecycle
 import Synchronization
 
 /// Answers practice searches from a ``PracticeSearchSnapshot`` when one of the current data is
-/// loaded, and from PostgreSQL (``ProviderReader``) otherwise: while the first snapshot loads,
+/// loaded, and from PostgreSQL (``ProviderQueries``) otherwise: while the first snapshot loads,
 /// after an import until the next one is built, and whenever the change listener is down.
 /// A search is never answered from data older than the last applied import it could know of.
 ///
 /// As a `Service` it builds the snapshot at start and rebuilds it when told the data changed
 /// (``dataChanged()``, called on every `registry_data` notification) and the newest CoBRHA or
 /// practice import is not the one the snapshot holds.
-public final class PracticeSearchService: Service, Sendable {
+package final class PracticeSearchService: Service, Sendable {
     struct State {
         var snapshot: PracticeSearchSnapshot?
         /// The newest marker read from the database; a snapshot of another one is stale.
@@ -26,34 +26,34 @@ public final class PracticeSearchService: Service, Sendable {
     }
 
     let state = Mutex(State())
-    let reader: ProviderReader
+    let reader: ProviderQueries
     let client: PostgresClient
     let logger: Logger
-    public let enabled: Bool
+    package let enabled: Bool
     let render: @Sendable (PracticeSearchHit) -> [UInt8]
-    let renderResource: (@Sendable (FHIRActorReader.Practice) -> [UInt8])?
+    let renderResource: (@Sendable (FHIRActorQueries.Practice) -> [UInt8])?
     let changes: AsyncStream<Void>
     let signal: AsyncStream<Void>.Continuation
 
     /// `enabled: false` answers every search from PostgreSQL (and loads nothing). `render` makes
     /// the bytes of a hit once per practice when a snapshot loads (see `PracticeSearchRow.rendered`),
     /// `renderResource` those of the practice as a FHIR resource (`PracticeSearchRow.resource`).
-    public init(
+    package init(
         client: PostgresClient, enabled: Bool, logger: Logger,
         render: @escaping @Sendable (PracticeSearchHit) -> [UInt8],
-        renderResource: (@Sendable (FHIRActorReader.Practice) -> [UInt8])? = nil
+        renderResource: (@Sendable (FHIRActorQueries.Practice) -> [UInt8])? = nil
     ) {
         self.render = render
         self.renderResource = renderResource
         self.client = client
-        self.reader = ProviderReader(client: client, logger: logger)
+        self.reader = ProviderQueries(client: client, logger: logger)
         self.logger = logger
         self.enabled = enabled
         (changes, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The snapshot to answer from, if it is current.
-    public var currentSnapshot: PracticeSearchSnapshot? {
+    package var currentSnapshot: PracticeSearchSnapshot? {
         state.withLock { state in
             guard state.listening, state.checkedChanges == state.changes, let snapshot = state.snapshot,
                 snapshot.marker == state.latestMarker
@@ -62,7 +62,7 @@ public final class PracticeSearchService: Service, Sendable {
         }
     }
 
-    public func search(_ query: PracticeSearchQuery) async throws -> PracticeSearchResult {
+    package func search(_ query: PracticeSearchQuery) async throws -> PracticeSearchResult {
         guard let snapshot = currentSnapshot else { return try await reader.search(query) }
         var folded: (exact: String, key: String)?
         if let name = query.name {
@@ -73,18 +73,18 @@ public final class PracticeSearchService: Service, Sendable {
     }
 
     /// Some data changed: stop answering from memory until the marker is read again.
-    public func dataChanged() {
+    package func dataChanged() {
         state.withLock { $0.changes &+= 1 }
         signal.yield()
     }
 
     /// Whether changes are being listened to (memory answers only while they are).
-    public func setListening(_ listening: Bool) {
+    package func setListening(_ listening: Bool) {
         state.withLock { $0.listening = listening }
         if listening { dataChanged() }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         // A service that returns early would stop the whole service group: idle until shutdown.
         guard enabled else { return try await gracefulShutdown() }
         signal.yield()

@@ -2,34 +2,34 @@ import Foundation
 import RegistryCore
 
 /// One `practice_search` row with its practice document, as the in-memory search loads it.
-public struct PracticeSearchRow: Sendable {
-    public var key: String
-    public var professionalId: String?
-    public var profession: String?
-    public var qualifications: [String]
-    public var languages: [String]
-    public var postcode: String
-    public var latitude: Double?
-    public var longitude: Double?
+package struct PracticeSearchRow: Sendable {
+    package var key: String
+    package var professionalId: String?
+    package var profession: String?
+    package var qualifications: [String]
+    package var languages: [String]
+    package var postcode: String
+    package var latitude: Double?
+    package var longitude: Double?
     /// `earth` as PostgreSQL stored it (`ll_to_earth`), so distances agree to the last bit.
-    public var earth: (x: Double, y: Double, z: Double)?
+    package var earth: (x: Double, y: Double, z: Double)?
     /// Day numbers (days since 1970-01-01), `validTo` inclusive.
-    public var validFrom: Int
-    public var validTo: Int?
-    public var familyName: String?
-    public var givenName: String?
-    public var familyExact: String
-    public var fullExact: String
-    public var familyKey: String
-    public var fullKey: String
+    package var validFrom: Int
+    package var validTo: Int?
+    package var familyName: String?
+    package var givenName: String?
+    package var familyExact: String
+    package var fullExact: String
+    package var familyKey: String
+    package var fullKey: String
     /// The hit as the API shows it, minus what depends on the search (distance, score): rendered
     /// once when the snapshot loads, so a page is assembled from bytes.
-    public var rendered: [UInt8]
+    package var rendered: [UInt8]
     /// The practice as a resource (FHIR Location), rendered once when the snapshot loads; empty
     /// when no resource renderer was given.
-    public var resource: [UInt8] = []
+    package var resource: [UInt8] = []
 
-    public init(
+    package init(
         key: String, professionalId: String?, profession: String?, qualifications: [String], languages: [String],
         postcode: String, latitude: Double?, longitude: Double?, earth: (x: Double, y: Double, z: Double)?,
         validFrom: Int, validTo: Int?, familyName: String?, givenName: String?, familyExact: String,
@@ -60,11 +60,11 @@ public struct PracticeSearchRow: Sendable {
 /// with the indexes a search needs (names and their trigrams, a grid of places per profession,
 /// postcodes, professions).
 ///
-/// It answers exactly what `ProviderReader.search` answers from PostgreSQL (same matches, order,
+/// It answers exactly what `ProviderQueries.search` answers from PostgreSQL (same matches, order,
 /// scores, totals and cursors; the tests compare both on generated data), for a fraction of the
 /// CPU: a search reads a few thousand array slots instead of planning and running 2-4 statements.
 /// Immutable: a new import builds a new snapshot.
-public final class PracticeSearchSnapshot: Sendable {
+package final class PracticeSearchSnapshot: Sendable {
     /// What the filters and the ordering read, without references (a search reads thousands
     /// of these: copying one costs no reference counting).
     struct Entry: Sendable {
@@ -100,8 +100,8 @@ public final class PracticeSearchSnapshot: Sendable {
     }
 
     /// The import run this snapshot reflects (the newest applied CoBRHA or practice import).
-    public let marker: Int64
-    public let folding: NameFolding
+    package let marker: Int64
+    package let folding: NameFolding
     /// In `practice_key` order as PostgreSQL sorts it: an entry's index is its key's rank.
     let entries: [Entry]
     let details: [Detail]
@@ -137,7 +137,7 @@ public final class PracticeSearchSnapshot: Sendable {
     }
 
     /// Builds the snapshot; `rows` must come in `practice_key` order as the database sorts it.
-    public init(rows: [PracticeSearchRow], marker: Int64, folding: NameFolding) {
+    package init(rows: [PracticeSearchRow], marker: Int64, folding: NameFolding) {
         self.marker = marker
         self.folding = folding
         var codes: [String: Int32] = [:]
@@ -241,7 +241,7 @@ public final class PracticeSearchSnapshot: Sendable {
         self.all = Array(0..<Int32(entries.count))
     }
 
-    public var count: Int { entries.count }
+    package var count: Int { entries.count }
 
     static func cell(latitude: Double, longitude: Double) -> (Int32, Int32) {
         (
@@ -302,7 +302,7 @@ extension PracticeSearchSnapshot {
     }
 
     /// Answers `query` with its name already folded (`folding.fold`, or PostgreSQL's own).
-    public func search(_ query: PracticeSearchQuery, folded: (exact: String, key: String)?) -> PracticeSearchResult {
+    package func search(_ query: PracticeSearchQuery, folded: (exact: String, key: String)?) -> PracticeSearchResult {
         let filter = Filter(snapshot: self, query: query)
         let after = query.after.map { cursorOrder($0, sort: query.sort, nearby: query.near != nil) }
         if query.sort == .distance, query.name == nil, query.postcode == nil, let near = query.near,
@@ -347,7 +347,7 @@ extension PracticeSearchSnapshot {
         }
 
         /// Whether matches still to come (all ordered after those seen) cannot change the answer.
-        var isSettled: Bool { total > ProviderReader.totalCap && kept.count == count }
+        var isSettled: Bool { total > ProviderQueries.totalCap && kept.count == count }
 
         mutating func consider(_ match: Match) {
             total += 1
@@ -364,8 +364,8 @@ extension PracticeSearchSnapshot {
     {
         PracticeSearchResult(
             hits: page.prefix(query.limit).map { hit($0, query: query, centre: centre) },
-            hasMore: page.count > query.limit, total: min(total, ProviderReader.totalCap),
-            totalIsExact: total <= ProviderReader.totalCap)
+            hasMore: page.count > query.limit, total: min(total, ProviderQueries.totalCap),
+            totalIsExact: total <= ProviderQueries.totalCap)
     }
 
     /// Nearest first within a circle, reading grid cells from the nearest out and stopping once
@@ -762,17 +762,17 @@ extension PracticeSearchSnapshot {
 }
 
 /// A practice found by ``PracticeSearchSnapshot/nearest(to:radius:profession:postcode:at:offset:limit:)``.
-public struct PracticeSnapshotHit: Sendable {
-    public var key: String
+package struct PracticeSnapshotHit: Sendable {
+    package var key: String
     /// The practice as the resource renderer made it when the snapshot loaded (empty without one).
-    public var resource: [UInt8]
+    package var resource: [UInt8]
 }
 
 extension PracticeSearchSnapshot {
     /// The practices valid on `at` within `radius` metres, nearest first and then in key order
     /// (the order of FHIR's `near` search in PostgreSQL), skipping `offset`; `hasMore` when
     /// another follows the `limit` returned.
-    public func nearest(
+    package func nearest(
         to near: (latitude: Double, longitude: Double), radius: Double, profession: String?, postcode: String?,
         at: LocalDate, offset: Int, limit: Int
     ) -> (hits: [PracticeSnapshotHit], hasMore: Bool) {
