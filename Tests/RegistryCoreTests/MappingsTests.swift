@@ -67,7 +67,7 @@ extension MappingsTests {
         let derived = try Data(contentsOf: Self.root.appendingPathComponent("geo/postcodes.csv"))
         let bundled = try Data(
             contentsOf: Self.root.deletingLastPathComponent().appendingPathComponent(
-                "Importers/Providers/Resources/postcodes.csv"))
+                "Sources/RegistryCore/Resources/postcodes.csv"))
         #expect(derived == bundled, "run python3 Mappings/scripts/derive_postcodes.py")
     }
 
@@ -76,8 +76,8 @@ extension MappingsTests {
             let mapped = try Data(contentsOf: Self.root.appendingPathComponent("providers/\(table)"))
             let bundled = try Data(
                 contentsOf: Self.root.deletingLastPathComponent().appendingPathComponent(
-                    "Importers/Providers/Resources/\(table)"))
-            #expect(mapped == bundled, "copy Mappings/providers/\(table) to Importers/Providers/Resources/")
+                    "Sources/RegistryCore/Resources/\(table)"))
+            #expect(mapped == bundled, "copy Mappings/providers/\(table) to Sources/RegistryCore/Resources/")
         }
     }
 }
