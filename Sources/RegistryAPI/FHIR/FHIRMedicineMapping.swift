@@ -3,7 +3,7 @@ import RegistryCore
 import RegistryStore
 
 /// FHIR R5 medicine resources built from typed records by pure functions: no database, no clock
-/// (the routes read the records and pass today's date), so each mapping is tested on its own.
+/// (the routes read the records and pass today's date), so each mapping can be tested on its own (`PureMappingTests`).
 enum FHIRMedicineMapping {
     static func status(_ active: Bool) -> JSONValue {
         FHIR.concept([FHIR.coding(FHIRSystem.publicationStatus, active ? "active" : "retired")])

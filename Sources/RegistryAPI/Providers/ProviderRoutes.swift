@@ -101,28 +101,9 @@ struct ProviderRoutes<Context: RegistryContext>: Sendable {
     func sensitiveLookup(_ request: Request, _ context: Context) async throws -> Response {
         let caller = try context.caller
         _ = try QueryParameters(request, allowed: [])
-        let body = try await JSONBody.object(request, context: context)
-        for name in body.keys where !["ssin", "at", "history"].contains(name) {
-            throw Problem.invalidBody(
-                "Unknown member '\(name)'; the body takes ssin, at, history.", pointer: "/\(name)")
-        }
-        guard case .string(let text)? = body["ssin"] else {
-            throw Problem.invalidBody("ssin (a string of 11 digits) is required.", pointer: "/ssin")
-        }
-        var history = false
-        switch body["history"] {
-        case nil, .null?: break
-        case .bool(let value)?: history = value
-        default: throw Problem.invalidBody("history must be true or false.", pointer: "/history")
-        }
-        var date: LocalDate? = history ? nil : clock.today
-        switch body["at"] {
-        case nil, .null?: break
-        case .string(let at)? where at.utf8.count == 10 && LocalDate(iso: at).map { $0.year >= 1 } == true:
-            if !history { date = LocalDate(iso: at) }
-        default: throw Problem.invalidBody("at must be a calendar date YYYY-MM-DD.", pointer: "/at")
-        }
-        return try await sensitiveAnswer(ssin: text, at: date, caller: caller, request: request)
+        let body = try ProviderLookupBody(try await JSONBody.object(request, context: context))
+        let date: LocalDate? = body.history ? nil : body.at ?? clock.today
+        return try await sensitiveAnswer(ssin: body.ssin, at: date, caller: caller, request: request)
     }
 
     func sensitiveAnswer(ssin text: String, at date: LocalDate?, caller: APIClientRecord, request: Request)
@@ -346,5 +327,36 @@ enum PracticeSearchParameters {
                 "cursor", "cursor belongs to a search with other parameters; follow the next link of this search.")
         }
         return (value, key)
+    }
+}
+
+/// The body of `POST /v1/providers/lookup`: `{"ssin", "at", "history"}`, decoded and checked
+/// (a 422 problem whose `pointer` names the member at fault).
+struct ProviderLookupBody: Equatable {
+    var ssin: String
+    /// The date asked for; nil: today.
+    var at: LocalDate?
+    var history = false
+
+    init(_ body: [String: JSONValue]) throws {
+        for name in body.keys.sorted() where !["ssin", "at", "history"].contains(name) {
+            throw Problem.invalidBody(
+                "Unknown member '\(name)'; the body takes ssin, at, history.", pointer: "/\(name)")
+        }
+        guard case .string(let text)? = body["ssin"] else {
+            throw Problem.invalidBody("ssin (a string of 11 digits) is required.", pointer: "/ssin")
+        }
+        ssin = text
+        switch body["history"] {
+        case nil, .null?: break
+        case .bool(let value)?: history = value
+        default: throw Problem.invalidBody("history must be true or false.", pointer: "/history")
+        }
+        switch body["at"] {
+        case nil, .null?: break
+        case .string(let text)? where text.utf8.count == 10 && LocalDate(iso: text).map { $0.year >= 1 } == true:
+            at = LocalDate(iso: text)
+        default: throw Problem.invalidBody("at must be a calendar date YYYY-MM-DD.", pointer: "/at")
+        }
     }
 }
