@@ -24,36 +24,36 @@ struct FHIRActorRoutes<Context: RegistryContext>: Sendable {
     func register(on routes: RouteRegistrar<Context>) {
         let medicines = FHIRMedicineRoutes<Context>(client: client, cache: cache, logger: logger, clock: clock)
         routes.get("/fhir/Practitioner/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await medicines.read(request, context) { try await practitioner($0) }
             }
         }
         routes.get("/fhir/Practitioner") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchPractitioners(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchPractitioners(request) }
         }
         routes.get("/fhir/PractitionerRole/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await medicines.read(request, context) { try await practitionerRole($0) }
             }
         }
         routes.get("/fhir/PractitionerRole") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchRoles(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchRoles(request) }
         }
         routes.get("/fhir/Location/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await medicines.read(request, context) { try await location($0) }
             }
         }
         routes.get("/fhir/Location") { request, _ in
-            try await FHIR.serveRendered(request, cache: cache) { try await searchLocations(request) }
+            try await FHIR.serveRendered(request, cache: cache, today: today) { try await searchLocations(request) }
         }
         routes.get("/fhir/Organization/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await medicines.read(request, context) { try await organization($0) }
             }
         }
         routes.get("/fhir/Organization") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchOrganizations(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchOrganizations(request) }
         }
     }
 

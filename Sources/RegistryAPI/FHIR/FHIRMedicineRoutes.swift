@@ -22,57 +22,57 @@ struct FHIRMedicineRoutes<Context: RegistryContext>: Sendable {
 
     func register(on routes: RouteRegistrar<Context>) {
         routes.get("/fhir/MedicinalProductDefinition/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await read(request, context) { try await medicinalProduct($0) }
             }
         }
         routes.get("/fhir/MedicinalProductDefinition") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchMedicinalProducts(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchMedicinalProducts(request) }
         }
         routes.get("/fhir/PackagedProductDefinition/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await read(request, context) { try await packagedProduct($0) }
             }
         }
         routes.get("/fhir/PackagedProductDefinition") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchPackagedProducts(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchPackagedProducts(request) }
         }
         routes.get("/fhir/ManufacturedItemDefinition/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await read(request, context) { try await manufacturedItem($0) }
             }
         }
         routes.get("/fhir/ManufacturedItemDefinition") { request, _ in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await searchById(request, "ManufacturedItemDefinition") { try await manufacturedItem($0) }
             }
         }
         routes.get("/fhir/Ingredient/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await read(request, context) { try await ingredient($0) }
             }
         }
         routes.get("/fhir/Ingredient") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchIngredients(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchIngredients(request) }
         }
         routes.get("/fhir/SubstanceDefinition/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await read(request, context) { try await substance($0) }
             }
         }
         routes.get("/fhir/SubstanceDefinition") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchSubstances(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchSubstances(request) }
         }
         routes.get("/fhir/CodeSystem/$lookup") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await lookup(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await lookup(request) }
         }
         routes.get("/fhir/CodeSystem/{id}") { request, context in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 try await read(request, context) { try await codeSystem($0) }
             }
         }
         routes.get("/fhir/CodeSystem") { request, _ in
-            try await FHIR.serve(request, cache: cache) { try await searchCodeSystems(request) }
+            try await FHIR.serve(request, cache: cache, today: today) { try await searchCodeSystems(request) }
         }
     }
 

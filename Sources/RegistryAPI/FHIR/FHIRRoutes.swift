@@ -13,10 +13,11 @@ struct FHIRRoutes<Context: RegistryContext>: Sendable {
     let practiceSearch: PracticeSearchService?
     let logger: Logger
     var clock = RegistryClock.system
+    var today: LocalDate { clock.today }
 
     func register(on routes: RouteRegistrar<Context>) {
         routes.get("/fhir/metadata") { request, _ in
-            try await FHIR.serve(request, cache: cache) {
+            try await FHIR.serve(request, cache: cache, today: today) {
                 _ = try FHIRSearch(request, supported: ["mode": []])
                 return FHIR.response(
                     FHIRCapabilities.statement(base: FHIR.base(request), software: "registry"), request: request)

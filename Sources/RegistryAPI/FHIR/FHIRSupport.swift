@@ -75,17 +75,17 @@ enum FHIR {
 
     /// Sends a FHIR answer from the response cache, or computes and caches it. The key holds the
     /// base URL (links and fullUrls carry it) and today's date (resources show what is valid today).
-    static func serve(_ request: Request, cache: ResponseCache, _ compute: () async throws -> JSONValue) async throws
-        -> Response
-    {
-        try await serveRendered(request, cache: cache) { try await compute().canonicalBytes }
+    static func serve(
+        _ request: Request, cache: ResponseCache, today: LocalDate, _ compute: () async throws -> JSONValue
+    ) async throws -> Response {
+        try await serveRendered(request, cache: cache, today: today) { try await compute().canonicalBytes }
     }
 
     /// The same for an answer already rendered as canonical JSON.
-    static func serveRendered(_ request: Request, cache: ResponseCache, _ compute: () async throws -> [UInt8])
-        async throws -> Response
-    {
-        let key = "fhir|\(LocalDate.todayInBrussels(Date()))|\(base(request))\(request.uri.description)"
+    static func serveRendered(
+        _ request: Request, cache: ResponseCache, today: LocalDate, _ compute: () async throws -> [UInt8]
+    ) async throws -> Response {
+        let key = "fhir|\(today)|\(base(request))\(request.uri.description)"
         return try await cache.answerRendered(request, key: key, contentType: contentType, compute)
     }
 

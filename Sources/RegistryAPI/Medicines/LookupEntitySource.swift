@@ -25,7 +25,7 @@ package struct LookupEntitySource: EventEntitySource {
         let parts = pieces[0].split(separator: "/").map(String.init)
         let query = pieces.count > 1 ? String(pieces[1]) : ""
         let lookup = MedicineRoutes<RegistryRequestContext>.Lookup(
-            renderer: EntityRenderer(at: QueryParameters.todayInBrussels(Date()), history: true, language: .fr))
+            renderer: EntityRenderer(at: RegistryClock.system.today, history: true, language: .fr))
         do {
             switch parts.count == 4 || parts.count == 3 ? (parts[1], parts[2]) : ("", "") {
             case ("medicines", "cnk"):

@@ -38,14 +38,12 @@ struct QueryParameters {
 
     /// `at=YYYY-MM-DD`, default today in Europe/Brussels (SAM validity dates are Belgian dates).
     func date(now: Date) throws -> LocalDate {
-        guard let text = self["at"] else { return Self.todayInBrussels(now) }
+        guard let text = self["at"] else { return LocalDate.todayInBrussels(now) }
         guard text.utf8.count == 10, let date = LocalDate(iso: text), date.year >= 1 else {
             throw Problem.invalidParameter("at", "at must be a calendar date YYYY-MM-DD, got '\(text)'.")
         }
         return date
     }
-
-    static func todayInBrussels(_ now: Date) -> LocalDate { LocalDate.todayInBrussels(now) }
 
     func language() throws -> DisplayLanguage {
         guard let text = self["lang"] else { return .fr }

@@ -81,7 +81,7 @@ package struct OMSExport {
                         rule: rule, entityType: id.hasPrefix("LOC-") ? "oms-location" : "oms-organisation",
                         entityKey: id.isEmpty ? nil : id, file: file, message: message))
             }
-            guard Self.isOMSId(id) else {
+            guard OMSVocabulary.isOMSId(id) else {
                 finding(OMSQualityRules.identifier, "'\(id)' is not an OMS id (ORG-/LOC- and digits); record not used")
                 continue
             }
@@ -104,7 +104,7 @@ package struct OMSExport {
             let organisation =
                 kind == .location
                 ? (fields.text("orgid", "organisationid", "organizationid", "managingorganization") ?? parent) : nil
-            if kind == .location, organisation.map(Self.isOMSId) != true {
+            if kind == .location, organisation.map(OMSVocabulary.isOMSId) != true {
                 finding(OMSQualityRules.orphan, "location \(id) names no organisation (ORG-…)")
             }
             var document: [String: JSONValue] = [kind == .organisation ? "orgId" : "locId": .string(id)]
@@ -143,8 +143,6 @@ package struct OMSExport {
         }
         return Result(records: records, findings: findings)
     }
-
-    package static func isOMSId(_ text: String) -> Bool { OMSVocabulary.isOMSId(text) }
 
     /// Records anywhere in the JSON: objects with an OMS id, their nested locations too.
     func collect(_ value: Any, parent: String?, into out: inout [(object: [String: Any], parent: String?)]) {
@@ -187,10 +185,10 @@ package struct OMSExport {
             }
             if let identifiers = members["identifier"] as? [[String: Any]] {
                 for identifier in identifiers {
-                    if let value = identifier["value"] as? String, OMSExport.isOMSId(value) { return value }
+                    if let value = identifier["value"] as? String, OMSVocabulary.isOMSId(value) { return value }
                 }
             }
-            if let text = text("id"), OMSExport.isOMSId(text) { return text }
+            if let text = text("id"), OMSVocabulary.isOMSId(text) { return text }
             return text("orgid", "locid", "organisationid", "organizationid", "locationid")
         }
 
@@ -251,13 +249,13 @@ package struct OMSExport {
                 default: continue
                 }
             }
-            return out.filter(OMSExport.isOMSId)
+            return out.filter(OMSVocabulary.isOMSId)
         }
 
         func nestedLocationIds() -> [String] {
             guard let locations = members["locations"] as? [Any] else { return [] }
             return locations.compactMap { item in
-                if let text = item as? String, OMSExport.isOMSId(text) { return text }
+                if let text = item as? String, OMSVocabulary.isOMSId(text) { return text }
                 if let object = item as? [String: Any] { return Fields(object).id }
                 return nil
             }

@@ -48,7 +48,6 @@ package struct RMSTerm: Sendable {
 /// Name") are not quoted, which shifts every later column of the row. Such rows are realigned when
 /// exactly one realignment fits (see ``realign(_:header:)``), else reported and not used.
 package struct RMSListExport {
-    package static var statuses: Set<String> { RMSVocabulary.statuses }
     /// The multi-value separator of the portal's exports (U+00A6 BROKEN BAR).
     package static let separator: Character = "¦"
 
@@ -107,7 +106,7 @@ package struct RMSListExport {
                 continue
             }
             let list = fields[0]
-            guard Self.isRMSId(list), Self.isRMSId(termKey), listId == nil || listId == list else {
+            guard RMSVocabulary.isRMSId(list), RMSVocabulary.isRMSId(termKey), listId == nil || listId == list else {
                 findings.append(
                     QualityFinding(
                         rule: RMSQualityRules.identifiers, entityType: "rms-term", entityKey: termKey, file: file,
@@ -130,8 +129,6 @@ package struct RMSListExport {
         return Result(
             listId: listId, terms: terms, findings: findings, rows: records.count - 1, repairedRows: repairedRows)
     }
-
-    package static func isRMSId(_ text: String) -> Bool { RMSVocabulary.isRMSId(text) }
 
     package enum Alignment: Equatable {
         case aligned
@@ -192,11 +189,13 @@ package struct RMSListExport {
         let listId = first[0]
         let termId = first[1]
         let status = value(first, "Term Status")
-        guard Self.statuses.contains(status) else {
+        guard RMSVocabulary.statuses.contains(status) else {
             findings.append(
                 QualityFinding(
                     rule: RMSQualityRules.status, entityType: "rms-term", entityKey: termId, file: file,
-                    message: "Term Status '\(status)' is none of \(Self.statuses.sorted().joined(separator: ", "))"))
+                    message:
+                        "Term Status '\(status)' is none of \(RMSVocabulary.statuses.sorted().joined(separator: ", "))")
+            )
             return nil
         }
         func text(_ string: String) -> JSONValue { string.isEmpty ? .null : .string(string) }
