@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
     ],
     targets: [
         // The target graph follows the data (docs/ARCHITECTURE.md draws it): pure readers and rules →
@@ -88,6 +89,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Source synchronisation: configured sources checked on their schedules, new versions
+        // downloaded (streamed, resumed, retried) into an archive and imported through the pipelines.
+        .target(
+            name: "RegistrySync",
+            dependencies: [
+                "RegistryCore", "RegistryStore", "RegistryImport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RegistryAPI",
             dependencies: [
@@ -133,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "registry",
             dependencies: [
-                "RegistryCore", "RegistryStore", "RegistryImport", "RegistryAPI", "RegistryDispatch",
+                "RegistryCore", "RegistryStore", "RegistryImport", "RegistryAPI", "RegistryDispatch", "RegistrySync",
                 "TestDataGenerators", "SAMReaders", "ProviderReaders",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

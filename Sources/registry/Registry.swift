@@ -16,7 +16,8 @@ struct Registry: AsyncParsableCommand {
         commandName: "registry",
         abstract: "Belgian healthcare reference-data registry: SAM v2 imports, change events, embedded PostgreSQL.",
         subcommands: [
-            ServeCommand.self, DispatchCommand.self, MigrateCommand.self, ImportCommand.self, ImportsCommand.self,
+            ServeCommand.self, DispatchCommand.self, SyncCommand.self, SourcesCommand.self, MigrateCommand.self,
+            ImportCommand.self, ImportsCommand.self,
             GenerateCommand.self, ClientsCommand.self, SecretsCommand.self, DatabaseCommand.self,
         ]
     )

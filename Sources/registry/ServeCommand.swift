@@ -5,6 +5,7 @@ import Logging
 import PostgresNIO
 import RegistryAPI
 import RegistryStore
+import RegistrySync
 import ServiceLifecycle
 
 /// `registry serve`: the HTTP API on the configured database.
@@ -51,6 +52,15 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Run the webhook dispatcher in this process (--no-dispatch when `registry dispatch` runs elsewhere).")
     var dispatch = true
 
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Keep the configured sources current in this process (--no-sync when `registry sync` runs elsewhere; on by default when sources are configured)."
+    )
+    var sync = true
+
+    @OptionGroup var syncConfig: SyncConfigOptions
+
     func validate() throws {
         guard (1...36500).contains(retentionDays) else {
             throw ValidationError("--retention-days must be from 1 to 36500.")
@@ -84,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let settings = configured
         let poolSize = self.poolSize
+        let syncSettings = sync ? try await syncConfig.load() : nil
+        let environment = ProcessInfo.processInfo.environment
         try await DatabaseContext.with(logger: logger) { url in
             let pending = try await withPostgresConnection(url, logger: logger) { connection in
                 try await MigrationRunner.bundled().pending(on: connection, logger: logger)
@@ -116,7 +128,18 @@ struct ServeCommand: AsyncParsableCommand {
                 client: client, settings: settings, logger: logger, runsClient: true, apiClient: apiClient)
             logger.info(
                 "serving", metadata: ["address": "http://\(settings.host):\(settings.port)", "database": "\(url)"])
-            try await ShutdownBounds.run(app, logger: logger)
+            guard let syncSettings, !syncSettings.sources.isEmpty else {
+                try await ShutdownBounds.run(app, logger: logger)
+                return
+            }
+            logger.info(
+                "synchronising sources",
+                metadata: ["sources": "\(syncSettings.sources.map(\.name.rawValue).joined(separator: ", "))"])
+            // The sync imports through the background pool: an import holds one connection for its
+            // transaction and SAM's a second one for the search index.
+            let syncService = SourceSyncService(
+                settings: syncSettings, client: client, logger: logger, environment: environment)
+            try await ShutdownBounds.run([app, syncService], logger: logger)
         }
     }
 }
@@ -150,5 +173,12 @@ enum ShutdownBounds {
 
     static func run(_ service: some Service, logger: Logger) async throws {
         try await ServiceGroup(configuration: configuration(services: [.init(service: service)], logger: logger)).run()
+    }
+
+    static func run(_ services: [any Service], logger: Logger) async throws {
+        try await ServiceGroup(
+            configuration: configuration(services: services.map { .init(service: $0) }, logger: logger)
+        )
+        .run()
     }
 }

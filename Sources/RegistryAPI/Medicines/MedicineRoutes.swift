@@ -65,6 +65,7 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
             .object([
                 "importRunId": .number(String(run.runId)), "samId": run.samId.map(JSONValue.string) ?? .null,
                 "version": run.version.map(JSONValue.string) ?? .null, "importedAt": .string(run.importedAt),
+                "upstreamVersion": run.upstreamVersion.map(JSONValue.string) ?? .null,
                 "href": .string("/v1/imports/\(run.runId)"),
             ])
         }

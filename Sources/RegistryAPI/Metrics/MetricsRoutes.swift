@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import PostgresNIO
 import Prometheus
+import RegistryStore
 
 /// Prometheus metrics: request counts and latency histograms per route (Hummingbird's
 /// `MetricsMiddleware` through swift-metrics), plus import-run figures read at scrape time.
@@ -51,6 +52,7 @@ struct MetricsRoutes<Context: RegistryContext>: Sendable {
             var text = RegistryMetrics.registry.emitToString()
             text += try await importFigures()
             text += try await webhookFigures()
+            text += try await sourceFigures()
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             headers[.cacheControl] = "no-store"
@@ -113,5 +115,24 @@ struct MetricsRoutes<Context: RegistryContext>: Sendable {
             seq += "registry_change_event_last_seq \(value)\n"
         }
         return runs + last + events + seq
+    }
+
+    /// Staleness per synchronised source, for alerts ("SAM not imported for 26 hours"): seconds
+    /// since the last applied import and since the last check that reached the source. A source
+    /// never imported or never checked successfully reports +Inf.
+    func sourceFigures() async throws -> String {
+        var imported = "# TYPE registry_source_seconds_since_import gauge\n"
+        var checked = "# TYPE registry_source_seconds_since_successful_check gauge\n"
+        for status in try await SourceSyncRepository(client: client, logger: logger).statuses() {
+            let label = "{source=\"\(status.source)\"}"
+            imported += "registry_source_seconds_since_import\(label) \(Self.gauge(status.secondsSinceImport))\n"
+            checked +=
+                "registry_source_seconds_since_successful_check\(label) \(Self.gauge(status.secondsSinceSuccessCheck))\n"
+        }
+        return imported + checked
+    }
+
+    static func gauge(_ seconds: Double?) -> String {
+        seconds.map { String(format: "%.3f", max(0, $0)) } ?? "+Inf"
     }
 }

@@ -79,6 +79,7 @@ package enum RegistryApplication {
         ).register(on: routes)
         InstitutionRoutes<Context>(client: client, logger: logger).register(on: routes)
         SPORRoutes<Context>(client: client, logger: logger).register(on: routes)
+        SourceRoutes<Context>(client: client, logger: logger).register(on: routes)
         MappingRoutes<Context>(client: client, cache: cache, logger: logger, clock: clock).register(on: routes)
         FHIRRoutes<Context>(client: client, cache: cache, practiceSearch: practiceSearch, logger: logger, clock: clock)
             .register(on: routes)

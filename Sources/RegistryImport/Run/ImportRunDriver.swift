@@ -54,9 +54,24 @@ package struct ImportRunDriver: Sendable {
     private nonisolated(nonsending) func runLocked(
         _ domain: ImportDomain, source: String, connection: PostgresConnection, _ body: (ImportRun) async throws -> Void
     ) async throws -> ImportSummary {
+        // Holding the lock, any run of the domain still marked running belongs to a process that
+        // ended mid-run (its transaction rolled back with its connection): say so on its row.
+        try await connection.query(
+            """
+            UPDATE import_run SET outcome = 'failed', finished_at = now(),
+                refusal_reason = 'interrupted: the importing process ended before the run finished; nothing was applied'
+            WHERE domain = \(domain.rawValue) AND outcome = 'running'
+            """, logger: logger)
         // Committed at once: a run that fails or is refused is recorded on this same row.
+        let origin = ImportOrigin.current
         let runId = try await connection.query(
-            "INSERT INTO import_run (domain, source) VALUES (\(domain.rawValue), \(source)) RETURNING id",
+            """
+            INSERT INTO import_run (domain, source, sync_source, upstream_version, upstream_url, download_bytes,
+                download_sha256)
+            VALUES (\(domain.rawValue), \(source), \(origin?.syncSource), \(origin?.upstreamVersion), \(origin?.url),
+                \(origin.map { Int64($0.bytes) }), \(origin?.sha256))
+            RETURNING id
+            """,
             logger: logger
         ).decode(Int64.self).first { _ in true }!
         let run = ImportRun(domain: domain, runId: runId, source: source, connection: connection, logger: logger)
@@ -80,6 +95,29 @@ package struct ImportRunDriver: Sendable {
             throw error
         }
     }
+}
+
+/// Where the input of an import came from when the source synchronisation downloaded it: recorded
+/// on the run's row (source, upstream version, URL, size, hash) when the run starts.
+///
+/// A task-local rather than a parameter: it is context of the sync that starts the pipeline, which
+/// passes through every pipeline's reading and checking untouched and only the driver records.
+package struct ImportOrigin: Sendable, Equatable {
+    package var syncSource: String
+    package var upstreamVersion: String
+    package var url: String
+    package var bytes: UInt64
+    package var sha256: String
+
+    package init(syncSource: String, upstreamVersion: String, url: String, bytes: UInt64, sha256: String) {
+        self.syncSource = syncSource
+        self.upstreamVersion = upstreamVersion
+        self.url = url
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+
+    @TaskLocal package static var current: ImportOrigin?
 }
 
 /// Thrown inside a run to refuse it: nothing is applied and the run is recorded as refused.

@@ -8,6 +8,8 @@ package struct SAMSourceRun: Sendable, Hashable {
     package var samId: String?
     package var version: String?
     package var importedAt: String
+    /// The download service's version of the export, when the source synchronisation fetched it.
+    package var upstreamVersion: String? = nil
 }
 
 /// Entities read for one answer, and the run that supplied the registry's current SAM data.
@@ -21,10 +23,10 @@ package struct SAMReadResult: Sendable {
         let (type, key, parentType, parentKey, text, runId, sourceText) = row
         if source == nil, let sourceText {
             let parts = sourceText.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            if parts.count == 4, let id = Int64(parts[0]) {
+            if parts.count == 5, let id = Int64(parts[0]) {
                 source = SAMSourceRun(
                     runId: id, samId: parts[1].isEmpty ? nil : parts[1], version: parts[2].isEmpty ? nil : parts[2],
-                    importedAt: parts[3])
+                    importedAt: parts[3], upstreamVersion: parts[4].isEmpty ? nil : parts[4])
             }
         }
         guard let type, let key, let text else { return }
@@ -53,6 +55,7 @@ package struct SAMEntityQueries: Sendable {
     static let sourceRun = """
         (SELECT id::text || '|' || coalesce(source_id, '') || '|' || coalesce(source_version, '') || '|'
                 || to_char(coalesce(finished_at, started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                || '|' || coalesce(upstream_version, '')
          FROM import_run WHERE domain = 'sam' AND outcome = 'applied' ORDER BY id DESC LIMIT 1)
         """
 
