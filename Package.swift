@@ -176,6 +176,23 @@ let package = Package(
         ),
         // The real fragments of ../shared for tests; never part of the product.
         .target(name: "SharedSamples", path: "Tests/SharedSamples", swiftSettings: swiftSettings),
+        // A fake of the sources' download services (SAM's version protocol, documents, TLS with
+        // client certificates) for the sync tests and the sync benchmark; never part of the product.
+        .target(
+            name: "FakeSources",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FakeSources",
+            swiftSettings: swiftSettings
+        ),
         // A fresh migrated database per test on a real PostgreSQL (embedded or TEST_DATABASE_URL).
         .target(
             name: "DatabaseTestSupport",
@@ -230,6 +247,20 @@ let package = Package(
             dependencies: [
                 "RegistryStore", "RegistryImport", "TestDataGenerators", "RegistryCore", "DatabaseTestSupport",
                 "ProviderReaders", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistrySyncTests",
+            dependencies: [
+                "RegistrySync", "RegistryImport", "RegistryStore", "RegistryAPI", "TestDataGenerators", "RegistryCore",
+                "DatabaseTestSupport", "FakeSources",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

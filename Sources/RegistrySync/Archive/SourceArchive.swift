@@ -37,6 +37,7 @@ package struct SourceArchive: Sendable {
     ) throws -> ArchivedVersion {
         let target = folder(version: version)
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: (target as NSString).appendingPathComponent(Self.manifestName))
         for file in files {
             let destination = path(version: version, file: file.name)
             if file.source == destination { continue }
@@ -50,9 +51,26 @@ package struct SourceArchive: Sendable {
                 try? FileManager.default.removeItem(atPath: file.source + ".etag")
             }
         }
-        return ArchivedVersion(
+        let entry = ArchivedVersion(
             version: version, files: files.map { Self.safeName($0.name) }, bytes: bytes, sha256: sha256,
             archivedAt: ISO8601DateFormatter().string(from: Date()))
+        // Written last: a folder with its manifest holds a complete, verified download, which a
+        // later run (after a crash before the import committed) imports without downloading again.
+        let manifest = try JSONEncoder().encode(entry)
+        try manifest.write(to: URL(fileURLWithPath: target).appendingPathComponent(Self.manifestName), options: .atomic)
+        return entry
+    }
+
+    static let manifestName = ".version.json"
+
+    /// The version kept on disk, when its folder has a manifest and every file it names.
+    package func kept(version: String) -> ArchivedVersion? {
+        let url = URL(fileURLWithPath: folder(version: version)).appendingPathComponent(Self.manifestName)
+        guard let data = try? Data(contentsOf: url),
+            let entry = try? JSONDecoder().decode(ArchivedVersion.self, from: data),
+            entry.version == version, holds(entry)
+        else { return nil }
+        return entry
     }
 
     /// The list with `entry` added (replacing an entry of the same version), newest first, cut to

@@ -74,8 +74,9 @@ package struct Downloader: Sendable {
         self.random = random
     }
 
-    var policy: RetryPolicy {
-        RetryPolicy(maxAttempts: limits.maxAttempts, baseDelay: limits.retryBaseDelay, maxDelay: limits.retryMaxDelay)
+    var policy: DownloadRetryPolicy {
+        DownloadRetryPolicy(
+            maxAttempts: limits.maxAttempts, baseDelay: limits.retryBaseDelay, maxDelay: limits.retryMaxDelay)
     }
 
     /// A small text answer (SAM's latest version number), at most 64 KiB, with retries.
@@ -110,7 +111,9 @@ package struct Downloader: Sendable {
                     request.headers.add(name: "If-Modified-Since", value: modified)
                 }
             }
-            let response = try await client.execute(request, deadline: .distantFuture)
+            // The deadline covers the connection and the response head; the body is watched for stalls.
+            let response = try await client.execute(
+                request, deadline: .now() + .milliseconds(Int64((limits.connectTimeout + limits.stallTimeout) * 1000)))
             if response.status == .notModified, state.bytes == 0 {
                 return .notModified
             }
@@ -230,11 +233,11 @@ package struct Downloader: Sendable {
         let status = Int(response.status.code)
         guard (200...299).contains(status) else {
             let detail = response.status.reasonPhrase
-            if RetryPolicy.isRetryable(status: status) {
+            if DownloadRetryPolicy.isRetryable(status: status) {
                 throw RetryableFailure(
                     reason: "HTTP \(status) \(detail)",
                     retryAfter: response.headers.first(name: "Retry-After").flatMap {
-                        RetryPolicy.parseRetryAfter($0, now: Date())
+                        DownloadRetryPolicy.parseRetryAfter($0, now: Date())
                     })
             }
             throw DownloadError.status(url: url, status: status, detail: detail)

@@ -2,7 +2,7 @@ import Foundation
 
 /// When a failed request is tried again: on 5xx, 408, 429 and network errors, never on other
 /// 4xx; after an exponentially growing, jittered delay, or the server's `Retry-After`.
-package struct RetryPolicy: Sendable, Equatable {
+package struct DownloadRetryPolicy: Sendable, Equatable {
     package var maxAttempts: Int
     package var baseDelay: Double
     package var maxDelay: Double

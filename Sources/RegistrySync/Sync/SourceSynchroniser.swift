@@ -211,7 +211,7 @@ struct Check {
         let url = "\(base)/samv2-download?type=FULL&version=\(version)&xsd=\(xsd)"
         let fileName = "samv2-full-\(version).zip"
         let entry: ArchivedVersion
-        if let kept = state.archive.first(where: { $0.version == version }), archive.holds(kept) {
+        if let kept = archive.kept(version: version) {
             // Downloaded before (an import that failed or was interrupted): import the kept copy.
             entry = kept
         } else {

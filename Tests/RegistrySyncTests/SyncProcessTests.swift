@@ -1,0 +1,121 @@
+import DatabaseTestSupport
+import FakeSources
+import Foundation
+import PostgresNIO
+import RegistryStore
+import Testing
+
+/// The sync inside real `registry` processes: several servers on one database, and a process
+/// killed in the middle of an import.
+@Suite(.timeLimit(.minutes(5)))
+struct SyncProcessTests {
+    static func environment(_ base: String, interval: String) throws -> [String: String] {
+        [
+            "SOURCES_SAM_BASE_URL": base + FakeSourceServer.downloadPath, "SOURCES_SAM_INTERVAL": interval,
+            "SOURCES_SAM_JITTER": "0", "SOURCES_SAM_RETRY_BASE_DELAY": "0.05",
+            "SYNC_ARCHIVE_DIRECTORY": try TestDatabase.temporaryDirectory() + "/archive", "LOG_LEVEL": "info",
+            "REGISTRY_CONFIG": "",
+        ]
+    }
+
+    static func freePort() -> Int {
+        (20000..<30000).shuffled().first { EmbeddedPostgres.isPortFree($0) } ?? 28080
+    }
+
+    /// Polls the database every 20 ms until `sql` answers true, for at most `seconds`.
+    static func waitFor(_ postgres: PostgresClient, _ sql: PostgresQuery, seconds: Double = 90) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await postgres.scalar(sql, as: Bool.self) { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    @Test func twoServersOnOneDatabaseSyncEachVersionExactlyOnce() async throws {
+        var script = FakeSourceScript(latestVersion: 101)
+        script.exports = [101: SAMVersions.zips[0], 102: SAMVersions.zips[1]]
+        let fake = FakeSourceServer(script)
+        try await TestDatabase.with { postgres, url in
+            try await fake.run { base in
+                var servers: [(process: Process, log: URL)] = []
+                defer { for server in servers where server.process.isRunning { server.process.terminate() } }
+                for _ in 0..<2 {
+                    // Each server its own archive, as on two machines.
+                    servers.append(
+                        try RegistryBinary.launch(
+                            ["serve", "--port", String(Self.freePort()), "--no-dispatch"], databaseURL: url,
+                            environment: try Self.environment(base, interval: "0.3")))
+                }
+                let logs = { servers.map { (try? String(contentsOf: $0.log, encoding: .utf8)) ?? "" }.joined() }
+                #expect(
+                    try await Self.waitFor(
+                        postgres,
+                        "SELECT count(*) = 1 FROM import_run WHERE upstream_version = '101' AND outcome = 'applied'"),
+                    "\(logs())")
+                fake.script { $0.latestVersion = 102 }
+                #expect(
+                    try await Self.waitFor(
+                        postgres,
+                        "SELECT count(*) = 1 FROM import_run WHERE upstream_version = '102' AND outcome = 'applied'"),
+                    "\(logs())")
+                // Both keep checking (every 0.3 s) for a while: nothing more happens.
+                let checks = fake.requests.count
+                try await Task.sleep(for: .seconds(3))
+                #expect(fake.requests.count > checks + 4, "the servers stopped checking")
+                #expect(
+                    try await postgres.strings("SELECT upstream_version FROM import_run ORDER BY id") == ["101", "102"])
+                let downloads = fake.requests.filter { $0.path.hasSuffix("/samv2-download") }.map(\.query)
+                #expect(downloads.count == 2, "\(downloads)")
+                #expect(try await postgres.strings("SELECT last_outcome FROM source_sync") == ["unchanged"])
+                for server in servers {
+                    server.process.terminate()
+                    await server.process.exited()
+                }
+            }
+        }
+    }
+
+    @Test func aProcessKilledMidImportLeavesNothingHalfDoneAndTheNextRunImportsOnce() async throws {
+        var script = FakeSourceScript(latestVersion: 900)
+        script.exports = [900: SAMVersions.zips[0]]
+        let fake = FakeSourceServer(script)
+        try await TestDatabase.with { postgres, url in
+            try await fake.run { base in
+                let environment = try Self.environment(base, interval: "3600")
+                let (process, log) = try RegistryBinary.launch(
+                    ["sync", "sam"], databaseURL: url, environment: environment)
+                let caught = try await Self.waitFor(
+                    postgres, "SELECT count(*) = 1 FROM import_run WHERE outcome = 'running'", seconds: 60)
+                kill(process.processIdentifier, SIGKILL)
+                await process.exited()
+                #expect(caught, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+                #expect(try await postgres.scalar("SELECT count(*) FROM change_event", as: Int64.self) == 0)
+
+                let rerun = try await RegistryBinary.run(
+                    ["sync", "--once", "sam"], databaseURL: url, environment: environment)
+                #expect(rerun.status == 0, "\(rerun.output)")
+                #expect(rerun.output.contains("sam: imported (version 900)"), "\(rerun.output)")
+                #expect(
+                    try await postgres.strings(
+                        "SELECT outcome || ' ' || coalesce(refusal_reason, '') FROM import_run ORDER BY id"
+                    )
+                    .map { String($0.prefix(20)) } == ["failed interrupted: ", "applied "])
+                // Imported from the archived download: the export was fetched once.
+                #expect(fake.requests.filter { $0.path.hasSuffix("/samv2-download") }.count == 1)
+                // The feed has no gap: seq 1…n, and the counter agrees.
+                let feed = try await postgres.query(
+                    "SELECT count(*), min(seq), max(seq) FROM change_event", logger: TestDatabase.logger
+                ).decode((Int64, Int64?, Int64?).self).first { _ in true }!
+                #expect(feed.0 > 0 && feed.1 == 1 && feed.2 == feed.0, "\(feed)")
+                #expect(
+                    try await postgres.scalar("SELECT last_seq FROM change_event_counter WHERE id = 1", as: Int64.self)
+                        == feed.0)
+                // And again: the same version is not imported twice.
+                let third = try await RegistryBinary.run(
+                    ["sync", "--once", "sam"], databaseURL: url, environment: environment)
+                #expect(third.output.contains("sam: unchanged (version 900)"), "\(third.output)")
+            }
+        }
+    }
+}
