@@ -26,6 +26,8 @@ package struct FakeDocument: Sendable {
 package struct FakeSourceScript: Sendable {
     /// What `samv2-full-getLastVersion` answers (nil: 404).
     package var latestVersion: Int?
+    /// Answered instead of the version number when set (hostile or broken answers).
+    package var versionAnswer: String?
     /// The export zip of each version.
     package var exports: [Int: String] = [:]
     /// Statuses answered to the next download requests, one each, before serving normally.
@@ -75,7 +77,8 @@ package final class FakeSourceServer: Sendable {
     ) async throws -> T {
         let router = Router()
         router.get("\(Self.downloadPath)/samv2-full-getLastVersion") { request, _ -> Response in
-            let version = self.script { $0.latestVersion }
+            let (version, raw) = self.script { ($0.latestVersion, $0.versionAnswer) }
+            if let raw { return self.answer(request, .ok, raw) }
             guard let version else { return self.answer(request, .notFound, "no version") }
             return self.answer(request, .ok, String(version))
         }

@@ -203,11 +203,67 @@ struct SAMSyncTests {
         }
     }
 
-    @Test func aVersionAnswerThatIsNotANumberFailsTheCheckClearly() async throws {
-        try await SyncFixture.with(FakeSourceScript(latestVersion: nil)) { f in
+    @Test(arguments: [
+        ("12a42", "expected a version number"), ("-3", "expected a version number"),
+        (String(repeating: "9", count: 70_000), "65536 bytes for a short answer"),
+        ("\u{0}12", "expected a version number"),
+        ("99999999999999999999999", "expected a version number"), ("", "expected a version number"),
+    ])
+    func aHostileOrBrokenVersionAnswerFailsTheCheckClearly(answer: String, says: String) async throws {
+        var script = FakeSourceScript(latestVersion: 5)
+        script.versionAnswer = answer
+        try await SyncFixture.with(script) { f in
             let report = try await f.check(f.sam(maxAttempts: 1))
             #expect(report.outcome == .failed)
             #expect(report.message.contains("samv2-full-getLastVersion"), "\(report.message)")
+            #expect(report.message.contains(says), "\(report.message)")
+            #expect(report.message.utf8.count < 1000)
+            #expect(f.downloads.isEmpty)
+        }
+    }
+
+    @Test func anExportBeyondTheSizeLimitIsNotDownloadedAndLeavesNothingBehind() async throws {
+        var script = FakeSourceScript(latestVersion: 40)
+        script.exports = [40: SAMVersions.zips[0]]
+        try await SyncFixture.with(script) { f in
+            var settings = f.sam()
+            settings.limits.maxBytes = 10_000
+            let report = try await f.check(settings)
+            #expect(report.outcome == .failed)
+            #expect(report.message.contains("more than the limit of 10000 bytes"), "\(report.message)")
+            #expect(f.downloads.count == 1)
+            #expect(try await f.count("SELECT count(*) FROM import_run") == 0)
+            let incoming = (try? FileManager.default.contentsOfDirectory(atPath: f.archive + "/sam/.incoming")) ?? []
+            #expect(incoming.isEmpty, "\(incoming)")
+        }
+    }
+
+    @Test func downloadsGoThroughTheProxyTheEnvironmentNames() async throws {
+        var script = FakeSourceScript(latestVersion: 61)
+        script.exports = [61: SAMVersions.zips[0]]
+        try await SyncFixture.with(script) { f in
+            // A host that does not resolve: only the proxy (the fake, on loopback) can answer.
+            var settings = f.sam(maxAttempts: 1)
+            settings.transport = .samVersions(
+                baseURL: "http://sam.registry-test.invalid" + FakeSourceServer.downloadPath, xsd: 6)
+            let direct = try await f.check(settings)
+            #expect(direct.outcome == .failed)
+            #expect(f.fake.requests.isEmpty)
+            let proxy = try await TestProxy.start(forwardingTo: URL(string: f.base)!)
+            let proxyURL = "http://127.0.0.1:\(proxy.port)"
+            do {
+                let proxied = try await f.check(settings, environment: ["http_proxy": proxyURL])
+                #expect(proxied.outcome == .imported, "\(proxied.line)")
+                #expect(f.downloads.count == 1)
+                #expect(Set(proxy.requestedHosts) == ["sam.registry-test.invalid:80"], "\(proxy.requestedHosts)")
+                let bypassed = try await f.check(
+                    settings, environment: ["http_proxy": proxyURL, "no_proxy": ".registry-test.invalid"])
+                #expect(bypassed.outcome == .failed)
+            } catch {
+                await proxy.stop()
+                throw error
+            }
+            await proxy.stop()
         }
     }
 }

@@ -78,9 +78,11 @@ struct SyncFixture: Sendable {
         return settings
     }
 
-    func check(_ settings: SourceSettings, force: Bool = false) async throws -> SyncReport {
+    func check(_ settings: SourceSettings, force: Bool = false, environment: [String: String] = [:]) async throws
+        -> SyncReport
+    {
         try await SourceSynchroniser(
-            settings: settings, archiveRoot: archive, client: postgres, logger: logger, environment: [:]
+            settings: settings, archiveRoot: archive, client: postgres, logger: logger, environment: environment
         ).check(force: force, nextCheck: Date().addingTimeInterval(60))
     }
 

@@ -148,6 +148,10 @@ package struct SourceSyncRepository: Sendable {
         let validatorText = try validators.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let archiveText = try archive.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let next = nextCheck.map { $0.timeIntervalSince1970 }
+        // Messages quote what upstream answered; PostgreSQL text takes no NUL, and logs and
+        // terminals are better off without control characters.
+        let error = error.map(Self.printable)
+        let upstreamVersion = upstreamVersion.map(Self.printable)
         try await client.query(
             """
             UPDATE source_sync SET last_check_at = now(),
@@ -159,6 +163,19 @@ package struct SourceSyncRepository: Sendable {
                 archive = coalesce(\(archiveText)::jsonb, archive), updated_at = now()
             WHERE source = \(source)
             """, logger: logger)
+    }
+
+    /// `text` with control characters shown as `\u{…}` and cut to 4,000 characters.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(4000) {
+            if scalar.properties.generalCategory == .control && scalar != "\n" {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// Every registered source with its freshness, in name order.

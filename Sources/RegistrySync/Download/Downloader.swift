@@ -39,7 +39,8 @@ package enum DownloadError: Error, CustomStringConvertible {
         case .status(let url, let status, let detail):
             "GET \(url) answered HTTP \(status)\(detail.isEmpty ? "" : ": \(detail)") (not retried: a client error)"
         case .tooLarge(let url, let limit, let announced):
-            "GET \(url): \(announced.map { "announced \($0) bytes, " } ?? "")more than the limit of \(limit) bytes (maxBytes)"
+            "GET \(url): \(announced.map { "announced \($0) bytes, " } ?? "")more than the limit of \(limit) bytes"
+                + (limit == 64 * 1024 ? " for a short answer" : " (maxBytes)")
         case .incomplete(let url, let expected, let received):
             "GET \(url): the connection ended after \(received) of \(expected) bytes"
         case .unexpectedRange(let url, let start, let range):
@@ -85,8 +86,12 @@ package struct Downloader: Sendable {
             let response = try await client.execute(
                 try request(url), timeout: .seconds(Int64(limits.connectTimeout + limits.stallTimeout)))
             try check(response, url: url)
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            return String(decoding: body.readableBytesView, as: UTF8.self)
+            do {
+                let body = try await response.body.collect(upTo: 64 * 1024)
+                return String(decoding: body.readableBytesView, as: UTF8.self)
+            } catch is NIOTooManyBytesError {
+                throw DownloadError.tooLarge(url: url, limit: 64 * 1024, announced: nil)
+            }
         }
     }
 
@@ -142,10 +147,17 @@ package struct Downloader: Sendable {
             let length = response.headers.first(name: "Content-Length").flatMap(UInt64.init)
             let expectedTotal = length.map { $0 + offset }
             if let expectedTotal, expectedTotal > limits.maxBytes {
+                try? state.reset()
                 throw DownloadError.tooLarge(url: url, limit: limits.maxBytes, announced: expectedTotal)
             }
             try await state.hashExistingPrefix()
-            try await write(response.body, into: &state, url: url, expectedTotal: expectedTotal)
+            do {
+                try await write(response.body, into: &state, url: url, expectedTotal: expectedTotal)
+            } catch let error as DownloadError {
+                // Too large: nothing of it is worth keeping for a resume.
+                try? state.reset()
+                throw error
+            }
             if let expectedTotal, state.bytes != expectedTotal {
                 throw RetryableFailure(
                     reason: DownloadError.incomplete(url: url, expected: expectedTotal, received: state.bytes)

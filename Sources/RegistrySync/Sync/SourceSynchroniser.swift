@@ -189,7 +189,10 @@ struct Check {
         let versionURL = "\(base)/samv2-full-getLastVersion?xsd=\(xsd)"
         let answer = try await downloader.text(url: versionURL).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let upstream = Int(answer), upstream >= 0 else {
-            throw SyncError("GET \(versionURL) answered \"\(answer.prefix(80))\"; expected a version number")
+            let shown = answer.prefix(80).unicodeScalars.map {
+                $0.properties.generalCategory == .control ? "?" : String($0)
+            }
+            throw SyncError("GET \(versionURL) answered \"\(shown.joined())\"; expected a version number")
         }
         let version = String(upstream)
         if !force, let current = try await repository.currentRun(source: name.rawValue),
