@@ -174,6 +174,10 @@ let package = Package(
             path: "ops/bench/WebhookSink",
             swiftSettings: swiftSettings
         ),
+        // SAM's download service on loopback for the sync benchmark (ops/bench/sync.sh); never part of the product.
+        .executableTarget(
+            name: "sam-download-fake", dependencies: ["FakeSources"], path: "ops/bench/SAMDownloadFake",
+            swiftSettings: swiftSettings),
         // The real fragments of ../shared for tests; never part of the product.
         .target(name: "SharedSamples", path: "Tests/SharedSamples", swiftSettings: swiftSettings),
         // A fake of the sources' download services (SAM's version protocol, documents, TLS with

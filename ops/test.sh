@@ -12,7 +12,7 @@ python3 -c "import standardwebhooks" 2>/dev/null \
 python3 -c "import fhir.resources, fhirpy" 2>/dev/null \
   || python3 -m pip install -q --root-user-action=ignore "fhir.resources==8.3.0" "fhirpy==2.3.1"
 # Formatting is part of the tests: the whole tree passes `swift format lint --strict` (.swift-format).
-swift format lint --strict --recursive Sources Tests ops/bench/WebhookSink Package.swift
+swift format lint --strict --recursive Sources Tests ops/bench/WebhookSink ops/bench/SAMDownloadFake Package.swift
 swift build --build-tests
 status=0
 ops/run-swift-tests.sh "${TEST_TIMEOUT:-1200}" "$@" || status=$?

@@ -135,11 +135,16 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info(
                 "synchronising sources",
                 metadata: ["sources": "\(syncSettings.sources.map(\.name.rawValue).joined(separator: ", "))"])
-            // The sync imports through the background pool: an import holds one connection for its
-            // transaction and SAM's a second one for the search index.
+            // The sync has a pool of its own: a check holds one connection for its source's lock, an
+            // import one for its transaction and SAM's a second for the search index, and none of
+            // that may wait behind (or starve) the listeners and the dispatcher. Services stop in
+            // reverse order: the sync, then its pool, then the API.
+            var syncConfiguration = url.clientConfiguration
+            syncConfiguration.options.maximumConnections = 2 + 3 * syncSettings.sources.count
+            let syncClient = PostgresClient(configuration: syncConfiguration, backgroundLogger: logger)
             let syncService = SourceSyncService(
-                settings: syncSettings, client: client, logger: logger, environment: environment)
-            try await ShutdownBounds.run([app, syncService], logger: logger)
+                settings: syncSettings, client: syncClient, logger: logger, environment: environment)
+            try await ShutdownBounds.run([app, syncClient, syncService], logger: logger)
         }
     }
 }

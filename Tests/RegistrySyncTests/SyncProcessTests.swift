@@ -115,6 +115,48 @@ struct SyncProcessTests {
                 let third = try await RegistryBinary.run(
                     ["sync", "--once", "sam"], databaseURL: url, environment: environment)
                 #expect(third.output.contains("sam: unchanged (version 900)"), "\(third.output)")
+                // `registry sources` shows it; `--json` is the body of GET /v1/sources.
+                let sources = try await RegistryBinary.run(["sources", "--json"], databaseURL: url)
+                let json = try JSONSerialization.jsonObject(with: Data(sources.output.utf8)) as? [String: Any]
+                let sam = (json?["sources"] as? [[String: Any]])?.first
+                #expect((sam?["current"] as? [String: Any])?["version"] as? String == "900", "\(sources.output)")
+                #expect((sam?["lastCheck"] as? [String: Any])?["outcome"] as? String == "unchanged")
+            }
+        }
+    }
+
+    @Test func syncOnceExitsWithTheContractsCodes() async throws {
+        var script = FakeSourceScript(latestVersion: 77)
+        script.exports = [77: SAMVersions.corrupt]
+        let fake = FakeSourceServer(script)
+        try await TestDatabase.with { _, url in
+            try await fake.run { base in
+                let environment = try Self.environment(base, interval: "3600")
+                let refused = try await RegistryBinary.run(
+                    ["sync", "--once"], databaseURL: url, environment: environment)
+                #expect(refused.status == 3, "\(refused.output)")
+                #expect(refused.output.contains("sam: refused (version 77)"), "\(refused.output)")
+                let again = try await RegistryBinary.run(
+                    ["sync", "--once"], databaseURL: url, environment: environment)
+                #expect(again.status == 0, "\(again.output)")
+                #expect(again.output.contains("sam: refused-before (version 77)"), "\(again.output)")
+                var broken = environment
+                broken["SOURCES_SAM_INTERVAL"] = "often"
+                let invalid = try await RegistryBinary.run(["sync", "--once"], databaseURL: url, environment: broken)
+                #expect(invalid.status == 2 && invalid.output.contains("sources.sam.interval"), "\(invalid.output)")
+                let unknown = try await RegistryBinary.run(["sync", "--once", "samv3"], databaseURL: url)
+                #expect(unknown.status == 2 && unknown.output.contains("unknown source"), "\(unknown.output)")
+                let unconfigured = try await RegistryBinary.run(
+                    ["sync", "--once", "cobrha"], databaseURL: url, environment: environment)
+                #expect(
+                    unconfigured.status == 2 && unconfigured.output.contains("not configured"), "\(unconfigured.output)"
+                )
+                var unreachable = environment
+                unreachable["SOURCES_SAM_BASE_URL"] = "http://127.0.0.1:9/download"
+                unreachable["SOURCES_SAM_MAX_ATTEMPTS"] = "1"
+                let failed = try await RegistryBinary.run(
+                    ["sync", "--once"], databaseURL: url, environment: unreachable)
+                #expect(failed.status == 1 && failed.output.contains("sam: failed"), "\(failed.output)")
             }
         }
     }

@@ -244,7 +244,10 @@ struct Check {
                 url: document.url, to: partial, validator: kept == nil ? nil : validators[document.url])
             switch answer {
             case .notModified:
-                let path = archive.path(version: kept!.version, file: document.fileName)
+                guard let kept else {
+                    throw SyncError("GET \(document.url) answered 304 Not Modified to an unconditional request")
+                }
+                let path = archive.path(version: kept.version, file: document.fileName)
                 let previous = validators[document.url]
                 files.append((path, document.fileName, true, previous?.sha256 ?? "", previous?.bytes ?? 0))
             case .downloaded(let file):
