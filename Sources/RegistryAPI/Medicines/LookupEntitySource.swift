@@ -31,13 +31,14 @@ package struct LookupEntitySource: EventEntitySource {
             case ("medicines", "cnk"):
                 let environment =
                     query.split(separator: "&").first { $0.hasPrefix("env=") }.map { String($0.dropFirst(4)) } ?? "P"
-                return try await routes.cnkAnswer(code: parts[3], environment: environment, lookup: lookup)
-            case ("medicines", "amp"): return try await routes.ampAnswer(code: parts[3], lookup: lookup)
-            case ("medicines", "ampp"): return try await routes.amppAnswer(cti: parts[3], lookup: lookup)
-            case ("medicines", "vmp"): return try await routes.vmpAnswer(code: parts[3], lookup: lookup)
-            case ("medicines", "vmp-groups"): return try await routes.vmpGroupAnswer(code: parts[3], lookup: lookup)
+                return try await routes.cnkAnswer(code: parts[3], environment: environment, lookup: lookup).json
+            case ("medicines", "amp"): return try await routes.ampAnswer(code: parts[3], lookup: lookup).json
+            case ("medicines", "ampp"): return try await routes.amppAnswer(cti: parts[3], lookup: lookup).json
+            case ("medicines", "vmp"): return try await routes.vmpAnswer(code: parts[3], lookup: lookup).json
+            case ("medicines", "vmp-groups"):
+                return try await routes.vmpGroupAnswer(code: parts[3], lookup: lookup).json
             case ("companies", _) where parts.count == 3:
-                return try await routes.companyAnswer(actorNr: parts[2], lookup: lookup)
+                return try await routes.companyAnswer(actorNr: parts[2], lookup: lookup).json
             // Healthcare actors: every period (no `at`), never the personal fields.
             case ("providers", _) where parts.count == 3:
                 return try await providers.professional(id: parts[2]).map {

@@ -57,17 +57,17 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
             out["at"] = .string(at.description)
             out["language"] = .string(renderer.language.rawValue)
             out["history"] = .bool(history)
-            out["source"] = source.map(Self.sourceJSON) ?? .null
+            out["source"] = source.map(MedicineSource.json) ?? .null
             return .object(out)
         }
 
-        static func sourceJSON(_ run: SAMSourceRun) -> JSONValue {
-            .object([
-                "importRunId": .number(String(run.runId)), "samId": run.samId.map(JSONValue.string) ?? .null,
-                "version": run.version.map(JSONValue.string) ?? .null, "importedAt": .string(run.importedAt),
-                "upstreamVersion": run.upstreamVersion.map(JSONValue.string) ?? .null,
-                "href": .string("/v1/imports/\(run.runId)"),
-            ])
+        /// The answer with its cache tags: every entity read, plus `extra` (what was asked for,
+        /// cross-references followed).
+        func answer(_ json: JSONValue, _ result: SAMReadResult, extra: [String]) -> SAMAnswer {
+            var tags = Set(extra)
+            tags.insert(CacheTag.samAny)
+            for entity in result.entities { tags.insert(CacheTag.entity(entity.type, entity.key)) }
+            return SAMAnswer(json: json, tags: Array(tags), source: result.source)
         }
 
         /// The shown entities of `type`, each with its shown children of `childType` under `name`.
@@ -109,7 +109,7 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         }
     }
 
-    func cnkAnswer(code: String, environment: String, lookup: Lookup) async throws -> JSONValue {
+    func cnkAnswer(code: String, environment: String, lookup: Lookup) async throws -> SAMAnswer {
         let result = try await reader.dmppWithContext(environment: environment, codeType: "CNK", code: code)
         guard let dmpp = result.first("dmpp") else {
             let elsewhere = try await reader.dmppEnvironments(codeType: "CNK", code: code)
@@ -141,7 +141,12 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
                 ampp.slice(at: lookup.at).flatMap { renderer.display(type: "ampp", fields: $0.fields) }
             }
             ?? .null
-        return lookup.envelope(members, source: result.source)
+        return lookup.answer(
+            lookup.envelope(members, source: result.source), result,
+            extra: [
+                CacheTag.entity("dmpp", "\(environment)|CNK|\(code)"),
+                CacheTag.reimbursementContexts(environment: environment, codeType: "CNK", code: code),
+            ])
     }
 
     /// A SAM decimal text as a JSON number (exact digits kept), or null.
@@ -172,7 +177,7 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         }
     }
 
-    func ampAnswer(code: String, lookup: Lookup) async throws -> JSONValue {
+    func ampAnswer(code: String, lookup: Lookup) async throws -> SAMAnswer {
         let result = try await reader.entity(
             type: "amp", key: code, childTypes: ["ampp", "amp_component"],
             grandchildTypes: ["dmpp", "real_actual_ingredient"])
@@ -182,15 +187,16 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         try lookup.requireValid(amp, label: "AMP \(code)")
         let renderer = lookup.renderer
         let idmp = try await IDMPQueries(client: client, logger: logger).amp(code: code, at: lookup.at)
-        return
-            lookup.envelope(
-                [
-                    "amp": renderer.render(amp), "idmp": idmp ?? .null,
-                    "ampps": lookup.withChildren(result, "ampp", "dmpps", "dmpp"),
-                    "components": lookup.withChildren(
-                        result, "amp_component", "ingredients", "real_actual_ingredient"),
-                ],
-                source: result.source)
+        let json = lookup.envelope(
+            [
+                "amp": renderer.render(amp), "idmp": idmp ?? .null,
+                "ampps": lookup.withChildren(result, "ampp", "dmpps", "dmpp"),
+                "components": lookup.withChildren(
+                    result, "amp_component", "ingredients", "real_actual_ingredient"),
+            ],
+            source: result.source)
+        // The IDMP codes come from the SPOR lists and the mappings derived from them.
+        return lookup.answer(json, result, extra: [CacheTag.entity("amp", code), CacheTag.spor])
     }
 
     func ampp(_ request: Request, _ context: Context) async throws -> Response {
@@ -202,7 +208,7 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         }
     }
 
-    func amppAnswer(cti: String, lookup: Lookup) async throws -> JSONValue {
+    func amppAnswer(cti: String, lookup: Lookup) async throws -> SAMAnswer {
         let result = try await reader.entity(
             type: "ampp", key: cti, childTypes: ["dmpp", "ampp_component"],
             grandchildTypes: ["ampp_component_equivalent"], parentOfType: "amp")
@@ -224,15 +230,15 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
             if !blocked.isEmpty { members["fullyCoded"] = .bool(false) }
             idmp = .object(members)
         }
-        return
-            lookup.envelope(
-                [
-                    "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
-                    "idmp": idmp,
-                    "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
-                    "components": lookup.withChildren(
-                        result, "ampp_component", "equivalents", "ampp_component_equivalent"),
-                ], source: result.source)
+        let json = lookup.envelope(
+            [
+                "ampp": renderer.render(ampp), "amp": result.first("amp").map(renderer.render) ?? .null,
+                "idmp": idmp,
+                "dmpps": .array(lookup.shown(result.all("dmpp")).map(renderer.render)),
+                "components": lookup.withChildren(
+                    result, "ampp_component", "equivalents", "ampp_component_equivalent"),
+            ], source: result.source)
+        return lookup.answer(json, result, extra: [CacheTag.entity("ampp", cti), CacheTag.spor])
     }
 
     func vmp(_ request: Request, _ context: Context) async throws -> Response {
@@ -244,20 +250,20 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         }
     }
 
-    func vmpAnswer(code: String, lookup: Lookup) async throws -> JSONValue {
+    func vmpAnswer(code: String, lookup: Lookup) async throws -> SAMAnswer {
         let result = try await reader.vmp(code: code)
         guard let vmp = result.first("vmp") else {
             throw Problem.notFound("No VMP with code \(code) exists in SAM.")
         }
         try lookup.requireValid(vmp, label: "VMP \(code)")
         let renderer = lookup.renderer
-        return
-            lookup.envelope(
-                [
-                    "vmp": renderer.render(vmp),
-                    "components": lookup.withChildren(result, "vmp_component", "ingredients", "virtual_ingredient"),
-                    "amps": .array(lookup.shown(result.all("amp")).map(renderer.render)),
-                ], source: result.source)
+        let json = lookup.envelope(
+            [
+                "vmp": renderer.render(vmp),
+                "components": lookup.withChildren(result, "vmp_component", "ingredients", "virtual_ingredient"),
+                "amps": .array(lookup.shown(result.all("amp")).map(renderer.render)),
+            ], source: result.source)
+        return lookup.answer(json, result, extra: [CacheTag.entity("vmp", code), CacheTag.ampsOfVMP(code)])
     }
 
     /// The group with its VMPs and the AMPPs that belong to it at `at` (VMP in the group, AMP and
@@ -271,7 +277,7 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         }
     }
 
-    func vmpGroupAnswer(code: String, lookup: Lookup) async throws -> JSONValue {
+    func vmpGroupAnswer(code: String, lookup: Lookup) async throws -> SAMAnswer {
         let result = try await reader.vmpGroup(code: code)
         guard let group = result.first("vmp_group") else {
             throw Problem.notFound("No VMP group with code \(code) exists in SAM.")
@@ -288,12 +294,16 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         }
         let ampCodes = Set(amps.map(\.key))
         let ampps = lookup.shown(result.all("ampp")).filter { ampCodes.contains($0.parentKey ?? "") }
-        return
-            lookup.envelope(
-                [
-                    "vmpGroup": renderer.render(group), "vmps": .array(inGroup.map(renderer.render)),
-                    "ampps": .array(ampps.map(renderer.render)),
-                ], source: result.source)
+        let json = lookup.envelope(
+            [
+                "vmpGroup": renderer.render(group), "vmps": .array(inGroup.map(renderer.render)),
+                "ampps": .array(ampps.map(renderer.render)),
+            ], source: result.source)
+        // Which VMPs are in the group, which AMPs name those VMPs: both followed by value.
+        let followed =
+            [CacheTag.entity("vmp_group", code), CacheTag.vmpsOfGroup(code)]
+            + result.all("vmp").map { CacheTag.ampsOfVMP($0.key) }
+        return lookup.answer(json, result, extra: followed)
     }
 
     func company(_ request: Request, _ context: Context) async throws -> Response {
@@ -305,14 +315,15 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
         }
     }
 
-    func companyAnswer(actorNr: String, lookup: Lookup) async throws -> JSONValue {
+    func companyAnswer(actorNr: String, lookup: Lookup) async throws -> SAMAnswer {
         let result = try await reader.entity(type: "company", key: actorNr)
         guard let company = result.first("company") else {
             throw Problem.notFound("No company with actor number \(actorNr) exists in SAM.")
         }
         try lookup.requireValid(company, label: "Company \(actorNr)")
-        return
-            lookup.envelope(["company": lookup.renderer.render(company)], source: result.source)
+        return lookup.answer(
+            lookup.envelope(["company": lookup.renderer.render(company)], source: result.source), result,
+            extra: [CacheTag.entity("company", actorNr)])
     }
 
     func chapterIV(_ request: Request, _ context: Context) async throws -> Response {
@@ -342,19 +353,31 @@ struct MedicineRoutes<Context: RegistryContext>: Sendable {
                 (Int($0.document["key"]?["VerseSeq"]?.stringValue ?? "") ?? 0)
                     < (Int($1.document["key"]?["VerseSeq"]?.stringValue ?? "") ?? 0)
             }
-            return
-                lookup.envelope(
-                    ["paragraph": lookup.renderer.render(found), "verses": .array(verses.map(lookup.renderer.render))],
-                    source: result.source)
+            let json = lookup.envelope(
+                ["paragraph": lookup.renderer.render(found), "verses": .array(verses.map(lookup.renderer.render))],
+                source: result.source)
+            return lookup.answer(json, result, extra: [CacheTag.entity("paragraph", "\(chapter)|\(paragraph)")])
         }
     }
 
     /// Serves a rendered answer from the cache, or computes, caches and serves it.
     func answer(
         _ request: Request, key: String, cacheControl: String = JSONResponse.lookupCacheControl,
-        _ compute: () async throws -> JSONValue
+        _ compute: () async throws -> SAMAnswer
     ) async throws -> Response {
-        try await cache.answer(request, key: key, cacheControl: cacheControl, compute)
+        try await cache.answerSAM(request, key: key, cacheControl: cacheControl, compute)
     }
 
+}
+
+/// The `source` member of SAM answers: the import run the registry answers from.
+enum MedicineSource {
+    static func json(_ run: SAMSourceRun) -> JSONValue {
+        .object([
+            "importRunId": .number(String(run.runId)), "samId": run.samId.map(JSONValue.string) ?? .null,
+            "version": run.version.map(JSONValue.string) ?? .null, "importedAt": .string(run.importedAt),
+            "upstreamVersion": run.upstreamVersion.map(JSONValue.string) ?? .null,
+            "href": .string("/v1/imports/\(run.runId)"),
+        ])
+    }
 }

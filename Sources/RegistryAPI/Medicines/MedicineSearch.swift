@@ -66,7 +66,8 @@ extension MedicineRoutes {
         ] {
             key += "|" + (value ?? "")
         }
-        return try await answer(request, key: key) {
+        // A page depends on the whole search index: it goes with every SAM import.
+        return try await cache.answer(request, key: key, tags: [CacheTag.samSearch]) {
             try await page(query, parameters: parameters, language: language)
         }
     }

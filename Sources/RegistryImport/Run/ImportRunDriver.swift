@@ -167,7 +167,10 @@ package final class ImportRun {
             try await record()
             // Delivered at commit: API servers drop cached answers and reload in-memory searches
             // (registry_data); dispatchers look for new events to deliver (registry_deliveries).
-            try await connection.query("SELECT pg_notify('registry_data', \(domain.rawValue))", logger: logger)
+            // The payload names the run: servers read its change events to evict exactly the
+            // cached answers it changed.
+            try await connection.query(
+                "SELECT pg_notify('registry_data', \(domain.rawValue + ":" + String(runId)))", logger: logger)
             try await connection.query("SELECT pg_notify('registry_deliveries', \(domain.rawValue))", logger: logger)
             try await connection.execute("COMMIT", logger: logger)
             committed = true

@@ -10,6 +10,14 @@ package struct SAMSourceRun: Sendable, Hashable {
     package var importedAt: String
     /// The download service's version of the export, when the source synchronisation fetched it.
     package var upstreamVersion: String? = nil
+
+    package init(runId: Int64, samId: String?, version: String?, importedAt: String, upstreamVersion: String? = nil) {
+        self.runId = runId
+        self.samId = samId
+        self.version = version
+        self.importedAt = importedAt
+        self.upstreamVersion = upstreamVersion
+    }
 }
 
 /// Entities read for one answer, and the run that supplied the registry's current SAM data.
@@ -66,6 +74,11 @@ package struct SAMEntityQueries: Sendable {
             try result.add(row)
         }
         return result
+    }
+
+    /// The latest applied SAM run, which every SAM answer names as its source.
+    package func latestSource() async throws -> SAMSourceRun? {
+        try await read("SELECT NULL, NULL, NULL, NULL, NULL, NULL::bigint, \(unescaped: Self.sourceRun)").source
     }
 
     /// A DMPP (key `env|codeType|code`) with its AMPP, AMP, reimbursement contexts and their copayments.
