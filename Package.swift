@@ -113,6 +113,7 @@ let package = Package(
             name: "RegistryAPI",
             dependencies: [
                 "RegistryCore", "RegistryStore", "RegistryDispatch",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

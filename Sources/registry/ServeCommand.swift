@@ -40,6 +40,15 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var practiceSearchMemory = ProcessInfo.processInfo.environment["PRACTICE_SEARCH_MEMORY"] ?? "on"
 
+    @Option(
+        help:
+            "Most answers preloaded into the response cache at start, the ones nodes were asked for most; 0 turns the warm start off (env WARM_START_PATHS)."
+    )
+    var warmPaths = ProcessInfo.processInfo.environment["WARM_START_PATHS"].flatMap { Int($0) } ?? 2000
+
+    @Option(help: "Longest the warm start may hold readiness back, in seconds (env WARM_START_SECONDS).")
+    var warmSeconds = ProcessInfo.processInfo.environment["WARM_START_SECONDS"].flatMap { Int($0) } ?? 30
+
     @Option(help: "Days change events stay in the feed (env CHANGE_RETENTION_DAYS).")
     var retentionDays = ProcessInfo.processInfo.environment["CHANGE_RETENTION_DAYS"].flatMap { Int($0) } ?? 90
 
@@ -66,6 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--retention-days must be from 1 to 36500.")
         }
         guard (0...65536).contains(cacheMb) else { throw ValidationError("--cache-mb must be from 0 to 65536.") }
+        guard (0...100_000).contains(warmPaths) else { throw ValidationError("--warm-paths must be from 0 to 100000.") }
+        guard (1...3600).contains(warmSeconds) else { throw ValidationError("--warm-seconds must be from 1 to 3600.") }
         guard ["on", "off"].contains(practiceSearchMemory) else {
             throw ValidationError("--practice-search-memory must be on or off.")
         }
@@ -84,6 +95,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = configuredLogger
         var configured = ServerSettings(host: host, port: port, logLevel: logger.logLevel, cacheBytes: cacheMb << 20)
         configured.retentionDays = retentionDays
+        configured.warmStart.paths = warmPaths
+        configured.warmStart.timeLimit = .seconds(warmSeconds)
+        if let flush = ProcessInfo.processInfo.environment["HOT_REQUESTS_FLUSH_SECONDS"].flatMap(Double.init), flush > 0
+        {
+            configured.warmStart.flushInterval = .milliseconds(Int64(flush * 1000))
+        }
         configured.practiceSearchInMemory = practiceSearchMemory == "on"
         configured.webhooks = webhooks.webhookSettings
         configured.dispatcher = dispatch ? webhooks.dispatcherSettings : nil

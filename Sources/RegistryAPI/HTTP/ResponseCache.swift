@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import RegistryCore
 import Logging
@@ -81,6 +82,8 @@ package final class ResponseCache: Sendable {
     }
 
     let state = Mutex(State())
+    /// The requests answered through the cache, for the next node's warm start.
+    package let hotRequests = HotRequestCounter()
     /// Bytes per generation (half the configured budget); 0 disables the cache.
     let generationBytes: Int
 
@@ -176,6 +179,8 @@ package final class ResponseCache: Sendable {
         state.withLock { $0.enabled = enabled }
         invalidate()
     }
+
+    var isEnabled: Bool { state.withLock { $0.enabled } }
 
     package var count: Int { state.withLock { $0.current.entries.count + $0.previous.entries.count } }
     /// Entries evicted by tag and whole clears since start (for /metrics and the tests).
@@ -419,11 +424,20 @@ extension ResponseCache {
         contentType: String = "application/json", tags: [String] = [CacheTag.untracked],
         _ compute: () async throws -> [UInt8]
     ) async throws -> Response {
+        countHot(request)
         if let hit = lookup(key) { return Self.respond(hit, request, cacheControl, contentType, cache: "hit") }
         let version = version()
         let entry = JSONResponse.render(bytes: try await compute())
         if let version { store(key, Stored(entry: entry, tags: tags, source: nil), version: version) }
         return Self.respond(entry, request, cacheControl, contentType, cache: "miss")
+    }
+
+    static let warmUpHeader = HTTPField.Name("X-Registry-Warm-Up")!
+
+    /// Counts a request for the warm start of the next node (not the warm-up's own requests).
+    func countHot(_ request: Request) {
+        guard generationBytes > 0, request.headers[Self.warmUpHeader] == nil else { return }
+        hotRequests.count(request.uri.description)
     }
 
     /// A SAM lookup: cached with the tags of the entities it was rendered from, and stored
@@ -432,6 +446,7 @@ extension ResponseCache {
         _ request: Request, key: String, cacheControl: String = JSONResponse.lookupCacheControl,
         _ compute: () async throws -> SAMAnswer
     ) async throws -> Response {
+        countHot(request)
         if let hit = lookup(key) {
             return Self.respond(hit, request, cacheControl, "application/json", cache: "hit")
         }

@@ -8,6 +8,8 @@ import RegistryStore
 struct HealthRoutes<Context: RegistryContext>: Sendable {
     let client: PostgresClient
     let migrations: MigrationRunner
+    /// Not ready while the response cache is being warmed (bounded by its time limit).
+    let warmUp: WarmUpState
     let logger: Logger
 
     func register(on routes: RouteRegistrar<Context>) {
@@ -39,6 +41,11 @@ struct HealthRoutes<Context: RegistryContext>: Sendable {
                 throw Problem(
                     .serviceUnavailable, type: Problem.typeBase + "not-ready", title: "Not ready",
                     detail: "The database is not reachable.")
+            }
+            if let pending = warmUp.pending {
+                throw Problem(
+                    .serviceUnavailable, type: Problem.typeBase + "not-ready", title: "Not ready",
+                    detail: "Starting: \(pending).")
             }
             return JSONResponse.make(
                 .object([

@@ -31,6 +31,8 @@ package struct ServerSettings: Sendable {
     package var metricsListener: (host: String, port: Int)?
     /// Where "today" comes from (the system clock; tests stop it at a chosen moment).
     package var clock = RegistryClock.system
+    /// Preloading the response cache with the most requested answers before reporting ready.
+    package var warmStart = WarmStartSettings()
 
     package init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
@@ -52,7 +54,7 @@ package enum RegistryApplication {
         client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, retentionDays: Int,
         webhooks: WebhookSettings = WebhookSettings(), protection: ProtectionSettings = ProtectionSettings(),
         metricsOnThisListener: Bool = true, clock: RegistryClock = .system, routeTable: RouteTable = RouteTable(),
-        logger: Logger
+        warmUp: WarmUpState = WarmUpState(warming: false), logger: Logger
     ) throws -> Router<Context> {
         let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
         let refusals = RefusalSampler(
@@ -65,7 +67,7 @@ package enum RegistryApplication {
         let routes = RouteRegistrar(
             router: router, table: routeTable, access: ClientAccess(client: client, refusals: refusals, logger: logger))
         MedicineRoutes<Context>(client: client, cache: cache, logger: logger, clock: clock).register(on: routes)
-        HealthRoutes<Context>(client: client, migrations: try MigrationRunner.bundled(), logger: logger)
+        HealthRoutes<Context>(client: client, migrations: try MigrationRunner.bundled(), warmUp: warmUp, logger: logger)
             .register(on: routes)
         if metricsOnThisListener {
             MetricsRoutes<Context>(
@@ -156,11 +158,23 @@ package enum RegistryApplication {
                     client: client, settings: dispatcher,
                     entities: LookupEntitySource(client: client, logger: appLogger), logger: appLogger))
         }
+        // A starting node preloads the answers nodes were asked for most (recorded in hot_request)
+        // through its own listener, and reports ready when done (or after the time limit).
+        let warmUp = WarmUpState(warming: settings.cacheBytes > 0 && settings.warmStart.paths > 0)
+        let (port, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        if settings.cacheBytes > 0 {
+            services.append(
+                WarmStartService(
+                    client: client, cache: cache, state: warmUp, settings: settings.warmStart, port: port,
+                    logger: appLogger))
+        } else {
+            portContinuation.finish()
+        }
         let protection = settings.protection
         let routes = try router(
             client: apiClient ?? client, cache: cache, practiceSearch: search, retentionDays: settings.retentionDays,
             webhooks: settings.webhooks, protection: protection, metricsOnThisListener: settings.metricsListener == nil,
-            clock: settings.clock, logger: appLogger)
+            clock: settings.clock, warmUp: warmUp, logger: appLogger)
         return Application(
             responder: DeadlineResponder(inner: routes.buildResponder(), timeout: protection.requestTimeout),
             server: .http1(
@@ -169,6 +183,10 @@ package enum RegistryApplication {
                     idleTimeout: protection.idleTimeout)),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "registry"),
             services: services,
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            },
             logger: appLogger
         )
     }
