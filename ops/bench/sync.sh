@@ -81,7 +81,8 @@ download_only() {
   SOURCES_SAM_BASE_URL="$BASE_URL" SYNC_ARCHIVE_DIRECTORY="$WORK/archive" REGISTRY_CONFIG="" \
     /usr/bin/time -f "%e %M" -o "$WORK/sync.time" "$BIN" sync --once sam > "$WORK/sync.log" 2>&1 || true
   grep -q "sam: refused (version 12342)" "$WORK/sync.log" || { cat "$WORK/sync.log" >&2; exit 1; }
-  read -r sync_s sync_rss < "$WORK/sync.time"
+  # Exit 3 (refused) makes time(1) write a line before its figures.
+  read -r sync_s sync_rss < <(tail -1 "$WORK/sync.time")
   echo "syncdl $sync_s $sync_rss"
 }
 if [ "$PART" = download ]; then

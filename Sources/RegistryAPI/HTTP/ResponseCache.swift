@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import RegistryCore
 import Logging
+import Metrics
 import PostgresNIO
 import RegistryStore
 import ServiceLifecycle
@@ -151,12 +152,14 @@ package final class ResponseCache: Sendable {
             state.previous = Generation()
             state.clears += 1
         }
+        CacheMetrics.clears.increment()
+        CacheMetrics.kept.record(0)
     }
 
     /// Drops the answers that carry any of `tags`; returns how many.
     @discardableResult
     func evict(_ tags: Set<String>) -> Int {
-        state.withLock { state in
+        let (evicted, left) = state.withLock { state -> (Int, Int) in
             state.version &+= 1
             var evicted = 0
             for tag in tags {
@@ -164,8 +167,11 @@ package final class ResponseCache: Sendable {
                 evicted += state.previous.evict(tag)
             }
             state.evictedEntries += evicted
-            return evicted
+            return (evicted, state.current.entries.count + state.previous.entries.count)
         }
+        CacheMetrics.evicted.increment(by: Int64(evicted))
+        CacheMetrics.kept.record(left)
+        return evicted
     }
 
     /// The newest SAM source: answers stored without theirs are served with it.
@@ -185,6 +191,24 @@ package final class ResponseCache: Sendable {
     package var count: Int { state.withLock { $0.current.entries.count + $0.previous.entries.count } }
     /// Entries evicted by tag and whole clears since start (for /metrics and the tests).
     package var evictions: (entries: Int, clears: Int) { state.withLock { ($0.evictedEntries, $0.clears) } }
+}
+
+/// What imports cost the cache: `registry_response_cache_evicted_entries_total` (answers evicted
+/// by tag), `registry_response_cache_clears_total` (whole clears) and
+/// `registry_response_cache_entries_after_eviction` (answers left after the last one).
+enum CacheMetrics {
+    static let evicted: Counter = {
+        _ = RegistryMetrics.registry
+        return Counter(label: "registry_response_cache_evicted_entries_total")
+    }()
+    static let clears: Counter = {
+        _ = RegistryMetrics.registry
+        return Counter(label: "registry_response_cache_clears_total")
+    }()
+    static let kept: Gauge = {
+        _ = RegistryMetrics.registry
+        return Gauge(label: "registry_response_cache_entries_after_eviction")
+    }()
 }
 
 /// The dependency tags of cached answers. An import evicts the tags its change events name
