@@ -47,10 +47,11 @@ struct ImportRunDriverTests {
                         received.append(notification.payload)
                         break
                     }
-                    return received
+                    return (received, summary.runId)
                 }
             }
-            #expect(payloads == [domain.rawValue])
+            // The payload names the run, whose change events the API's cache listener reads.
+            #expect(payloads.0 == ["\(domain.rawValue):\(payloads.1)"])
             #expect(try await Self.counter(postgres) == before + 1000)
             let row = try await postgres.strings(
                 """
