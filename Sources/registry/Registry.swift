@@ -50,16 +50,6 @@ struct Registry: AsyncParsableCommand {
     }
 }
 
-/// PostgresNIO hides the server's message from `description`; an operator needs it.
-func describe(_ error: any Error) -> String {
-    if let error = error as? PSQLError {
-        let message = error.serverInfo?[.message] ?? "\(error.code)"
-        let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-        return "database: \(message)\(state)"
-    }
-    return "\(error)"
-}
-
 /// A usage problem found after parsing (exit code 2).
 struct CommandError: Error, CustomStringConvertible {
     var description: String

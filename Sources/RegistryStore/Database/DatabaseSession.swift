@@ -105,3 +105,14 @@ extension PostgresClient {
         }
     }
 }
+
+/// An error as an operator should read it: PostgresNIO hides the server's message from
+/// `description`, so a database error shows it (with its SQLSTATE).
+package func describe(_ error: any Error) -> String {
+    if let error = error as? PSQLError {
+        let message = error.serverInfo?[.message] ?? "\(error.code)"
+        let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+        return "database: \(message)\(state)"
+    }
+    return "\(error)"
+}

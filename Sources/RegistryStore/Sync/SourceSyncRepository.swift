@@ -166,7 +166,7 @@ package struct SourceSyncRepository: Sendable {
     }
 
     /// `text` with control characters shown as `\u{…}` and cut to 4,000 characters.
-    static func printable(_ text: String) -> String {
+    package static func printable(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars.prefix(4000) {
             if scalar.properties.generalCategory == .control && scalar != "\n" {

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOFileSystem
 import NIOHTTP1
+import RegistryCore
 import RegistryStore
 
 /// A downloaded file: where, how big, its SHA-256 and the validators for the next conditional request.
@@ -336,19 +337,29 @@ struct PartialFile {
             hashedBytes = bytes
             return
         }
-        hasher = SHA256()
-        var hasher = self.hasher
-        let bytes = self.bytes
-        try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            for try await chunk in handle.readChunks(in: 0..<Int64(bytes), chunkLength: .mebibytes(1)) {
-                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-            }
-        }
-        self.hasher = hasher
+        hasher = try await sha256Hasher(ofFile: path, bytes: bytes)
         hashedBytes = bytes
     }
 
     func digest() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        hexString(hasher.finalize())
     }
+}
+
+/// A SHA-256 hasher fed with the file's first `bytes` bytes (all of it when nil), read in 1 MiB
+/// chunks without blocking a thread of the cooperative pool.
+func sha256Hasher(ofFile path: String, bytes: UInt64? = nil) async throws -> SHA256 {
+    var hasher = SHA256()
+    try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+        let chunks =
+            if let bytes {
+                handle.readChunks(in: 0..<Int64(bytes), chunkLength: .mebibytes(1))
+            } else {
+                handle.readChunks(chunkLength: .mebibytes(1))
+            }
+        for try await chunk in chunks {
+            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        }
+    }
+    return hasher
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOFileSystem
 import PostgresNIO
+import RegistryCore
 import RegistryImport
 import RegistryStore
 
@@ -115,7 +116,8 @@ package struct SourceSynchroniser: Sendable {
             archiveList = work.newArchive
         } catch {
             report = SyncReport(
-                source: settings.name, outcome: .failed, upstreamVersion: nil, runId: nil, message: describe(error))
+                source: settings.name, outcome: .failed, upstreamVersion: nil, runId: nil,
+                message: describeCheckError(error))
         }
         do {
             try await repository.recordCheck(
@@ -124,22 +126,19 @@ package struct SourceSynchroniser: Sendable {
                 succeeded: report.outcome != .failed, nextCheck: nextCheck, upstreamVersion: report.upstreamVersion,
                 validators: validators, archive: archiveList)
         } catch {
-            logger.error("cannot record the source check", metadata: ["error": "\(describe(error))"])
+            logger.error("cannot record the source check", metadata: ["error": "\(describeCheckError(error))"])
         }
         return report
     }
 }
 
-/// PostgresNIO hides the server's message from `description`; an operator needs it.
-func describe(_ error: any Error) -> String {
-    if let error = error as? PSQLError {
-        let message = error.serverInfo?[.message] ?? "\(error.code)"
-        return "database: \(message)"
-    }
+/// A check's error in one line: an import error's first line (its report is in the run), anything
+/// else as `describe` (RegistryStore) shows it.
+func describeCheckError(_ error: any Error) -> String {
     if let error = error as? ImportError {
         return error.description.split(separator: "\n").first.map(String.init) ?? ""
     }
-    return "\(error)"
+    return describe(error)
 }
 
 /// The work of one locked check.
@@ -189,10 +188,9 @@ struct Check {
         let versionURL = "\(base)/samv2-full-getLastVersion?xsd=\(xsd)"
         let answer = try await downloader.text(url: versionURL).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let upstream = Int(answer), upstream >= 0 else {
-            let shown = answer.prefix(80).unicodeScalars.map {
-                $0.properties.generalCategory == .control ? "?" : String($0)
-            }
-            throw SyncError("GET \(versionURL) answered \"\(shown.joined())\"; expected a version number")
+            throw SyncError(
+                "GET \(versionURL) answered \"\(SourceSyncRepository.printable(String(answer.prefix(80))))\"; expected a version number"
+            )
         }
         let version = String(upstream)
         if !force, let current = try await repository.currentRun(source: name.rawValue),
@@ -380,7 +378,7 @@ struct Check {
     func combinedHash(_ files: [(name: String, sha256: String)]) -> String {
         if files.count == 1 { return files[0].sha256 }
         let text = files.sorted { $0.name < $1.name }.map { "\($0.name) \($0.sha256)\n" }.joined()
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return hexString(SHA256.hash(data: Data(text.utf8)))
     }
 }
 
@@ -391,11 +389,5 @@ struct SyncError: Error, CustomStringConvertible {
 
 /// SHA-256 of a file, read in 1 MiB chunks.
 func sha256(ofFile path: String) async throws -> String {
-    var hasher = SHA256()
-    try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-        for try await chunk in handle.readChunks(chunkLength: .mebibytes(1)) {
-            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-        }
-    }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    hexString(try await sha256Hasher(ofFile: path).finalize())
 }
