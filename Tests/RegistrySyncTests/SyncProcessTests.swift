@@ -60,8 +60,11 @@ struct SyncProcessTests {
                         "SELECT count(*) = 1 FROM import_run WHERE upstream_version = '102' AND outcome = 'applied'"),
                     "\(logs())")
                 // Both keep checking (every 0.3 s) for a while: nothing more happens.
+                // (At least five more checks; under the full suite's load a check can take a second.)
                 let checks = fake.requests.count
-                try await Task.sleep(for: .seconds(3))
+                for _ in 0..<200 where fake.requests.count <= checks + 4 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
                 #expect(fake.requests.count > checks + 4, "the servers stopped checking")
                 #expect(
                     try await postgres.strings("SELECT upstream_version FROM import_run ORDER BY id") == ["101", "102"])
