@@ -57,6 +57,30 @@ struct CacheTagTests {
             source: SAMSourceRun(runId: run, samId: "S", version: "1", importedAt: "2026-12-07T00:00:00Z"))
     }
 
+    /// The byte search that finds the source slot agrees with a naive search, including near
+    /// misses (the first byte repeated, a prefix cut at the end of the body).
+    @Test func markerSearchFindsTheFirstOccurrence() {
+        var random = SplitMix64(state: 7)
+        let marker: [UInt8] = [1, 2, 1, 3]
+        func naive(_ bytes: [UInt8]) -> Range<Int>? {
+            guard bytes.count >= marker.count else { return nil }
+            for start in 0...(bytes.count - marker.count) where Array(bytes[start..<start + marker.count]) == marker {
+                return start..<start + marker.count
+            }
+            return nil
+        }
+        var found = 0
+        for length in 0..<40 {
+            for _ in 0..<100 {
+                let bytes = (0..<length).map { _ in UInt8(1 + random.next() % 3) }
+                #expect(ResponseCache.firstRange(of: marker, in: bytes) == naive(bytes), "bytes \(bytes)")
+                if naive(bytes) != nil { found += 1 }
+            }
+        }
+        #expect(found > 100)
+        #expect(ResponseCache.firstRange(of: marker, in: [1, 2, 1]) == nil)
+    }
+
     @Test func answersAreServedWithTheNewestSourceAndTheirETagNamesIt() throws {
         let cache = ResponseCache(budgetBytes: 1 << 20)
         cache.setEnabled(true)

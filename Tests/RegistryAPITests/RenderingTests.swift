@@ -48,6 +48,20 @@ struct RenderingTests {
         #expect(EntityRenderer.apiName("Fr") == "fr")
         #expect(EntityRenderer.apiName("CNK") == "cnk")
         #expect(EntityRenderer.apiName("PrescriptionNameFamhp") == "prescriptionNameFamhp")
+        #expect(EntityRenderer.apiName("ÉtatCivil") == "étatCivil")
+    }
+
+    /// The byte-level fast path for ASCII names follows the same rule as the `Character` one.
+    @Test func asciiNamesFollowTheCharacterRule() {
+        var random = SplitMix64(state: 20)
+        let alphabet = Array("AaBbZzQq09_-@#x")
+        for length in 0..<12 {
+            for _ in 0..<200 {
+                let name = String((0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+                #expect(EntityRenderer.asciiAPIName(name) == EntityRenderer.unicodeAPIName(name), "name \(name)")
+            }
+        }
+        #expect(EntityRenderer.asciiAPIName("Épée") == nil)
     }
 
     @Test func nestedDataSlicesResolveAtTheDate() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import RegistryCore
@@ -488,8 +489,7 @@ extension ResponseCache {
         }
         members["source"] = .string(sourcePlaceholder)
         let rendered = JSONResponse.render(JSONValue.object(members))
-        let marker = JSONValue.string(sourcePlaceholder).canonicalBytes
-        guard let range = rendered.body.firstRange(of: marker) else {
+        guard let range = Self.firstRange(of: Self.sourceMarker, in: rendered.body) else {
             return Stored(entry: JSONResponse.render(answer.json), tags: answer.tags, source: nil)
         }
         var body = rendered.body
@@ -503,6 +503,29 @@ extension ResponseCache {
 
     /// Cannot occur in SAM text (the importers refuse NUL).
     static let sourcePlaceholder = "\u{0}registry-source-slot\u{0}"
+    /// The placeholder as rendered JSON (quoted, NUL escaped).
+    static let sourceMarker = JSONValue.string(sourcePlaceholder).canonicalBytes
+
+    /// Where `marker` first occurs in `bytes`: `memchr` to its first byte, then `memcmp`. The
+    /// generic `firstRange(of:)` compared element by element through protocol witnesses and was a
+    /// quarter of an uncached lookup's CPU (perf, BENCHMARKS.md "Cold answers").
+    static func firstRange(of marker: [UInt8], in bytes: [UInt8]) -> Range<Int>? {
+        guard let first = marker.first else { return nil }
+        return bytes.withUnsafeBytes { haystack -> Range<Int>? in
+            marker.withUnsafeBytes { needle -> Range<Int>? in
+                guard let base = haystack.baseAddress, let needleBase = needle.baseAddress else { return nil }
+                var offset = 0
+                while haystack.count - offset >= needle.count,
+                    let found = memchr(base + offset, Int32(first), haystack.count - offset - needle.count + 1)
+                {
+                    offset = base.distance(to: UnsafeRawPointer(found))
+                    if memcmp(found, needleBase, needle.count) == 0 { return offset..<offset + needle.count }
+                    offset += 1
+                }
+                return nil
+            }
+        }
+    }
 
     static func respond(
         _ entry: Entry, _ request: Request, _ cacheControl: String, _ contentType: String, cache: String

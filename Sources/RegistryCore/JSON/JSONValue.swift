@@ -171,7 +171,8 @@ struct JSONTextParser {
         switch bytes[index] {
         case UInt8(ascii: "{"):
             index += 1
-            var members: [String: JSONValue] = [:]
+            // Room for a typical SAM object's members: growing a dictionary rehashes every key.
+            var members = [String: JSONValue](minimumCapacity: 8)
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1; depth -= 1; return .object(members)
@@ -235,7 +236,18 @@ struct JSONTextParser {
     mutating func parseString() throws -> String {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw ParseError(offset: index) }
         index += 1
-        var buffer: [UInt8] = []
+        // Most strings have no escape: made straight from their bytes, without a buffer.
+        let start = index
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: bytes[start..<index - 1], as: UTF8.self)
+            }
+            if b == UInt8(ascii: "\\") { break }
+            index += 1
+        }
+        var buffer = Array(bytes[start..<index])
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
