@@ -186,7 +186,30 @@ struct GenerateCommand: AsyncParsableCommand {
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db", abstract: "Manage the embedded PostgreSQL cluster under .registry/.",
-        subcommands: [Start.self, Stop.self, Status.self, URLCommand.self])
+        subcommands: [Start.self, Stop.self, Status.self, URLCommand.self, Standby.self])
+
+    struct Standby: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Create (first time: pg_basebackup -R of the primary) and start a hot standby of an embedded cluster under REGISTRY_HOME, on REGISTRY_DB_PORT."
+        )
+
+        @Option(help: "REGISTRY_HOME of the primary cluster.")
+        var primaryHome: String
+
+        @Option(help: "Port of the primary cluster.")
+        var primaryPort = 54329
+
+        func run() throws {
+            let primary = EmbeddedPostgres(baseDirectory: URL(fileURLWithPath: primaryHome), port: primaryPort)
+            let standby = EmbeddedPostgres.fromEnvironment()
+            guard standby.baseDirectory.standardizedFileURL != primary.baseDirectory.standardizedFileURL else {
+                throw ValidationError("the standby needs its own REGISTRY_HOME, not the primary's")
+            }
+            let started = try standby.startStandby(of: primary)
+            print(started ? "started standby \(standby.url)" : "already running \(standby.url)")
+        }
+    }
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(

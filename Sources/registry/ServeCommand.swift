@@ -52,6 +52,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days change events stay in the feed (env CHANGE_RETENTION_DAYS).")
     var retentionDays = ProcessInfo.processInfo.environment["CHANGE_RETENTION_DAYS"].flatMap { Int($0) } ?? 90
 
+    @Option(
+        help:
+            "A hot standby to read from (lookups, searches, FHIR reads, the change feed); writes stay on DATABASE_URL, the primary (env DATABASE_READ_URL)."
+    )
+    var databaseReadUrl: String?
+
+    /// The option, else the environment.
+    var readURLText: String? {
+        databaseReadUrl ?? ProcessInfo.processInfo.environment["DATABASE_READ_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    @Option(
+        help:
+            "Seconds the standby may lag behind the primary before /health/ready answers 503 (env MAX_REPLICA_LAG_SECONDS)."
+    )
+    var maxReplicaLag = ProcessInfo.processInfo.environment["MAX_REPLICA_LAG_SECONDS"].flatMap { Double($0) } ?? 30
+
     @OptionGroup var webhooks: WebhookOptions
 
     @OptionGroup var protection: ProtectionOptions
@@ -80,6 +97,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard ["on", "off"].contains(practiceSearchMemory) else {
             throw ValidationError("--practice-search-memory must be on or off.")
         }
+        guard maxReplicaLag > 0, maxReplicaLag <= 86400 else {
+            throw ValidationError("--max-replica-lag must be more than 0 and at most 86400 seconds.")
+        }
+        if let readURLText {
+            do { _ = try DatabaseURL(parsing: readURLText) } catch {
+                throw ValidationError("DATABASE_READ_URL: \(error)")
+            }
+        }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
         guard (3...500).contains(poolSize) else {
             throw ValidationError(
@@ -102,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
             configured.warmStart.flushInterval = .milliseconds(Int64(flush * 1000))
         }
         configured.practiceSearchInMemory = practiceSearchMemory == "on"
+        configured.replica.maxLag = .milliseconds(Int64(maxReplicaLag * 1000))
         configured.webhooks = webhooks.webhookSettings
         configured.dispatcher = dispatch ? webhooks.dispatcherSettings : nil
         configured.protection = try protection.settings()
@@ -113,8 +139,15 @@ struct ServeCommand: AsyncParsableCommand {
         let poolSize = self.poolSize
         let syncSettings = sync ? try await syncConfig.load() : nil
         let environment = ProcessInfo.processInfo.environment
+        let readURL = try readURLText.map { try DatabaseURL(parsing: $0) }
         try await DatabaseContext.with(logger: logger) { url in
-            let pending = try await withPostgresConnection(url, logger: logger) { connection in
+            // Writes need the primary: a standby as DATABASE_URL is a configuration mistake.
+            let primaryIsStandby = try await withPostgresConnection(url, logger: logger) { connection in
+                try await ReplicationRole.inRecovery(connection, logger: logger)
+            }
+            guard !primaryIsStandby else { throw StandbyAsPrimary(url: url) }
+            // The schema the routes read: the standby's when there is one (only read, never written).
+            let pending = try await withPostgresConnection(readURL ?? url, logger: logger) { connection in
                 try await MigrationRunner.bundled().pending(on: connection, logger: logger)
             }
             guard pending.isEmpty else { throw MigrationsPending(names: pending.map(\.name)) }
@@ -139,12 +172,31 @@ struct ServeCommand: AsyncParsableCommand {
             }
             // The clients run as services of the application's service group: on SIGTERM/SIGINT the
             // server stops accepting and finishes its requests, then the pools close.
+            // With a standby, the routes' reads get the API pool's size and settings there; the
+            // primary keeps a quarter of it for the routes' writes.
+            var readDatabase: ReadDatabase?
+            var writes = configuration
+            if let readURL {
+                var readConfiguration = readURL.clientConfiguration
+                readConfiguration.options = configuration.options
+                var readBackground = readURL.clientConfiguration
+                readBackground.options.maximumConnections = 4
+                readDatabase = ReadDatabase(
+                    api: PostgresClient(configuration: readConfiguration, backgroundLogger: logger),
+                    background: PostgresClient(configuration: readBackground, backgroundLogger: logger))
+                writes.options.maximumConnections = max(4, poolSize / 4)
+            }
             let client = PostgresClient(configuration: background, backgroundLogger: logger)
-            let apiClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            let apiClient = PostgresClient(configuration: writes, backgroundLogger: logger)
             let app = try RegistryApplication.make(
-                client: client, settings: settings, logger: logger, runsClient: true, apiClient: apiClient)
+                client: client, settings: settings, logger: logger, runsClient: true, apiClient: apiClient,
+                readDatabase: readDatabase)
             logger.info(
-                "serving", metadata: ["address": "http://\(settings.host):\(settings.port)", "database": "\(url)"])
+                "serving",
+                metadata: [
+                    "address": "http://\(settings.host):\(settings.port)", "database": "\(url)",
+                    "reads": "\(readURL.map { "\($0) (standby)" } ?? "the primary")",
+                ])
             guard let syncSettings, !syncSettings.sources.isEmpty else {
                 try await ShutdownBounds.run(app, logger: logger)
                 return
@@ -163,6 +215,14 @@ struct ServeCommand: AsyncParsableCommand {
                 settings: syncSettings, client: syncClient, logger: logger, environment: environment)
             try await ShutdownBounds.run([app, syncClient, syncService], logger: logger)
         }
+    }
+}
+
+/// DATABASE_URL names a hot standby: writes would fail one by one (exit 1 at start instead).
+struct StandbyAsPrimary: Error, CustomStringConvertible {
+    var url: DatabaseURL
+    var description: String {
+        "DATABASE_URL (\(url)) is a hot standby (in recovery): set DATABASE_URL to the primary and DATABASE_READ_URL to the standby."
     }
 }
 

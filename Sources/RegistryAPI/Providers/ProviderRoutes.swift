@@ -24,15 +24,17 @@ struct ProviderRoutes<Context: RegistryContext>: Sendable {
     /// Where "today" comes from (the default `at`).
     var clock = RegistryClock.system
 
+    /// `auditClient`: where the audit of protected reads is written (the primary; `client` when nil).
     init(
-        client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, logger: Logger
+        client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, logger: Logger,
+        auditClient: PostgresClient? = nil
     ) {
         self.client = client
         self.cache = cache
         self.practiceSearch = practiceSearch
         self.logger = logger
         reader = ProviderQueries(client: client, logger: logger)
-        audit = AuditLog(client: client, logger: logger)
+        audit = AuditLog(client: auditClient ?? client, logger: logger)
     }
 
     /// The same routes with `clock` as where "today" comes from.

@@ -33,6 +33,8 @@ package struct ServerSettings: Sendable {
     package var clock = RegistryClock.system
     /// Preloading the response cache with the most requested answers before reporting ready.
     package var warmStart = WarmStartSettings()
+    /// Lag bound and polling of a hot standby the node reads from (used with a ``ReadDatabase``).
+    package var replica = ReplicaSettings()
 
     package init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
@@ -44,18 +46,34 @@ package struct ServerSettings: Sendable {
     }
 }
 
+/// The pools of a hot standby (`DATABASE_READ_URL`): lookups, searches, FHIR reads and the change
+/// feed read through `api`; the follower and the practice snapshot through `background`.
+package struct ReadDatabase: Sendable {
+    package var api: PostgresClient
+    package var background: PostgresClient
+
+    package init(api: PostgresClient, background: PostgresClient) {
+        self.api = api
+        self.background = background
+    }
+}
+
 /// Builds the HTTP application: every route, the problem/metrics/logging middleware, and (when
 /// `runsClient`) the PostgreSQL client as a service of the same service group, so SIGTERM/SIGINT
 /// stop the server gracefully and then the pool.
 package enum RegistryApplication {
     package typealias Context = RegistryRequestContext
 
+    /// `client`: the primary (writes and the reads that must see them: API clients, subscriptions,
+    /// audit); `readClient`: where lookups, searches and the feed read (`client` when nil).
     package static func router(
-        client: PostgresClient, cache: ResponseCache, practiceSearch: PracticeSearchService, retentionDays: Int,
+        client: PostgresClient, readClient: PostgresClient? = nil, cache: ResponseCache,
+        practiceSearch: PracticeSearchService, retentionDays: Int,
         webhooks: WebhookSettings = WebhookSettings(), protection: ProtectionSettings = ProtectionSettings(),
         metricsOnThisListener: Bool = true, clock: RegistryClock = .system, routeTable: RouteTable = RouteTable(),
-        warmUp: WarmUpState = WarmUpState(warming: false), logger: Logger
+        warmUp: WarmUpState = WarmUpState(warming: false), replica: ReplicaState? = nil, logger: Logger
     ) throws -> Router<Context> {
+        let read = readClient ?? client
         let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
         let refusals = RefusalSampler(
             burst: protection.unauthenticatedAuditBurst, intervalSeconds: protection.unauthenticatedAuditIntervalSeconds
@@ -66,28 +84,32 @@ package enum RegistryApplication {
         router.add(middleware: RedactedRequestLogMiddleware())
         let routes = RouteRegistrar(
             router: router, table: routeTable, access: ClientAccess(client: client, refusals: refusals, logger: logger))
-        MedicineRoutes<Context>(client: client, cache: cache, logger: logger, clock: clock).register(on: routes)
-        HealthRoutes<Context>(client: client, migrations: try MigrationRunner.bundled(), warmUp: warmUp, logger: logger)
-            .register(on: routes)
+        MedicineRoutes<Context>(client: read, cache: cache, logger: logger, clock: clock).register(on: routes)
+        HealthRoutes<Context>(
+            client: read, migrations: try MigrationRunner.bundled(), warmUp: warmUp, replica: replica, logger: logger
+        )
+        .register(on: routes)
         if metricsOnThisListener {
             MetricsRoutes<Context>(
                 client: client, access: .client(.metricsRead, action: "metrics.read"), logger: logger
             ).register(on: routes)
         }
         ChangeRoutes<Context>(
-            client: client, retentionDays: retentionDays,
+            client: read, retentionDays: retentionDays,
             longPollCeiling: protection.requestTimeout.map { max(.zero, $0 - .seconds(1)) } ?? .seconds(30),
             logger: logger
         ).register(on: routes)
-        InstitutionRoutes<Context>(client: client, logger: logger).register(on: routes)
-        SPORRoutes<Context>(client: client, logger: logger).register(on: routes)
-        SourceRoutes<Context>(client: client, logger: logger).register(on: routes)
-        MappingRoutes<Context>(client: client, cache: cache, logger: logger, clock: clock).register(on: routes)
-        FHIRRoutes<Context>(client: client, cache: cache, practiceSearch: practiceSearch, logger: logger, clock: clock)
+        InstitutionRoutes<Context>(client: read, logger: logger).register(on: routes)
+        SPORRoutes<Context>(client: read, logger: logger).register(on: routes)
+        SourceRoutes<Context>(client: read, logger: logger).register(on: routes)
+        MappingRoutes<Context>(client: read, cache: cache, logger: logger, clock: clock).register(on: routes)
+        FHIRRoutes<Context>(client: read, cache: cache, practiceSearch: practiceSearch, logger: logger, clock: clock)
             .register(on: routes)
-        ProviderRoutes<Context>(client: client, cache: cache, practiceSearch: practiceSearch, logger: logger)
-            .with(clock: clock)
-            .register(on: routes)
+        ProviderRoutes<Context>(
+            client: read, cache: cache, practiceSearch: practiceSearch, logger: logger, auditClient: client
+        )
+        .with(clock: clock)
+        .register(on: routes)
         SubscriptionRoutes<Context>(
             client: client,
             sender: WebhookSender(
@@ -124,7 +146,8 @@ package enum RegistryApplication {
     /// `statement_timeout`); `client` when nil. Background services always use `client`.
     package static func make(
         client: PostgresClient, settings: ServerSettings, logger: Logger, runsClient: Bool,
-        practiceSearch: PracticeSearchService? = nil, apiClient: PostgresClient? = nil
+        practiceSearch: PracticeSearchService? = nil, apiClient: PostgresClient? = nil,
+        readDatabase: ReadDatabase? = nil
     ) throws -> some ApplicationProtocol {
         _ = RegistryMetrics.registry
         var appLogger = logger
@@ -133,6 +156,9 @@ package enum RegistryApplication {
         // PostgresClient is a Service itself: the group runs its pool and ends it after the server.
         var services: [any Service] = runsClient ? [client] : []
         if runsClient, let apiClient, apiClient !== client { services.append(apiClient) }
+        if runsClient, let readDatabase { services += [readDatabase.api, readDatabase.background] }
+        // Background reads of the data the API serves: the standby's when there is one.
+        let readBackground = readDatabase?.background ?? client
         if let listener = settings.metricsListener {
             services.append(
                 Application(
@@ -147,10 +173,21 @@ package enum RegistryApplication {
                 logger: appLogger))
         let search =
             practiceSearch
-            ?? practiceSearchService(client: client, enabled: settings.practiceSearchInMemory, logger: appLogger)
+            ?? practiceSearchService(
+                client: readBackground, enabled: settings.practiceSearchInMemory, logger: appLogger)
         services.append(search)
-        if settings.cacheBytes > 0 || search.enabled {
-            services.append(DataChangeListener(client: client, cache: cache, practiceSearch: search, logger: appLogger))
+        let listener = DataChangeListener(
+            client: readBackground, cache: cache, practiceSearch: search, logger: appLogger)
+        var replica: ReplicaState?
+        if readDatabase != nil {
+            // A standby refuses LISTEN: the follower polls it (and is woken by the primary).
+            let state = ReplicaState(settings: settings.replica)
+            replica = state
+            services.append(
+                ReplicaFollower(
+                    read: readBackground, primary: client, listener: listener, state: state, logger: appLogger))
+        } else if settings.cacheBytes > 0 || search.enabled {
+            services.append(listener)
         }
         if let dispatcher = settings.dispatcher {
             services.append(
@@ -172,9 +209,10 @@ package enum RegistryApplication {
         }
         let protection = settings.protection
         let routes = try router(
-            client: apiClient ?? client, cache: cache, practiceSearch: search, retentionDays: settings.retentionDays,
+            client: apiClient ?? client, readClient: readDatabase?.api, cache: cache, practiceSearch: search,
+            retentionDays: settings.retentionDays,
             webhooks: settings.webhooks, protection: protection, metricsOnThisListener: settings.metricsListener == nil,
-            clock: settings.clock, warmUp: warmUp, logger: appLogger)
+            clock: settings.clock, warmUp: warmUp, replica: replica, logger: appLogger)
         return Application(
             responder: DeadlineResponder(inner: routes.buildResponder(), timeout: protection.requestTimeout),
             server: .http1(

@@ -246,15 +246,21 @@ package struct EmbeddedPostgres: Sendable {
     }
 
     @discardableResult
-    func run(tool: String, _ arguments: [String], allowFailure: Bool = false, detached: Bool = false) throws -> Int32 {
+    func run(
+        tool: String, _ arguments: [String], allowFailure: Bool = false, detached: Bool = false,
+        environment: [String: String] = [:]
+    ) throws -> Int32 {
         let path = try binDirectory().appendingPathComponent(tool).path
         if runningAsRoot {
+            // runuser starts the tool with a clean environment: `env` passes ours on.
+            let settings = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             return try run(
-                path: "/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments, allowFailure: allowFailure,
-                detached: detached
+                path: "/usr/sbin/runuser", ["-u", "postgres", "--", "/usr/bin/env"] + settings + [path] + arguments,
+                allowFailure: allowFailure, detached: detached
             ).status
         }
-        return try run(path: path, arguments, allowFailure: allowFailure, detached: detached).status
+        return try run(path: path, arguments, allowFailure: allowFailure, detached: detached, environment: environment)
+            .status
     }
 
     @discardableResult

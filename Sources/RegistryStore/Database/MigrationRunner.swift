@@ -53,8 +53,13 @@ package struct MigrationRunner: Sendable {
         """
 
     /// The migrations not applied yet; throws when history and code disagree.
+    /// Only reads, so a server on a hot standby can check the schema it reads from.
     package func pending(on connection: PostgresConnection, logger: Logger) async throws -> [Migration] {
-        try await connection.executeScript(MigrationRunner.historyTable)
+        let exists = try await connection.query(
+            "SELECT to_regclass('schema_migration') IS NOT NULL", logger: logger)
+        var hasHistory = false
+        for try await value in exists.decode(Bool.self) { hasHistory = value }
+        guard hasHistory else { return migrations }
         var applied: [(Int, String, String)] = []
         let rows = try await connection.query(
             "SELECT version, name, checksum FROM schema_migration ORDER BY version", logger: logger)
@@ -89,6 +94,7 @@ package struct MigrationRunner: Sendable {
         try await client.withConnection { connection in
             _ = try await connection.query("SELECT pg_advisory_lock(7220001)", logger: logger)
             do {
+                try await connection.executeScript(MigrationRunner.historyTable)
                 let pending = try await self.pending(on: connection, logger: logger)
                 if !dryRun {
                     for migration in pending {
