@@ -97,11 +97,14 @@ package struct EmbeddedPostgres: Sendable {
 
     var runningAsRoot: Bool { geteuid() == 0 }
 
-    /// Whether nothing listens on `port` of 127.0.0.1 yet (a bind succeeds).
+    /// Whether nothing listens on `port` of 127.0.0.1 yet (a bind succeeds). With SO_REUSEADDR,
+    /// as PostgreSQL binds: connections of a server just stopped (TIME_WAIT) do not count.
     package static func isPortFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
