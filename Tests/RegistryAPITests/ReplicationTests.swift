@@ -186,6 +186,38 @@ struct ReplicationTests {
         }
     }
 
+    @Test func thePracticeSnapshotOfANodeOnAStandbyReloadsAfterAProviderImportOnThePrimary() async throws {
+        let actors = try ProviderFixture.folder([
+            "fps.xml": ProviderFixture.fpsHealth(), "riziv.xml": ProviderFixture.rizivInami(),
+        ])
+        let register = try ProviderFixture.folder([
+            "practices.csv": ProviderFixture.practicesCSV(ProviderAPITests.practices())
+        ])
+        try await ReplicatedClusters.with { clusters in
+            let (node, port) = try Self.node(clusters)
+            defer { Task { await node.stop() } }
+            #expect(try await ServeProcessTests.waitUntilReady(port: port) == 200, "\(node.output)")
+            let search = "http://127.0.0.1:\(port)/v1/practices?name=Vandecasteele&limit=5"
+            #expect((try await Self.get(search).json["items"] as? [Any])?.isEmpty == true)
+
+            let run = try await withPostgresClient(clusters.primaryURL, logger: TestDatabase.logger) { client in
+                _ = try await CoBRHAImportPipeline(client: client, logger: TestDatabase.logger).run(path: actors)
+                return try await PracticeImportPipeline(client: client, logger: TestDatabase.logger).run(
+                    path: register
+                ).runId
+            }
+            // The node rebuilds its snapshot from the standby once the standby has the import.
+            let loaded = "importRun=\(run) practices=19"
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !node.output.contains(loaded), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(node.output.contains(loaded), "\(node.output)")
+            let found = try await Self.get(search)
+            #expect((found.json["items"] as? [Any])?.isEmpty == false, "\(found.json)")
+        }
+    }
+
     @Test func serveRefusesAStandbyAsItsPrimary() async throws {
         try await ReplicatedClusters.with { clusters in
             let (status, output) = try await RegistryBinary.run(
