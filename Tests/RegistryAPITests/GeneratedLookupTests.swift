@@ -147,6 +147,64 @@ struct GeneratedLookupTests {
         }
     }
 
+    /// Fields the official XSD requires, which the generator writes since it follows it (issue 25):
+    /// a VMP component's virtual form, a VMP's abbreviation, an ingredient's substance name, a
+    /// reimbursement context's Temporary/Multiple flags; imported and shown as stored.
+    @Test func fieldsTheSchemaRequiresAreImportedAndShown() async throws {
+        try await Self.withExport { api, postgres in
+            let vmp = try await postgres.strings(
+                """
+                SELECT v.entity_key FROM sam_entity v, jsonb_array_elements(v.document -> 'slices') s
+                WHERE v.entity_type = 'vmp' AND coalesce((s ->> 'to')::date, 'infinity') >= \(Self.day)::date
+                ORDER BY v.entity_key LIMIT 1
+                """
+            ).first!
+            let answer = try await api.get("/v1/medicines/vmp/\(vmp)?at=\(Self.day)")
+            #expect(answer.status == .ok)
+            let abbreviation = try await Self.storedField(
+                postgres, type: "vmp", key: vmp, path: ["Abbreviation", "Fr"])
+            #expect(abbreviation?.isEmpty == false)
+            #expect(answer.json["vmp"]["fields"]["abbreviation"]["fr"].string == abbreviation)
+            let component = answer.json["components"][0]
+            let componentKey = try await postgres.strings(
+                "SELECT entity_key FROM sam_entity WHERE entity_type = 'vmp_component' AND parent_key = \(vmp)"
+            ).first!
+            let form = try await Self.storedField(
+                postgres, type: "vmp_component", key: componentKey, path: ["VirtualForm", "@code"])
+            #expect(form != nil)
+            #expect(component["fields"]["virtualForm"]["code"].string == form)
+            #expect(component["fields"]["virtualForm"]["name"]["fr"].string?.isEmpty == false)
+            #expect(component["fields"]["routeOfAdministration"]["name"]["nl"].string?.isEmpty == false)
+            let substance = component["ingredients"][0]["fields"]["substance"]
+            #expect(substance["name"]["en"].string?.isEmpty == false)
+            #expect(substance["type"].string == "ACTIVE_SUBSTANCE")
+
+            let contexts = try await postgres.strings(
+                "SELECT entity_key FROM sam_entity WHERE entity_type = 'reimbursement_context' AND entity_key LIKE 'P|CNK|%' ORDER BY entity_key LIMIT 40"
+            )
+            var flags = Set<String>()
+            for key in contexts {
+                let parts = key.split(separator: "|")
+                guard
+                    let temporary = try await Self.storedField(
+                        postgres, type: "reimbursement_context", key: key, path: ["Temporary"]),
+                    let multiple = try await Self.storedField(
+                        postgres, type: "reimbursement_context", key: key, path: ["Multiple"])
+                else { continue }
+                let cnk = try await api.get("/v1/medicines/cnk/\(parts[2])?at=\(Self.day)")
+                guard cnk.status == .ok else { continue }
+                let shown = cnk.json["reimbursementContexts"].array.first {
+                    $0["key"]["legalReferencePath"].string == String(parts[3])
+                }
+                #expect(shown?["fields"]["temporary"].string == temporary, "\(key)")
+                #expect(shown?["fields"]["multiple"].string == multiple, "\(key)")
+                flags.insert("\(temporary)/\(multiple)")
+            }
+            // Both values of the flags occur in the generated data.
+            #expect(flags.contains { $0.hasPrefix("false/") } && flags.contains { $0.hasSuffix("/V") }, "\(flags)")
+        }
+    }
+
     @Test func vmpCompanyAndChapterIVLookups() async throws {
         try await Self.withExport { api, postgres in
             let vmp = try await postgres.strings(

@@ -4,6 +4,7 @@ import PostgresNIO
 import RegistryImport
 import RegistryStore
 import SAMReaders
+import TestDataGenerators
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -58,7 +59,9 @@ struct ReplicationTests {
 
     @Test func nodesOnAStandbyServeAndFollowThePrimaryExactlyWhenTheStandbyReplays() async throws {
         let first = try generatedExport(seed: 71)
-        let second = try generatedExport(seed: 72)
+        // The next version: a delta of 40 changes, as an import of the day brings.
+        let second = try TestDatabase.temporaryDirectory()
+        _ = try SAMExportGenerator.writeNextVersion(from: first, to: second, changes: 40, seed: 72)
         try await ReplicatedClusters.with { clusters in
             let one = try await Self.importSAM(first, on: clusters.primaryURL)
             try await clusters.waitForReplay()
@@ -77,22 +80,26 @@ struct ReplicationTests {
             #expect(connections?["read"]?["role"] as? String == "standby", "\(ready.json)")
             #expect(connections?["primary"]?["reachable"] as? Bool == true, "\(ready.json)")
 
-            let codes = try await withPostgresClient(clusters.standbyURL, logger: TestDatabase.logger) { client in
-                try await client.strings(
-                    "SELECT split_part(entity_key, '|', 3) FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key LIKE 'P|CNK|%' ORDER BY entity_key LIMIT 5"
-                )
-            }
-            let code = try #require(codes.first)
-            for port in [portA, portB] {
-                #expect(try await Self.cnk(port, code).run == Int(one.runId))
-                #expect(try await Self.cnk(port, code).cache == "hit")
-            }
-
             // An import committed on the primary while the standby holds its replay: no node may
             // show it (their caches are told by the primary's NOTIFY, their data is the standby's).
             try await clusters.onStandby("SELECT pg_wal_replay_pause()")
             let two = try await Self.importSAM(second, on: clusters.primaryURL)
             #expect(two.outcome == .applied)
+            // CNKs in both versions (the delta may withdraw some), cached from the standby's version.
+            let query: PostgresQuery =
+                "SELECT split_part(entity_key, '|', 3) FROM sam_entity WHERE entity_type = 'dmpp' AND entity_key LIKE 'P|CNK|%' ORDER BY entity_key LIMIT 20"
+            let before = try await withPostgresClient(clusters.standbyURL, logger: TestDatabase.logger) {
+                try await $0.strings(query)
+            }
+            let current = try await withPostgresClient(clusters.primaryURL, logger: TestDatabase.logger) {
+                try await $0.strings(query)
+            }
+            let codes = Array(before.filter(current.contains).prefix(5))
+            let code = try #require(codes.first)
+            for port in [portA, portB] {
+                #expect(try await Self.cnk(port, code).run == Int(one.runId))
+                #expect(try await Self.cnk(port, code).cache == "hit")
+            }
             let until = ContinuousClock.now + .seconds(2)
             while ContinuousClock.now < until {
                 for port in [portA, portB] {

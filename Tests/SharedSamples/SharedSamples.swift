@@ -8,6 +8,11 @@ package enum SharedSamples {
         .deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
             "shared/reference/samv2-samples")
+    /// The official SAM v2 6.0.2 export schema.
+    package static let exportXSD: URL = directory.deletingLastPathComponent().appendingPathComponent(
+        "samv2-xsd/6.0.2/export/SamExport.xsd")
+    package static var xsdAvailable: Bool { FileManager.default.fileExists(atPath: exportXSD.path) }
+
     package static var available: Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent("AMP-fragment-SAM000025-00.xml").path)
     }

@@ -181,10 +181,11 @@ package enum SAMQualityRules {
 
     /// Whether a field carries money or an amount and must be a decimal (a switch, not a set:
     /// every field of every slice of the export is asked, and comparing is cheaper than hashing).
+    /// Not `PricingUnit`: the XSD makes it a quantity with a label (`Quantity`, `Label`).
     static func isDecimalField(_ name: String) -> Bool {
         switch name {
         case "Price", "ExFactoryPrice", "OfficialExFactoryPrice", "RealExFactoryPrice", "ReferenceBasePrice",
-            "ReimbursementBasePrice", "PricingUnit", "FeeAmount", "CopaymentAmount", "ReimbursementAmount":
+            "ReimbursementBasePrice", "FeeAmount", "CopaymentAmount", "ReimbursementAmount":
             return true
         default: return false
         }

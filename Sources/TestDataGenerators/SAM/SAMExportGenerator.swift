@@ -254,7 +254,7 @@ package struct SAMExportGenerator: Sendable {
         case .vmp: defaultNamespace = ns.core; others = [ns.virtual, ns.export, ns.refdata]
         case .cpn: defaultNamespace = ns.company; others = [ns.core, ns.export]
         case .ref: defaultNamespace = ns.refdata; others = [ns.core, ns.export]
-        case .rmb: defaultNamespace = ns.reimbursement; others = [ns.core, ns.export]
+        case .rmb: defaultNamespace = ns.reimbursement; others = [ns.core, ns.export, ns.refdata]
         case .rml: defaultNamespace = ns.law; others = [ns.core, ns.export]
         case .chapterIV: defaultNamespace = ns.chapterIV; others = [ns.core, ns.export]
         case .cmp: defaultNamespace = ns.compounding; others = [ns.core, ns.export]
@@ -422,22 +422,43 @@ package struct SAMExportGenerator: Sendable {
                         de: rng.chance(0.5) ? "\(brand) \(strength) \(form.1)" : nil)
                 }
                 writeCompany(c, company, plan: plan, embedded: true)
-                c.text("AbbreviatedName", fr: "\(brand) \(form.0) \(strength)", nl: "\(brand) \(form.1) \(strength)")
-                c.text(
-                    "PrescriptionName", fr: "\(brand) \(form.0) [\(strength)]", nl: "\(brand) \(form.1) [\(strength)]")
+                // The BCPI fields come as a group (all three or none), in 125 of 269 real slices.
+                if rng.chance(0.46) {
+                    c.text(
+                        "AbbreviatedName", fr: "\(brand) \(form.0) \(strength)", nl: "\(brand) \(form.1) \(strength)")
+                    c.text("ProprietarySuffix", fr: strength, nl: strength)
+                    c.text(
+                        "PrescriptionName", fr: "\(brand) \(form.0) [\(strength)]",
+                        nl: "\(brand) \(form.1) [\(strength)]")
+                }
             }
         }
         // One component with its ingredient.
         w.raw("<\(c.x):AmpComponent sequenceNr=\"1\"" + (hasVmp ? " vmpComponentCode=\"\(vmp)\"" : "") + ">")
+        // Forms, routes and substances are export elements with their reference data inline
+        // (names, standard terms), as in the real file.
+        let r = c.refdata.map { $0 + ":" } ?? ""
+        let route = Self.routes[i % 7]
         c.data(from: slices.map(\.0).min()!, to: nil) {
-            w.element("PharmaceuticalForm", "", attributes: [("code", form.2)])
-            w.element("RouteOfAdministration", "", attributes: [("code", "R\(i % 7)")])
+            w.raw("<\(c.x):PharmaceuticalForm code=\"\(form.2)\">")
+            c.text("\(r)Name", fr: form.0, nl: form.1, en: form.4)
+            if let edqm = form.3 { w.raw("<\(c.x):StandardForm standard=\"EDQM\" code=\"\(edqm)\"/>") }
+            w.raw("</\(c.x):PharmaceuticalForm>")
+            w.raw("<\(c.x):RouteOfAdministration code=\"R\(i % 7)\">")
+            c.text("\(r)Name", fr: route.0, nl: route.1, en: route.3)
+            if let edqm = route.2 { w.raw("<\(c.x):StandardRoute standard=\"EDQM\" code=\"\(edqm)\"/>") }
+            w.raw("</\(c.x):RouteOfAdministration>")
         }
         w.raw("<\(c.x):RealActualIngredient rank=\"1\">")
         c.data(from: slices.map(\.0).min()!, to: nil) {
             w.element("Type", "ACTIVE_SUBSTANCE")
             w.element("Strength", strength.split(separator: " ")[0].description, attributes: [("unit", "mg")])
-            w.element("Substance", "", attributes: [("code", String(i % substanceCount + 1))])
+            let substance = i % substanceCount
+            let name = Self.substanceName(substance)
+            w.raw("<\(c.x):Substance code=\"\(substance + 1)\">")
+            c.text("\(r)Name", fr: name, nl: name, en: name)
+            w.element("\(r)Type", "ACTIVE_SUBSTANCE")
+            w.raw("</\(c.x):Substance>")
         }
         w.raw("</\(c.x):RealActualIngredient>")
         w.raw("</\(c.x):AmpComponent>\n")
@@ -525,12 +546,22 @@ package struct SAMExportGenerator: Sendable {
                     "Medical prescription - Art 6, §1 bis, 3rd paragraph, 1st indent Law 25/03/1964 + Art 61 Royal Decree 14/12/2006"
                 )
                 w.raw("</\(r)Description></\(c.x):DeliveryModus>")
-                c.text(
-                    "AbbreviatedName", fr: "\(brand) \(form.0) \(pack) \(strength)",
-                    nl: "\(brand) \(form.1) \(pack) \(strength)")
-                c.text(
-                    "CrmLink", fr: "http://www.cbip.be/fr/contents/jump?amppid=\(i * 20 + j)",
-                    nl: "http://www.bcfi.be/nl/contents/jump?amppid=\(i * 20 + j)")
+                // BCPI fields: in 292 of 560 real AMPP slices; a note in 14 of those.
+                if rng.chance(0.52) {
+                    c.text(
+                        "AbbreviatedName", fr: "\(brand) \(form.0) \(pack) \(strength)",
+                        nl: "\(brand) \(form.1) \(pack) \(strength)")
+                    c.text(
+                        "PrescriptionName", fr: "\(brand) \(strength) \(form.0) \(pack)",
+                        nl: "\(brand) \(strength) \(form.1) \(pack)")
+                    if rng.chance(0.05) {
+                        c.text(
+                            "Note", fr: "Conserver au réfrigérateur (2-8 °C).", nl: "Bewaren in de koelkast (2-8 °C).")
+                    }
+                    c.text(
+                        "CrmLink", fr: "http://www.cbip.be/fr/contents/jump?amppid=\(i * 20 + j)",
+                        nl: "http://www.bcfi.be/nl/contents/jump?amppid=\(i * 20 + j)")
+                }
                 w.element("ExFactoryPrice", String(format: "%.4f", price))
                 w.element("ReimbursementCode", "0")
                 w.element("OfficialExFactoryPrice", String(format: "%.4f", price))
@@ -653,6 +684,7 @@ package struct SAMExportGenerator: Sendable {
             let english = Self.substanceName(s)
             w.raw("<Substance code=\"\(s + 1)\">")
             c.text("Name", fr: english, nl: english, en: english)
+            w.element("Type", "ACTIVE_SUBSTANCE")
             w.raw("</Substance>\n")
         }
         // The EDQM standard terms of forms and routes, as the REF file links them.
@@ -670,9 +702,19 @@ package struct SAMExportGenerator: Sendable {
         }
     }
 
+    /// Virtual forms (the VMP file's own table: code, abbreviations and names FR/NL).
+    static let virtualForms:
+        [(code: String, abbreviationFr: String, abbreviationNl: String, nameFr: String, nameNl: String)] = [
+            ("70", "sol.", "oploss.", "solution buvable", "oplossing voor oraal gebruik"),
+            ("11", "compr.", "tabl.", "comprimé", "tablet"), ("20", "gél.", "caps.", "gélule", "capsule"),
+            ("55", "sol. inj.", "inj. opl.", "solution injectable", "oplossing voor injectie"),
+            ("62", "pommade", "zalf", "pommade", "zalf"),
+        ]
+
     func writeVirtual(_ c: FileContext) {
         let w = c.w
         let v = c.virtual.map { $0 + ":" } ?? ""
+        let r = c.refdata.map { $0 + ":" } ?? ""
         for t in 0..<vtmCount {
             w.raw("<\(c.x):Vtm code=\"\(t + 1)\">")
             c.data(from: "2016-10-01", to: nil) { c.text("\(v)Name", fr: "molécule \(t + 1)", nl: "molecule \(t + 1)") }
@@ -685,7 +727,13 @@ package struct SAMExportGenerator: Sendable {
         }
         for k in 0..<max(2, vmpGroupCount / 50) {
             w.raw("<\(c.x):CommentedClassification code=\"CC\(k + 1)\">")
-            c.data(from: "2016-10-01", to: nil) { c.text("\(v)Title", fr: "Classe \(k + 1)", nl: "Klasse \(k + 1)") }
+            c.data(from: "2016-10-01", to: nil) {
+                c.text("\(v)Title", fr: "Classe \(k + 1)", nl: "Klasse \(k + 1)")
+                c.text("\(v)PosologyNote", fr: "/", nl: "/")
+                c.text(
+                    "\(v)Url", fr: "http://www.cbip.be/fr/chapters/\(k + 1)",
+                    nl: "http://www.bcfi.be/nl/chapters/\(k + 1)")
+            }
             w.raw("</\(c.x):CommentedClassification>\n")
         }
         for m in 0..<vmpCount {
@@ -693,28 +741,60 @@ package struct SAMExportGenerator: Sendable {
             w.raw("<\(c.x):Vmp code=\"\(m + 1)\">\n")
             c.data(from: "2016-10-01", to: rng.chance(0.1) ? "2019-09-15" : nil) {
                 c.text("\(v)Name", fr: "Générique \(m + 1)", nl: "Generiek \(m + 1)")
-                w.raw("<\(c.x):VmpGroup code=\"\(m % vmpGroupCount + 1)\">")
+                c.text("\(v)Abbreviation", fr: "Gén. \(m + 1)", nl: "Gen. \(m + 1)")
+                w.raw("<\(c.x):VmpGroup code=\"\(m % vmpGroupCount + 1)\" ProductId=\"G\(m % vmpGroupCount + 1)\">")
                 c.data(from: "2016-10-01", to: nil) {
                     c.text("\(v)Name", fr: "Groupe \(m % vmpGroupCount + 1)", nl: "Groep \(m % vmpGroupCount + 1)")
                 }
                 w.raw("</\(c.x):VmpGroup>")
-                w.raw("<\(c.x):Vtm code=\"\(m % vtmCount + 1)\"/>")
+                w.raw("<\(c.x):Vtm code=\"\(m % vtmCount + 1)\">")
+                c.data(from: "2016-10-01", to: nil) {
+                    c.text("\(v)Name", fr: "molécule \(m % vtmCount + 1)", nl: "molecule \(m % vtmCount + 1)")
+                }
+                w.raw("</\(c.x):Vtm>")
             }
             w.raw("<\(c.x):VmpComponent code=\"\(m + 1)\">")
+            // The component's virtual form and route, and the ingredient's substance, with their
+            // reference data inline (as in the real VMP file).
+            let form = Self.virtualForms[m % Self.virtualForms.count]
+            let route = Self.routes[m % Self.routes.count]
             c.data(from: "2016-10-01", to: nil) {
                 w.element("\(v)PhaseNumber", "1")
                 c.text("\(v)Name", fr: "Générique \(m + 1)", nl: "Generiek \(m + 1)")
+                w.raw("<\(c.x):VirtualForm code=\"\(form.code)\">")
+                c.text("\(r)Abbreviation", fr: form.abbreviationFr, nl: form.abbreviationNl)
+                c.text("\(r)Name", fr: form.nameFr, nl: form.nameNl)
+                w.raw("</\(c.x):VirtualForm>")
+                w.raw("<\(c.x):RouteOfAdministration code=\"R\(m % Self.routes.count)\">")
+                c.text("\(r)Name", fr: route.0, nl: route.1, en: route.3)
+                if let edqm = route.2 { w.raw("<\(c.x):StandardRoute standard=\"EDQM\" code=\"\(edqm)\"/>") }
+                w.raw("</\(c.x):RouteOfAdministration>")
             }
             w.raw("<\(c.x):VirtualIngredient rank=\"1\">")
             c.data(from: "2016-10-01", to: nil) {
                 w.element("\(v)Type", "ACTIVE_SUBSTANCE")
-                w.raw("<\(c.x):Substance code=\"\(m % substanceCount + 1)\"/>")
+                let substance = m % substanceCount
+                let name = Self.substanceName(substance)
+                w.raw("<\(c.x):Substance code=\"\(substance + 1)\">")
+                c.text("\(r)Name", fr: name, nl: name, en: name)
+                w.element("\(r)Type", "ACTIVE_SUBSTANCE")
+                w.raw("</\(c.x):Substance>")
             }
             w.raw("</\(c.x):VirtualIngredient></\(c.x):VmpComponent>\n</\(c.x):Vmp>\n")
         }
         for d in 0..<max(2, vmpCount / 20) {
             w.raw("<\(c.x):StandardDosage code=\"\(d + 1)\">")
-            c.data(from: "2016-10-01", to: nil) { w.element("\(v)TargetGroup", "ADULT") }
+            c.data(from: "2016-10-01", to: nil) {
+                w.element("\(v)TargetGroup", "ADULT")
+                w.element("\(v)TreatmentDurationType", ["CHRONIC", "TEMPORARY", "IF_NECESSARY"][d % 3])
+                w.raw("<\(c.x):Indication code=\"\(d % 40 + 1)\">")
+                c.text("\(r)Name", fr: "Indication \(d % 40 + 1)", nl: "Indicatie \(d % 40 + 1)")
+                w.raw("</\(c.x):Indication>")
+                let route = Self.routes[d % Self.routes.count]
+                w.raw("<\(c.x):RouteOfAdministration code=\"R\(d % Self.routes.count)\">")
+                c.text("\(r)Name", fr: route.0, nl: route.1, en: route.3)
+                w.raw("</\(c.x):RouteOfAdministration>")
+            }
             w.raw("</\(c.x):StandardDosage>\n")
         }
     }
@@ -728,10 +808,9 @@ package struct SAMExportGenerator: Sendable {
                 "<\(c.x):ReimbursementContext deliveryEnvironment=\"P\" code=\"\(code)\" codeType=\"CNK\" legalReferencePath=\"RD20180201-IV-\(i % 900 + 1)\">\n"
             )
             c.data(from: "2020-01-01", to: nil) {
-                w.element("ReimbursementCriterion", "", attributes: [("category", "B"), ("code", "\(i % 900 + 1)")])
-                w.element("Multiple", "M")
-                w.element("ReferenceBasePrice", String(format: "%.2f", Double(i % 4000) / 10 + 1))
-                w.element("ReimbursementBasePrice", String(format: "%.2f", Double(i % 4000) / 10 + 1))
+                writeReimbursementFields(
+                    c, multiple: i % 3 == 0 ? "V" : "M", temporary: i % 17 == 0,
+                    price: Double(i % 4000) / 10 + 1, criterion: ("B", "\(i % 900 + 1)"))
             }
             for regime in ["1", "2"] {
                 w.raw("<\(c.x):Copayment regimeType=\"\(regime)\">")
@@ -746,9 +825,33 @@ package struct SAMExportGenerator: Sendable {
             w.raw(
                 "<\(c.x):ReimbursementContext deliveryEnvironment=\"P\" code=\"\(String(format: "%07d", 9_900_000 + k))\" codeType=\"CNK\" legalReferencePath=\"RD20180201-IV-1\">"
             )
-            c.data(from: "2020-01-01", to: nil) { w.element("Multiple", "M") }
+            c.data(from: "2020-01-01", to: nil) {
+                writeReimbursementFields(c, multiple: "M", temporary: false, price: 10, criterion: ("B", "1"))
+            }
             w.raw("</\(c.x):ReimbursementContext>\n")
         }
+    }
+
+    /// A reimbursement context's slice in the XSD's order: the flags (Temporary, Reference and
+    /// FlatRateSystem are required), prices, pricing unit, then the criterion (an export element).
+    func writeReimbursementFields(
+        _ c: FileContext, multiple: String, temporary: Bool, price: Double, criterion: (String, String)
+    ) {
+        let w = c.w
+        let r = c.refdata.map { $0 + ":" } ?? ""
+        w.element("Multiple", multiple)
+        w.element("Temporary", temporary ? "true" : "false")
+        w.element("Reference", "true")
+        w.element("FlatRateSystem", "false")
+        w.element("ReimbursementBasePrice", String(format: "%.2f", price))
+        w.element("ReferenceBasePrice", String(format: "%.2f", price))
+        w.raw("<PricingUnit>")
+        w.element("Quantity", "1")
+        c.text("Label", fr: "Conditionnement", nl: "Verpakking")
+        w.raw("</PricingUnit>")
+        w.raw("<\(c.x):ReimbursementCriterion category=\"\(criterion.0)\" code=\"\(criterion.1)\">")
+        c.text("\(r)Description", fr: "Catégorie \(criterion.0)", nl: "Categorie \(criterion.0)")
+        w.raw("</\(c.x):ReimbursementCriterion>")
     }
 
     func writeLaws(_ c: FileContext) {
@@ -762,6 +865,8 @@ package struct SAMExportGenerator: Sendable {
             w.raw("<\(c.x):LegalReference key=\"IV\(k + 1)\">")
             c.data(from: "2018-02-01", to: nil) {
                 c.text("Title", fr: "Chapitre IV, \(k + 1)", nl: "Hoofdstuk IV, \(k + 1)")
+                w.element("Type", "CHAPTER")
+                w.element("FirstPublishedOn", "2018-02-01")
             }
             w.raw("</\(c.x):LegalReference>\n")
         }
@@ -785,6 +890,9 @@ package struct SAMExportGenerator: Sendable {
             w.raw("<\(c.x):Verse VerseSeq=\"1\">")
             c.data(from: "2014-03-01", to: nil) {
                 w.element("VerseNum", "1")
+                w.element("VerseSeqParent", "0")
+                w.element("VerseLevel", "1")
+                w.element("CheckBoxInd", "false")
                 w.element("TextFr", "Le médicament est remboursé si…")
                 w.element("TextNl", "Het geneesmiddel wordt vergoed als…")
             }
@@ -798,8 +906,10 @@ package struct SAMExportGenerator: Sendable {
             w.raw(
                 "<\(c.x):CompoundingIngredient codeType=\"CNK\" code=\"\(String(format: "%07d", 8_000_000 + k))\" ProductId=\"C\(k)\">"
             )
+            // Synonyms are plain text, one element per language.
             c.data(from: "2015-01-01", to: nil) {
-                c.text("Synonym", fr: "ingrédient \(k + 1)", nl: "ingrediënt \(k + 1)")
+                w.element("Synonym", "ingrédient \(k + 1)", attributes: [("xml:lang", "fr")])
+                w.element("Synonym", "ingrediënt \(k + 1)", attributes: [("xml:lang", "nl")])
             }
             w.raw("</\(c.x):CompoundingIngredient>\n")
         }
@@ -807,7 +917,10 @@ package struct SAMExportGenerator: Sendable {
             w.raw(
                 "<\(c.x):CompoundingFormula codeType=\"CNK\" code=\"\(String(format: "%07d", 8_500_000 + k))\" ProductId=\"F\(k)\">"
             )
-            c.data(from: "2015-01-01", to: nil) { c.text("Synonym", fr: "formule \(k + 1)", nl: "formule \(k + 1)") }
+            c.data(from: "2015-01-01", to: nil) {
+                w.element("Synonym", "formule \(k + 1)", attributes: [("xml:lang", "fr")])
+                w.element("Synonym", "formule \(k + 1)", attributes: [("xml:lang", "nl")])
+            }
             w.raw("</\(c.x):CompoundingFormula>\n")
         }
     }
@@ -816,12 +929,13 @@ package struct SAMExportGenerator: Sendable {
         let w = c.w
         for k in 0..<nonMedicinalCount {
             w.raw(
-                "<\(c.x):NonMedicinalProduct code=\"\(String(format: "%07d", 3_000_000 + k))\" codeType=\"CNK\" ProductId=\"N\(k)\">"
+                "<\(c.x):NonMedicinalProduct code=\"\(String(format: "%07d", 3_000_000 + k))\" ProductId=\"N\(k)\">"
             )
             c.data(from: "2012-01-01", to: nil) {
                 c.text("Name", fr: "produit \(k + 1)", nl: "product \(k + 1)")
                 w.element("Category", "H")
-                w.element("Producer", "Producer \(k % 300)")
+                w.element("CommercialStatus", k % 10 == 0 ? "S" : "M")
+                c.text("Producer", fr: "Producteur \(k % 300)", nl: "Producent \(k % 300)")
             }
             w.raw("</\(c.x):NonMedicinalProduct>\n")
         }
