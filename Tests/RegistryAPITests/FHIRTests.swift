@@ -62,6 +62,34 @@ struct FHIRTests {
         }
     }
 
+    /// The virtual form of the VMP an AMP implements (required by the SAM XSD, so generated since
+    /// issue 25) is a characteristic of its MedicinalProductDefinition, coded as stored.
+    @Test func medicinalProductShowsTheVirtualFormOfItsVMP() async throws {
+        try await Self.withMedicines { api, postgres in
+            let pairs = try await postgres.strings(
+                """
+                SELECT a.entity_key || '|' || (c.document -> 'slices' -> 0 -> 'fields' -> 'VirtualForm' ->> '@code')
+                FROM sam_entity a JOIN sam_entity c ON c.entity_type = 'vmp_component'
+                  AND c.parent_key = a.document #>> '{attributes,vmpCode}'
+                WHERE a.entity_type = 'amp' ORDER BY a.entity_key LIMIT 10
+                """)
+            var checked = 0
+            for pair in pairs {
+                let parts = pair.split(separator: "|").map(String.init)
+                let resource = try await api.get("/fhir/MedicinalProductDefinition/\(parts[0])")
+                guard resource.status == .ok else { continue }
+                let characteristic = resource.json["characteristic"][0]
+                #expect(characteristic["type"]["text"].string == "Virtual form (SAM VMP)")
+                let coding = characteristic["valueCodeableConcept"]["coding"][0]
+                #expect(coding["code"].string == parts[1], "\(parts[0])")
+                #expect(coding["system"].string == "https://registry.example.be/fhir/CodeSystem/sam-virtual-form")
+                #expect(coding["display"].string?.isEmpty == false)
+                checked += 1
+            }
+            #expect(checked >= 3)
+        }
+    }
+
     @Test func packagedProductByCNKIsThePackOfTheV1Lookup() async throws {
         try await Self.withMedicines { api, postgres in
             let cnks = try await postgres.strings(

@@ -47,9 +47,10 @@ enum FHIRMedicineMapping {
     }
 
     /// An AMP as a MedicinalProductDefinition, as it is on `today` (nil when it is not valid then).
+    /// `virtualForms`: the `VirtualForm` fields of its VMP's components, shown as characteristics.
     static func medicinalProduct(
         code: String, amp: StoredSAMEntity, components ampComponents: [StoredSAMEntity], idmp: JSONValue?,
-        today: LocalDate
+        virtualForms: [JSONValue] = [], today: LocalDate
     ) -> JSONValue? {
         guard let fields = amp.slice(at: today)?.fields else { return nil }
         let components = idmp?["components"]?.items ?? []
@@ -86,6 +87,8 @@ enum FHIRMedicineMapping {
         let ingredients = components.flatMap { $0["activeIngredients"]?.items ?? [] }.compactMap(
             Self.substanceConcept)
         if !ingredients.isEmpty { resource["ingredient"] = .array(ingredients) }
+        let characteristics = virtualForms.compactMap(Self.virtualFormCharacteristic)
+        if !characteristics.isEmpty { resource["characteristic"] = .array(characteristics) }
         if let actorNr = fields["Company"]?["@actorNr"]?.stringValue {
             resource["contact"] = .array([
                 .object([
@@ -95,6 +98,18 @@ enum FHIRMedicineMapping {
             ])
         }
         return .object(resource)
+    }
+
+    /// A VMP component's virtual form (`{"@code", "Name": {Fr, Nl, …}}`) as a characteristic.
+    static func virtualFormCharacteristic(_ form: JSONValue) -> JSONValue? {
+        guard let code = form["@code"]?.stringValue else { return nil }
+        let name = names(form["Name"]).first?.name
+        var coding: [String: JSONValue] = ["system": .string(FHIRSystem.samVirtualForm), "code": .string(code)]
+        if let name { coding["display"] = .string(name) }
+        return .object([
+            "type": FHIR.concept([], text: "Virtual form (SAM VMP)"),
+            "valueCodeableConcept": .object(["coding": .array([.object(coding)])]),
+        ])
     }
 
     /// An AMP component (its IDMP view) as a ManufacturedItemDefinition.

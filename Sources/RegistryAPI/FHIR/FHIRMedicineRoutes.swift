@@ -134,8 +134,15 @@ struct FHIRMedicineRoutes<Context: RegistryContext>: Sendable {
         let result = try await sam.entity(type: "amp", key: code, childTypes: ["amp_component"])
         guard let amp = result.first("amp"), amp.slice(at: today) != nil else { return nil }
         let idmp = try await IDMPQueries(client: client, logger: logger).amp(code: code, at: today)
+        // The virtual forms of the VMP the AMP implements (its components', valid today).
+        var virtualForms: [JSONValue] = []
+        if let vmpCode = amp.document["attributes"]?["vmpCode"]?.stringValue {
+            let vmp = try await sam.entity(type: "vmp", key: vmpCode, childTypes: ["vmp_component"])
+            virtualForms = vmp.all("vmp_component").compactMap { $0.slice(at: today)?.fields["VirtualForm"] }
+        }
         return FHIRMedicineMapping.medicinalProduct(
-            code: code, amp: amp, components: result.all("amp_component"), idmp: idmp, today: today)
+            code: code, amp: amp, components: result.all("amp_component"), idmp: idmp, virtualForms: virtualForms,
+            today: today)
     }
 
     func searchMedicinalProducts(_ request: Request) async throws -> JSONValue {

@@ -20,6 +20,8 @@ enum FHIRSystem {
     /// Not Belgian standards: the registry's own, for what has no public NamingSystem.
     static let afmps = "https://registry.example.be/fhir/NamingSystem/afmps-pharmacy"
     static let samCompany = "https://registry.example.be/fhir/NamingSystem/sam-company-actor-nr"
+    /// The virtual forms of SAM's VMP file (a VMP component's `VirtualForm` code).
+    static let samVirtualForm = "https://registry.example.be/fhir/CodeSystem/sam-virtual-form"
     static let practice = "https://registry.example.be/fhir/NamingSystem/practice"
     static let samProfession = "https://registry.example.be/fhir/CodeSystem/cd-hcparty"
     /// EMA SPOR: RMS terms are coded in the system of their list; SMS substances by their id.
