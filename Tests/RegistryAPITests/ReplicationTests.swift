@@ -75,10 +75,19 @@ struct ReplicationTests {
             }
             #expect(try await ServeProcessTests.waitUntilReady(port: portA) == 200, "\(a.output)")
             #expect(try await ServeProcessTests.waitUntilReady(port: portB) == 200, "\(b.output)")
-            let ready = try await Self.get("http://127.0.0.1:\(portA)/health/ready")
-            let connections = ready.json["connections"] as? [String: [String: Any]]
-            #expect(connections?["read"]?["role"] as? String == "standby", "\(ready.json)")
-            #expect(connections?["primary"]?["reachable"] as? Bool == true, "\(ready.json)")
+            // Readiness names each connection's role; the primary is reachable once first sampled.
+            var reachable: Bool?
+            var role: String?
+            let deadline = ContinuousClock.now + .seconds(10)
+            while reachable != true, ContinuousClock.now < deadline {
+                let ready = try await Self.get("http://127.0.0.1:\(portA)/health/ready")
+                let connections = ready.json["connections"] as? [String: [String: Any]]
+                role = connections?["read"]?["role"] as? String
+                reachable = connections?["primary"]?["reachable"] as? Bool
+                if reachable != true { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(role == "standby")
+            #expect(reachable == true)
 
             // An import committed on the primary while the standby holds its replay: no node may
             // show it (their caches are told by the primary's NOTIFY, their data is the standby's).

@@ -124,7 +124,8 @@ struct ReplicaFollower: Service {
             if let seen = seenRuns {
                 let new = view.runs.filter { !seen.contains($0.id) }.sorted { $0.id < $1.id }
                 for run in new { await listener.dataChanged("\(run.domain):\(run.id)") }
-                seenRuns = seen.union(new.map(\.id))
+                // The runs the standby lists (its newest 50): older ones cannot appear again.
+                seenRuns = Set(view.runs.map(\.id))
                 if view.effectiveDay != effectiveDay {
                     effectiveDay = view.effectiveDay
                     await listener.dataChanged("effective")
