@@ -438,27 +438,18 @@ package struct SAMExportGenerator: Sendable {
         // Forms, routes and substances are export elements with their reference data inline
         // (names, standard terms), as in the real file.
         let r = c.refdata.map { $0 + ":" } ?? ""
-        let route = Self.routes[i % 7]
         c.data(from: slices.map(\.0).min()!, to: nil) {
             w.raw("<\(c.x):PharmaceuticalForm code=\"\(form.2)\">")
             c.text("\(r)Name", fr: form.0, nl: form.1, en: form.4)
             if let edqm = form.3 { w.raw("<\(c.x):StandardForm standard=\"EDQM\" code=\"\(edqm)\"/>") }
             w.raw("</\(c.x):PharmaceuticalForm>")
-            w.raw("<\(c.x):RouteOfAdministration code=\"R\(i % 7)\">")
-            c.text("\(r)Name", fr: route.0, nl: route.1, en: route.3)
-            if let edqm = route.2 { w.raw("<\(c.x):StandardRoute standard=\"EDQM\" code=\"\(edqm)\"/>") }
-            w.raw("</\(c.x):RouteOfAdministration>")
+            writeInlineRoute(c, i % 7)
         }
         w.raw("<\(c.x):RealActualIngredient rank=\"1\">")
         c.data(from: slices.map(\.0).min()!, to: nil) {
             w.element("Type", "ACTIVE_SUBSTANCE")
             w.element("Strength", strength.split(separator: " ")[0].description, attributes: [("unit", "mg")])
-            let substance = i % substanceCount
-            let name = Self.substanceName(substance)
-            w.raw("<\(c.x):Substance code=\"\(substance + 1)\">")
-            c.text("\(r)Name", fr: name, nl: name, en: name)
-            w.element("\(r)Type", "ACTIVE_SUBSTANCE")
-            w.raw("</\(c.x):Substance>")
+            writeInlineSubstance(c, i % substanceCount)
         }
         w.raw("</\(c.x):RealActualIngredient>")
         w.raw("</\(c.x):AmpComponent>\n")
@@ -702,6 +693,31 @@ package struct SAMExportGenerator: Sendable {
         }
     }
 
+    /// A route of administration as an export element with its reference data inline (name, and
+    /// the EDQM standard term when it has one and `standardTerm`).
+    func writeInlineRoute(_ c: FileContext, _ index: Int, standardTerm: Bool = true) {
+        let w = c.w
+        let r = c.refdata.map { $0 + ":" } ?? ""
+        let route = Self.routes[index]
+        w.raw("<\(c.x):RouteOfAdministration code=\"R\(index)\">")
+        c.text("\(r)Name", fr: route.0, nl: route.1, en: route.3)
+        if standardTerm, let edqm = route.2 {
+            w.raw("<\(c.x):StandardRoute standard=\"EDQM\" code=\"\(edqm)\"/>")
+        }
+        w.raw("</\(c.x):RouteOfAdministration>")
+    }
+
+    /// A substance as an export element with its reference data inline (name, type).
+    func writeInlineSubstance(_ c: FileContext, _ index: Int) {
+        let w = c.w
+        let r = c.refdata.map { $0 + ":" } ?? ""
+        let name = Self.substanceName(index)
+        w.raw("<\(c.x):Substance code=\"\(index + 1)\">")
+        c.text("\(r)Name", fr: name, nl: name, en: name)
+        w.element("\(r)Type", "ACTIVE_SUBSTANCE")
+        w.raw("</\(c.x):Substance>")
+    }
+
     /// Virtual forms (the VMP file's own table: code, abbreviations and names FR/NL).
     static let virtualForms:
         [(code: String, abbreviationFr: String, abbreviationNl: String, nameFr: String, nameNl: String)] = [
@@ -757,7 +773,6 @@ package struct SAMExportGenerator: Sendable {
             // The component's virtual form and route, and the ingredient's substance, with their
             // reference data inline (as in the real VMP file).
             let form = Self.virtualForms[m % Self.virtualForms.count]
-            let route = Self.routes[m % Self.routes.count]
             c.data(from: "2016-10-01", to: nil) {
                 w.element("\(v)PhaseNumber", "1")
                 c.text("\(v)Name", fr: "Générique \(m + 1)", nl: "Generiek \(m + 1)")
@@ -765,20 +780,12 @@ package struct SAMExportGenerator: Sendable {
                 c.text("\(r)Abbreviation", fr: form.abbreviationFr, nl: form.abbreviationNl)
                 c.text("\(r)Name", fr: form.nameFr, nl: form.nameNl)
                 w.raw("</\(c.x):VirtualForm>")
-                w.raw("<\(c.x):RouteOfAdministration code=\"R\(m % Self.routes.count)\">")
-                c.text("\(r)Name", fr: route.0, nl: route.1, en: route.3)
-                if let edqm = route.2 { w.raw("<\(c.x):StandardRoute standard=\"EDQM\" code=\"\(edqm)\"/>") }
-                w.raw("</\(c.x):RouteOfAdministration>")
+                writeInlineRoute(c, m % Self.routes.count)
             }
             w.raw("<\(c.x):VirtualIngredient rank=\"1\">")
             c.data(from: "2016-10-01", to: nil) {
                 w.element("\(v)Type", "ACTIVE_SUBSTANCE")
-                let substance = m % substanceCount
-                let name = Self.substanceName(substance)
-                w.raw("<\(c.x):Substance code=\"\(substance + 1)\">")
-                c.text("\(r)Name", fr: name, nl: name, en: name)
-                w.element("\(r)Type", "ACTIVE_SUBSTANCE")
-                w.raw("</\(c.x):Substance>")
+                writeInlineSubstance(c, m % substanceCount)
             }
             w.raw("</\(c.x):VirtualIngredient></\(c.x):VmpComponent>\n</\(c.x):Vmp>\n")
         }
@@ -790,10 +797,7 @@ package struct SAMExportGenerator: Sendable {
                 w.raw("<\(c.x):Indication code=\"\(d % 40 + 1)\">")
                 c.text("\(r)Name", fr: "Indication \(d % 40 + 1)", nl: "Indicatie \(d % 40 + 1)")
                 w.raw("</\(c.x):Indication>")
-                let route = Self.routes[d % Self.routes.count]
-                w.raw("<\(c.x):RouteOfAdministration code=\"R\(d % Self.routes.count)\">")
-                c.text("\(r)Name", fr: route.0, nl: route.1, en: route.3)
-                w.raw("</\(c.x):RouteOfAdministration>")
+                writeInlineRoute(c, d % Self.routes.count, standardTerm: false)
             }
             w.raw("</\(c.x):StandardDosage>\n")
         }
