@@ -21,7 +21,7 @@ struct HealthRoutes<Context: RegistryContext>: Sendable {
         }
         routes.get("/health/ready") { request, _ in
             do {
-                let pending = try await Self.within(Self.readinessDeadline) {
+                let pending = try await withDeadline(Self.readinessDeadline) {
                     try await client.withConnection { connection in
                         try await migrations.pending(on: connection, logger: logger)
                     }
@@ -87,22 +87,4 @@ struct HealthRoutes<Context: RegistryContext>: Sendable {
 
     /// A probe must answer: a database that stopped answering makes connections wait forever.
     static var readinessDeadline: Duration { .seconds(3) }
-
-    struct DeadlinePassed: Error {}
-
-    /// The body's result, or `DeadlinePassed` once `deadline` has passed (the body is cancelled).
-    static func within<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T)
-        async throws -> T
-    {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw DeadlinePassed() }
-            return value
-        }
-    }
 }

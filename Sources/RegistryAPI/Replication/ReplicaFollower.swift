@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import RegistryCore
 import RegistryStore
 import ServiceLifecycle
 import Synchronization
@@ -107,7 +108,7 @@ struct ReplicaFollower: Service {
 
     func poll(_ seenRuns: inout Set<Int64>?, _ effectiveDay: inout String) async {
         do {
-            let view = try await HealthRoutes<RegistryRequestContext>.within(.seconds(3)) {
+            let view = try await withDeadline(.seconds(3)) {
                 try await standbyView()
             }
             let now = ContinuousClock.now
@@ -199,7 +200,7 @@ struct ReplicaFollower: Service {
         while !Task.isCancelled {
             let before = ContinuousClock.now
             do {
-                let position = try await HealthRoutes<RegistryRequestContext>.within(.seconds(2)) {
+                let position = try await withDeadline(.seconds(2)) {
                     let rows = try await primary.query(
                         "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END",
                         logger: logger)

@@ -183,11 +183,7 @@ package struct EmbeddedPostgres: Sendable {
                 max_wal_size = 4GB
 
                 """
-            let confURL = dataDirectory.appendingPathComponent("postgresql.conf")
-            let handle = try FileHandle(forWritingTo: confURL)
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data(conf.utf8))
-            try handle.close()
+            try append(conf, to: dataDirectory.appendingPathComponent("postgresql.conf"))
         }
         if try isRunning() {
             try ensureDatabase()
