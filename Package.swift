@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The target graph follows the data (docs/ARCHITECTURE.md draws it): pure readers and rules →
@@ -109,10 +110,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Offline mirrors: SQLite snapshots (GRDB), NDJSON files and deltas built from the store.
+        .target(
+            name: "RegistryExport",
+            dependencies: [
+                "RegistryCore", "RegistryStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RegistryAPI",
             dependencies: [
-                "RegistryCore", "RegistryStore", "RegistryDispatch",
+                "RegistryCore", "RegistryStore", "RegistryDispatch", "RegistryExport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),

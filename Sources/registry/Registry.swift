@@ -17,7 +17,7 @@ struct Registry: AsyncParsableCommand {
         abstract: "Belgian healthcare reference-data registry: SAM v2 imports, change events, embedded PostgreSQL.",
         subcommands: [
             ServeCommand.self, DispatchCommand.self, SyncCommand.self, SourcesCommand.self, MigrateCommand.self,
-            ImportCommand.self, ImportsCommand.self,
+            ImportCommand.self, ImportsCommand.self, ExportCommand.self,
             GenerateCommand.self, ClientsCommand.self, SecretsCommand.self, DatabaseCommand.self,
         ]
     )

@@ -69,6 +69,27 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var maxReplicaLag = ProcessInfo.processInfo.environment["MAX_REPLICA_LAG_SECONDS"].flatMap { Double($0) } ?? 30
 
+    @Option(
+        help:
+            "Directory of the offline-mirror files (SQLite snapshots, NDJSON), shared by the nodes that serve /v1/exports (env EXPORT_DIR; default REGISTRY_HOME/exports)."
+    )
+    var exportDir: String?
+
+    @Option(help: "SAM versions whose export files are kept (env EXPORT_KEEP_VERSIONS).")
+    var exportKeep = ProcessInfo.processInfo.environment["EXPORT_KEEP_VERSIONS"].flatMap { Int($0) } ?? 3
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Build export files after each SAM import in this process (--no-export-build where another node builds).")
+    var exportBuild = true
+
+    /// The option, else EXPORT_DIR, else `exports` under REGISTRY_HOME (default `./.registry`).
+    var exportDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        return exportDir ?? environment["EXPORT_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "\(environment["REGISTRY_HOME"] ?? ".registry")/exports"
+    }
+
     @OptionGroup var webhooks: WebhookOptions
 
     @OptionGroup var protection: ProtectionOptions
@@ -105,6 +126,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("DATABASE_READ_URL: \(error)")
             }
         }
+        guard (1...1000).contains(exportKeep) else { throw ValidationError("--export-keep must be from 1 to 1000.") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
         guard (3...500).contains(poolSize) else {
             throw ValidationError(
@@ -128,6 +150,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configured.practiceSearchInMemory = practiceSearchMemory == "on"
         configured.replica.maxLag = .milliseconds(Int64(maxReplicaLag * 1000))
+        var exports = ExportSettings(directory: exportDirectory)
+        exports.keepVersions = exportKeep
+        exports.builds = exportBuild
+        configured.exports = exports
         configured.webhooks = webhooks.webhookSettings
         configured.dispatcher = dispatch ? webhooks.dispatcherSettings : nil
         configured.protection = try protection.settings()
@@ -188,9 +214,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let client = PostgresClient(configuration: background, backgroundLogger: logger)
             let apiClient = PostgresClient(configuration: writes, backgroundLogger: logger)
+            var exportConfiguration = url.clientConfiguration
+            exportConfiguration.options.maximumConnections = 2
             let app = try RegistryApplication.make(
                 client: client, settings: settings, logger: logger, runsClient: true, apiClient: apiClient,
-                readDatabase: readDatabase)
+                readDatabase: readDatabase,
+                exportClient: PostgresClient(configuration: exportConfiguration, backgroundLogger: logger))
             logger.info(
                 "serving",
                 metadata: [

@@ -35,6 +35,8 @@ package struct ServerSettings: Sendable {
     package var warmStart = WarmStartSettings()
     /// Lag bound and polling of a hot standby the node reads from (used with a ``ReadDatabase``).
     package var replica = ReplicaSettings()
+    /// Offline-mirror files (`/v1/exports`); nil serves and builds none.
+    package var exports: ExportSettings?
 
     package init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, cacheBytes: Int = 256 << 20
@@ -71,7 +73,8 @@ package enum RegistryApplication {
         practiceSearch: PracticeSearchService, retentionDays: Int,
         webhooks: WebhookSettings = WebhookSettings(), protection: ProtectionSettings = ProtectionSettings(),
         metricsOnThisListener: Bool = true, clock: RegistryClock = .system, routeTable: RouteTable = RouteTable(),
-        warmUp: WarmUpState = WarmUpState(warming: false), replica: ReplicaState? = nil, logger: Logger
+        warmUp: WarmUpState = WarmUpState(warming: false), replica: ReplicaState? = nil,
+        exportDirectory: String? = nil, logger: Logger
     ) throws -> Router<Context> {
         let read = readClient ?? client
         let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
@@ -117,6 +120,7 @@ package enum RegistryApplication {
                 logger: logger),
             settings: webhooks, logger: logger
         ).register(on: routes)
+        ExportRoutes<Context>(client: read, directory: exportDirectory, logger: logger).register(on: routes)
         OpenAPIRoute<Context>(document: try OpenAPIDocument.bundled()).register(on: routes)
         return router
     }
@@ -147,7 +151,7 @@ package enum RegistryApplication {
     package static func make(
         client: PostgresClient, settings: ServerSettings, logger: Logger, runsClient: Bool,
         practiceSearch: PracticeSearchService? = nil, apiClient: PostgresClient? = nil,
-        readDatabase: ReadDatabase? = nil
+        readDatabase: ReadDatabase? = nil, exportClient: PostgresClient? = nil
     ) throws -> some ApplicationProtocol {
         _ = RegistryMetrics.registry
         var appLogger = logger
@@ -157,6 +161,11 @@ package enum RegistryApplication {
         var services: [any Service] = runsClient ? [client] : []
         if runsClient, let apiClient, apiClient !== client { services.append(apiClient) }
         if runsClient, let readDatabase { services += [readDatabase.api, readDatabase.background] }
+        if let exports = settings.exports, exports.builds {
+            // Its own pool when given: a build holds two connections for a minute.
+            if runsClient, let exportClient, exportClient !== client { services.append(exportClient) }
+            services.append(ExportService(client: exportClient ?? client, settings: exports, logger: appLogger))
+        }
         // Background reads of the data the API serves: the standby's when there is one.
         let readBackground = readDatabase?.background ?? client
         if let listener = settings.metricsListener {
@@ -212,7 +221,8 @@ package enum RegistryApplication {
             client: apiClient ?? client, readClient: readDatabase?.api, cache: cache, practiceSearch: search,
             retentionDays: settings.retentionDays,
             webhooks: settings.webhooks, protection: protection, metricsOnThisListener: settings.metricsListener == nil,
-            clock: settings.clock, warmUp: warmUp, replica: replica, logger: appLogger)
+            clock: settings.clock, warmUp: warmUp, replica: replica, exportDirectory: settings.exports?.directory,
+            logger: appLogger)
         return Application(
             responder: DeadlineResponder(inner: routes.buildResponder(), timeout: protection.requestTimeout),
             server: .http1(

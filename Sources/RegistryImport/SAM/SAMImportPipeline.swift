@@ -558,8 +558,10 @@ package struct SAMImportPipeline: Sendable {
 
         try await connection.execute(
             """
-            INSERT INTO sam_entity_history (entity_type, entity_key, content_hash, document, valid_from_run, replaced_by_run)
-            SELECT c.entity_type, c.entity_key, c.content_hash, c.document, c.changed_run_id, \(runId)
+            INSERT INTO sam_entity_history (entity_type, entity_key, content_hash, document, valid_from_run, replaced_by_run,
+                                            parent_type, parent_key)
+            SELECT c.entity_type, c.entity_key, c.content_hash, c.document, c.changed_run_id, \(runId),
+                   c.parent_type, c.parent_key
             FROM sam_entity c JOIN stage_change ch USING (entity_type, entity_key)
             WHERE ch.kind IN ('updated', 'deleted')
             """, logger: logger)

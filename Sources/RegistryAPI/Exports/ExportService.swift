@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RegistryCore
+import RegistryExport
+import RegistryStore
+import ServiceLifecycle
+
+/// Where offline-mirror files go and how many versions stay.
+package struct ExportSettings: Sendable {
+    /// The export directory; every node serving `/v1/exports` must see the same one.
+    package var directory: String
+    /// SAM versions kept (their SQLite and NDJSON files); older ones are deleted.
+    package var keepVersions: Int = 3
+    /// How often a node looks for an applied SAM run without files.
+    package var pollInterval: Duration = .seconds(10)
+    /// Whether this node builds files (one builder at a time in any case, by advisory lock).
+    package var builds = true
+
+    package init(directory: String) { self.directory = directory }
+}
+
+/// Builds the files of each newly applied SAM version in the background (never in the import's
+/// transaction, never on a request), one node at a time, and keeps the last `keepVersions`.
+package struct ExportService: Service {
+    let client: PostgresClient
+    let settings: ExportSettings
+    let logger: Logger
+    /// `pg_try_advisory_lock` key: one builder across nodes.
+    static let lockKey: Int64 = 7_230_001
+
+    package init(client: PostgresClient, settings: ExportSettings, logger: Logger) {
+        self.client = client
+        self.settings = settings
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled {
+                do {
+                    try await buildIfNeeded()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("export build failed", metadata: ["error": "\(describe(error))"])
+                }
+                try? await Task.sleep(for: settings.pollInterval)
+            }
+        } onGracefulShutdown: {
+        }
+    }
+
+    /// Builds when the newest applied SAM run has no SQLite snapshot yet; true when it built.
+    @discardableResult
+    package func buildIfNeeded() async throws -> Bool {
+        let queries = ExportQueries(client: client, logger: logger)
+        guard let latest = try await queries.latestAppliedRun(domains: ["sam"]) else { return false }
+        let built = try await queries.artifacts(kind: "sam-sqlite").map(\.version)
+        guard !built.contains(latest) else { return false }
+        return try await Self.buildNow(client: client, settings: settings, logger: logger, lockWait: false) != nil
+    }
+
+    /// Builds the files of the newest applied SAM version under the builders' advisory lock and
+    /// applies retention. Without `lockWait`, returns nil when another builder holds the lock.
+    package static func buildNow(
+        client: PostgresClient, settings: ExportSettings, logger: Logger, lockWait: Bool = true
+    ) async throws -> [ExportArtifact]? {
+        let queries = ExportQueries(client: client, logger: logger)
+        return try await client.withConnection { lock in
+            if lockWait {
+                _ = try await lock.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
+            } else {
+                var locked = false
+                for try await value in try await lock.query(
+                    "SELECT pg_try_advisory_lock(\(lockKey))", logger: logger
+                ).decode(Bool.self) { locked = value }
+                guard locked else { return nil }
+            }
+            do {
+                let builder = SAMExportBuilder(
+                    queries: queries, directory: settings.directory, logger: logger, render: render)
+                let built = try await builder.build()
+                try await applyRetention(queries: queries, settings: settings, logger: logger)
+                _ = try await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                return built
+            } catch {
+                _ = try? await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// The NDJSON and delta document of an entity: the `/v1` rendering with every slice.
+    @Sendable package static func render(_ entity: StoredSAMEntity) -> JSONValue {
+        EntityRenderer(at: RegistryClock.system.today, history: true, language: .fr).render(entity)
+    }
+
+    /// Forgets, then deletes, the files of all but the newest `keepVersions` versions of each kind.
+    static func applyRetention(queries: ExportQueries, settings: ExportSettings, logger: Logger) async throws {
+        let artifacts = try await queries.artifacts()
+        var expired: [String] = []
+        for kind in Set(artifacts.map(\.kind)) {
+            let versions = Set(artifacts.filter { $0.kind == kind }.map(\.version)).sorted(by: >)
+            let kept = Set(versions.prefix(settings.keepVersions))
+            expired += artifacts.filter { $0.kind == kind && !kept.contains($0.version) }.map(\.name)
+        }
+        try await queries.forget(names: expired)
+        for name in expired { try? FileManager.default.removeItem(atPath: "\(settings.directory)/\(name)") }
+        if !expired.isEmpty { logger.info("old exports deleted", metadata: ["files": "\(expired.count)"]) }
+    }
+}
