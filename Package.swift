@@ -237,8 +237,9 @@ let package = Package(
             name: "RegistryAPITests",
             dependencies: [
                 "RegistryAPI", "RegistryStore", "RegistryImport", "RegistryDispatch", "TestDataGenerators",
-                "SAMReaders", "RegistryCore", "SharedSamples", "DatabaseTestSupport",
+                "SAMReaders", "RegistryCore", "SharedSamples", "DatabaseTestSupport", "RegistryExport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),

@@ -36,17 +36,19 @@ package struct SAMExportBuilder: Sendable {
             return (run, try await write(run: run, reader: reader, now: now))
         }
         let meta = Self.sourceMeta(run)
-        var artifacts: [ExportArtifact] = []
+        // Every file in place first, then the records (the SQLite snapshot last: a node that sees
+        // it listed finds the version complete).
         for file in files {
             let final = "\(directory)/\(file.name)"
             _ = try? FileManager.default.removeItem(atPath: final)
             try FileManager.default.moveItem(atPath: file.temporaryPath, toPath: final)
-            let artifact = ExportArtifact(
+        }
+        let artifacts = files.map { file in
+            ExportArtifact(
                 kind: file.kind, version: run.runId, name: file.name, entityType: file.entityType,
                 sizeBytes: file.size, sha256: file.sha256, meta: meta)
-            try await queries.record(artifact)
-            artifacts.append(artifact)
         }
+        for artifact in artifacts.reversed() { try await queries.record(artifact) }
         logger.info(
             "export built", metadata: ["version": "\(run.runId)", "files": "\(files.count)"])
         return artifacts

@@ -58,14 +58,14 @@ struct ExportRoutes<Context: RegistryContext>: Sendable {
             guard let to = try version("to") ?? latest else {
                 throw Problem.notFound("No SAM version is imported yet.")
             }
-            guard from <= to else {
-                throw Problem.invalidParameter("to", "to (\(to)) must not be before from (\(from)).")
-            }
             guard let fromRun = try await queries.appliedSAMRun(from) else {
                 throw Problem.notFound("\(from) is not an applied SAM version; GET /v1/exports lists them.")
             }
             guard let toRun = try await queries.appliedSAMRun(to) else {
                 throw Problem.notFound("\(to) is not an applied SAM version; GET /v1/exports lists them.")
+            }
+            guard from <= to else {
+                throw Problem.invalidParameter("to", "to (\(to)) must not be before from (\(from)).")
             }
             if let pruned = try await queries.firstPrunedSAMRun(after: from, upTo: to) {
                 throw Problem(

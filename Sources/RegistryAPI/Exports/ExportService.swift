@@ -36,18 +36,19 @@ package struct ExportService: Service {
     }
 
     package func run() async throws {
-        await withGracefulShutdownHandler {
+        // A build under way at shutdown is cancelled; it removes its partial files.
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await buildIfNeeded()
                 } catch is CancellationError {
                     return
                 } catch {
+                    if Task.isCancelled { return }
                     logger.warning("export build failed", metadata: ["error": "\(describe(error))"])
                 }
                 try? await Task.sleep(for: settings.pollInterval)
             }
-        } onGracefulShutdown: {
         }
     }
 
