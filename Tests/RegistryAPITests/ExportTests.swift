@@ -147,7 +147,9 @@ struct ExportTests {
                 hits = db.execute("SELECT count(*) FROM medicine_name_fts WHERE medicine_name_fts MATCH ?", ('"' + word.upper() + '"',)).fetchone()[0]
                 print(meta["sam_version"], meta["schema_version"], hits > 0)
                 """, ["\(directory)/\(sqlite.name)"])
-            #expect(probe.outputText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(run) 1 True", "\(probe.errorText)")
+            #expect(
+                probe.outputText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(run) 1 True",
+                "\(probe.errorText)")
         }
     }
 
@@ -284,7 +286,9 @@ struct ExportTests {
                 #expect(whole.headers[.eTag] == "\"\(sha)\"")
                 #expect(whole.headers[.acceptRanges] == "bytes")
                 let etag = try #require(whole.headers[.eTag])
-                #expect(try await api.get("/v1/exports/files/\(name)", headers: [.ifNoneMatch: etag]).status == .notModified)
+                #expect(
+                    try await api.get("/v1/exports/files/\(name)", headers: [.ifNoneMatch: etag]).status == .notModified
+                )
                 let part = try await api.get("/v1/exports/files/\(name)", headers: [.range: "bytes=100-1123"])
                 #expect(part.status == .partialContent && Data(part.body) == file[100...1123])
                 #expect(part.headers[.contentRange] == "bytes 100-1123/\(file.count)")
@@ -297,9 +301,13 @@ struct ExportTests {
                 let stale = try await api.get(
                     "/v1/exports/files/\(name)", headers: [.range: "bytes=0-9", .ifRange: "\"other\""])
                 #expect(stale.status == .ok && stale.body.count == file.count)
-                let fresh = try await api.get("/v1/exports/files/\(name)", headers: [.range: "bytes=0-9", .ifRange: etag])
+                let fresh = try await api.get(
+                    "/v1/exports/files/\(name)", headers: [.range: "bytes=0-9", .ifRange: etag])
                 #expect(fresh.status == .partialContent && fresh.body.count == 10)
-                for hostile in ["bytes=5-1", "bytes=0-1,5-6", "items=0-1", "bytes=abc", "bytes=\(String(repeating: "9", count: 300))-"] {
+                for hostile in [
+                    "bytes=5-1", "bytes=0-1,5-6", "items=0-1", "bytes=abc",
+                    "bytes=\(String(repeating: "9", count: 300))-",
+                ] {
                     let response = try await api.get("/v1/exports/files/\(name)", headers: [.range: hostile])
                     #expect(response.status == .ok && response.body.count == file.count, "\(hostile)")
                 }

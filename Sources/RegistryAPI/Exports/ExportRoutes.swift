@@ -25,7 +25,7 @@ struct ExportRoutes<Context: RegistryContext>: Sendable {
             let artifacts = try await queries.artifacts(kind: kind)
             return JSONResponse.make(Self.listing(artifacts), request: request, cacheControl: "no-cache")
         }
-        routes.get("/v1/exports/files/:name") { request, context in
+        routes.get("/v1/exports/files/{name}") { request, context in
             _ = try QueryParameters(request, allowed: [])
             let name = try PathIdentifier.value(context, "name")
             guard Self.isFileName(name) else {
