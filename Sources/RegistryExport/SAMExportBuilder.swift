@@ -72,7 +72,7 @@ package struct SAMExportBuilder: Sendable {
         ]
     }
 
-    struct BuiltFile {
+    struct BuiltFile: Sendable {
         var kind: String
         var name: String
         var entityType: String?
@@ -81,54 +81,42 @@ package struct SAMExportBuilder: Sendable {
         var sha256: String
     }
 
+    /// Three stages on the machine's cores: this task reads and parses a batch of entities while
+    /// two child tasks write the previous batch, one its SQLite rows, the other its NDJSON lines.
     private func write(run: SAMSourceRun, reader: SnapshotReader, now: Date) async throws -> [BuiltFile] {
         let token = UUID().uuidString.prefix(8)
-        func temporary(_ name: String) -> String { "\(directory)/.\(name).\(token).partial" }
+        let temporary: @Sendable (String) -> String = { [directory] in "\(directory)/.\($0).\(token).partial" }
         let sqliteName = Self.sqliteName(version: run.runId)
         let sqlitePath = temporary(sqliteName)
-        var files: [BuiltFile] = []
-        var temporaries = [sqlitePath]
+        let ndjson = NDJSONSink(version: run.runId, temporary: temporary, render: render)
         do {
-            let writer = try SQLiteSnapshotWriter(path: sqlitePath)
-            var batch: [(entityType: String, rows: SAMSQLiteRows)] = []
-            batch.reserveCapacity(2_000)
-            var ndjson: (type: String, name: String, path: String, writer: GzipFileWriter)?
-            func closeNDJSON() throws {
-                guard let open = ndjson else { return }
-                let (size, sha) = try open.writer.finish()
-                files.append(
-                    BuiltFile(
-                        kind: "sam-ndjson", name: open.name, entityType: open.type, temporaryPath: open.path,
-                        size: size,
-                        sha256: sha))
-                ndjson = nil
+            let sqlite = SQLiteSink(writer: try SQLiteSnapshotWriter(path: sqlitePath))
+            var batch: [StoredSAMEntity] = []
+            var previous: Task<Void, any Error>?
+            func hand(_ entities: [StoredSAMEntity]) async throws {
+                try await previous?.value
+                previous = Task {
+                    async let lines: Void = ndjson.write(entities)
+                    try sqlite.write(entities)
+                    try await lines
+                }
             }
-            var line: [UInt8] = []
             try await reader.samEntities { exported in
-                let entity = StoredSAMEntity(
-                    type: exported.type, key: exported.key, parentType: exported.parentType,
-                    parentKey: exported.parentKey, document: try JSONValue.parse(exported.documentText),
-                    changedRunId: nil)
-                batch.append((entity.type, SAMSQLiteRows(entity)))
-                if batch.count >= 2_000 {
-                    try writer.insert(batch)
+                batch.append(
+                    StoredSAMEntity(
+                        type: exported.type, key: exported.key, parentType: exported.parentType,
+                        parentKey: exported.parentKey, document: try JSONValue.parse(exported.documentText),
+                        changedRunId: nil))
+                if batch.count >= 1_000 {
+                    try await hand(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
-                if ndjson?.type != entity.type {
-                    try closeNDJSON()
-                    let name = Self.ndjsonName(version: run.runId, type: entity.type)
-                    let path = temporary(name)
-                    temporaries.append(path)
-                    ndjson = (entity.type, name, path, try GzipFileWriter(path: path))
-                }
-                line.removeAll(keepingCapacity: true)
-                Self.ndjsonDocument(entity, render: render).write(into: &line)
-                line.append(UInt8(ascii: "\n"))
-                try ndjson?.writer.write(line)
             }
-            try writer.insert(batch)
-            try closeNDJSON()
-            try writer.finish(meta: Self.metaRows(run) + [("built_at", ISO8601DateFormatter().string(from: now))])
+            try await hand(batch)
+            try await previous?.value
+            var files = try ndjson.finish()
+            try sqlite.writer.finish(
+                meta: Self.metaRows(run) + [("built_at", ISO8601DateFormatter().string(from: now))])
             let (size, sha) = try fileDigest(path: sqlitePath)
             files.insert(
                 BuiltFile(
@@ -136,7 +124,7 @@ package struct SAMExportBuilder: Sendable {
                     sha256: sha), at: 0)
             return files
         } catch {
-            for path in temporaries { try? FileManager.default.removeItem(atPath: path) }
+            for path in [sqlitePath] + ndjson.temporaries { try? FileManager.default.removeItem(atPath: path) }
             throw error
         }
     }
@@ -150,5 +138,69 @@ package struct SAMExportBuilder: Sendable {
         }
         members["entityKey"] = .string(entity.key)
         return .object(members)
+    }
+}
+
+/// The SQLite side of a build. `@unchecked Sendable`: the writer is used by one batch task at a
+/// time (each batch's task is awaited before the next one starts), never concurrently.
+final class SQLiteSink: @unchecked Sendable {
+    let writer: SQLiteSnapshotWriter
+
+    init(writer: SQLiteSnapshotWriter) { self.writer = writer }
+
+    func write(_ entities: [StoredSAMEntity]) throws {
+        try writer.insert(entities.map { ($0.type, SAMSQLiteRows($0)) })
+    }
+}
+
+/// The NDJSON side of a build: one gzip file per entity type (entities arrive ordered by type).
+/// `@unchecked Sendable` for the reason ``SQLiteSink`` gives.
+final class NDJSONSink: @unchecked Sendable {
+    let version: Int64
+    let temporary: @Sendable (String) -> String
+    let render: @Sendable (StoredSAMEntity) -> JSONValue
+    private var open: (type: String, name: String, path: String, writer: GzipFileWriter)?
+    private var files: [SAMExportBuilder.BuiltFile] = []
+    private(set) var temporaries: [String] = []
+    private var line: [UInt8] = []
+
+    init(
+        version: Int64, temporary: @escaping @Sendable (String) -> String,
+        render: @escaping @Sendable (StoredSAMEntity) -> JSONValue
+    ) {
+        self.version = version
+        self.temporary = temporary
+        self.render = render
+    }
+
+    func write(_ entities: [StoredSAMEntity]) throws {
+        for entity in entities {
+            if open?.type != entity.type {
+                try close()
+                let name = SAMExportBuilder.ndjsonName(version: version, type: entity.type)
+                let path = temporary(name)
+                temporaries.append(path)
+                open = (entity.type, name, path, try GzipFileWriter(path: path))
+            }
+            line.removeAll(keepingCapacity: true)
+            SAMExportBuilder.ndjsonDocument(entity, render: render).write(into: &line)
+            line.append(UInt8(ascii: "\n"))
+            try open?.writer.write(line)
+        }
+    }
+
+    private func close() throws {
+        guard let current = open else { return }
+        let (size, sha) = try current.writer.finish()
+        files.append(
+            SAMExportBuilder.BuiltFile(
+                kind: "sam-ndjson", name: current.name, entityType: current.type, temporaryPath: current.path,
+                size: size, sha256: sha))
+        open = nil
+    }
+
+    func finish() throws -> [SAMExportBuilder.BuiltFile] {
+        try close()
+        return files
     }
 }

@@ -215,7 +215,7 @@ struct ServeCommand: AsyncParsableCommand {
             let client = PostgresClient(configuration: background, backgroundLogger: logger)
             let apiClient = PostgresClient(configuration: writes, backgroundLogger: logger)
             var exportConfiguration = url.clientConfiguration
-            exportConfiguration.options.maximumConnections = 2
+            exportConfiguration.options.maximumConnections = 4
             let app = try RegistryApplication.make(
                 client: client, settings: settings, logger: logger, runsClient: true, apiClient: apiClient,
                 readDatabase: readDatabase,

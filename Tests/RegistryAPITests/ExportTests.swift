@@ -150,6 +150,25 @@ struct ExportTests {
             #expect(
                 probe.outputText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(run) 1 True",
                 "\(probe.errorText)")
+            // docs/EXPORTS.md documents exactly the tables and columns the snapshot has.
+            let documented = try await ChildProcess.python(
+                #"""
+                import re, sqlite3, sys
+                doc = open(sys.argv[2], encoding="utf-8").read()
+                rows = {m.group(1): [c.strip(" `") for c in m.group(2).split(",")]
+                        for m in re.finditer(r"^\| `(\w+)` \| (`.*`) \|$", doc, re.M)}
+                db = sqlite3.connect(sys.argv[1])
+                actual = {n: [r[1] for r in db.execute(f'PRAGMA table_info("{n}")')]
+                          for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'medicine_name_fts%' AND name NOT LIKE 'sqlite_%'")}
+                print("same" if rows == actual else f"differs: {sorted(n for n in set(rows) | set(actual) if rows.get(n) != actual.get(n))}")
+                """#,
+                [
+                    "\(directory)/\(sqlite.name)",
+                    TestDatabase.packageRoot.appendingPathComponent("docs/EXPORTS.md").path,
+                ])
+            #expect(
+                documented.outputText.trimmingCharacters(in: .whitespacesAndNewlines) == "same",
+                "\(documented.outputText) \(documented.errorText)")
         }
     }
 

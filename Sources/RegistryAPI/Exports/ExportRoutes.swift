@@ -89,7 +89,7 @@ struct ExportRoutes<Context: RegistryContext>: Sendable {
         }
     }
 
-    static var kinds: Set<String> { ["sam-sqlite", "sam-ndjson"] }
+    static var kinds: Set<String> { ["sam-sqlite", "sam-ndjson", "actors-ndjson"] }
 
     /// Names the builder writes: lowercase letters, digits, `-` and `_`, then `.sqlite` or `.ndjson.gz`.
     static func isFileName(_ name: String) -> Bool {

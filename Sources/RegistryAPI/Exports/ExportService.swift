@@ -36,6 +36,7 @@ package struct ExportService: Service {
     }
 
     package func run() async throws {
+        guard !Task.isCancelled else { return }
         // A build under way at shutdown is cancelled; it removes its partial files.
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -58,8 +59,42 @@ package struct ExportService: Service {
         let queries = ExportQueries(client: client, logger: logger)
         guard let latest = try await queries.latestAppliedRun(domains: ["sam"]) else { return false }
         let built = try await queries.artifacts(kind: "sam-sqlite").map(\.version)
-        guard !built.contains(latest) else { return false }
-        return try await Self.buildNow(client: client, settings: settings, logger: logger, lockWait: false) != nil
+        var didBuild = false
+        if !built.contains(latest) {
+            didBuild =
+                try await Self.buildNow(client: client, settings: settings, logger: logger, lockWait: false) != nil
+        }
+        if let actors = try await queries.latestAppliedRun(domains: ActorExportBuilder.domains),
+            try await !queries.artifacts(kind: "actors-ndjson").map(\.version).contains(actors)
+        {
+            didBuild = try await Self.buildActorsNow(client: client, settings: settings, logger: logger) || didBuild
+        }
+        return didBuild
+    }
+
+    /// Builds the actor NDJSON files of the newest actor version under the builders' lock (false
+    /// when another builder holds it).
+    package static func buildActorsNow(client: PostgresClient, settings: ExportSettings, logger: Logger)
+        async throws -> Bool
+    {
+        let queries = ExportQueries(client: client, logger: logger)
+        return try await client.withConnection { lock in
+            var locked = false
+            for try await value in try await lock.query(
+                "SELECT pg_try_advisory_lock(\(lockKey))", logger: logger
+            ).decode(Bool.self) { locked = value }
+            guard locked else { return false }
+            do {
+                _ = try await ActorExportBuilder(queries: queries, directory: settings.directory, logger: logger)
+                    .build()
+                try await applyRetention(queries: queries, settings: settings, logger: logger)
+                _ = try await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                return true
+            } catch {
+                _ = try? await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                throw error
+            }
+        }
     }
 
     /// Builds the files of the newest applied SAM version under the builders' advisory lock and

@@ -182,9 +182,15 @@ enum FHIRCapabilities {
                 .object([
                     "mode": .string("server"),
                     "documentation": .string(
-                        "Read and search only. Every error is an OperationOutcome; unknown search parameters are refused (400)."
+                        "Read and search, and the system-level Bulk Data export (token with the `exports` scope). Every error is an OperationOutcome; unknown search parameters are refused (400)."
                     ),
                     "resource": .array(resources),
+                    "operation": .array([
+                        .object([
+                            "name": .string("export"),
+                            "definition": .string("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"),
+                        ])
+                    ]),
                     "searchParam": .array([
                         .object([
                             "name": .string("_count"), "type": .string("number"),

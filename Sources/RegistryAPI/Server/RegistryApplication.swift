@@ -121,6 +121,8 @@ package enum RegistryApplication {
             settings: webhooks, logger: logger
         ).register(on: routes)
         ExportRoutes<Context>(client: read, directory: exportDirectory, logger: logger).register(on: routes)
+        // Jobs are written and read on the primary (a kick-off is followed by status polls).
+        FHIRBulkExportRoutes<Context>(client: client, directory: exportDirectory, logger: logger).register(on: routes)
         OpenAPIRoute<Context>(document: try OpenAPIDocument.bundled()).register(on: routes)
         return router
     }
@@ -165,6 +167,8 @@ package enum RegistryApplication {
             // Its own pool when given: a build holds two connections for a minute.
             if runsClient, let exportClient, exportClient !== client { services.append(exportClient) }
             services.append(ExportService(client: exportClient ?? client, settings: exports, logger: appLogger))
+            services.append(
+                FHIRBulkExportWorker(client: exportClient ?? client, directory: exports.directory, logger: appLogger))
         }
         // Background reads of the data the API serves: the standby's when there is one.
         let readBackground = readDatabase?.background ?? client

@@ -9,6 +9,8 @@ package enum Scope: String, Sendable, Hashable, CaseIterable, Comparable {
     case providersSensitive = "providers:sensitive"
     /// Scrape `/metrics` on the API listener.
     case metricsRead = "metrics:read"
+    /// Run FHIR Bulk Data exports (`GET /fhir/$export`) and download their files.
+    case exports
     /// Everything, including other clients' subscriptions and the audit log.
     case admin
 

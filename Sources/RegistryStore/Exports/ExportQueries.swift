@@ -241,3 +241,34 @@ package struct SnapshotReader: Sendable {
         }
     }
 }
+
+/// The actor tables an export streams.
+package enum ActorTable: String, CaseIterable, Sendable {
+    case professionals, institutions, practices
+
+    var sql: String {
+        switch self {
+        case .professionals: "SELECT id, document::text, changed_run_id FROM professional ORDER BY id"
+        case .institutions: "SELECT key, document::text, changed_run_id FROM institution ORDER BY key"
+        case .practices: "SELECT key, document::text, changed_run_id FROM practice ORDER BY key"
+        }
+    }
+}
+
+extension SnapshotReader {
+    /// The newest applied run of `domains` in this snapshot.
+    package func latestAppliedRun(domains: [String]) async throws -> Int64? {
+        var latest: Int64?
+        for try await value in try await connection.query(
+            "SELECT max(id) FROM import_run WHERE outcome = 'applied' AND domain = ANY(\(domains))", logger: logger
+        ).decode(Int64?.self) { latest = value }
+        return latest
+    }
+
+    /// Every row of an actor table: key, document, the run that last changed it.
+    package func actors(_ table: ActorTable, _ each: (String, String, Int64?) async throws -> Void) async throws {
+        for try await (key, document, runId) in try await connection.query(
+            PostgresQuery(unsafeSQL: table.sql), logger: logger
+        ).decode((String, String, Int64?).self) { try await each(key, document, runId) }
+    }
+}

@@ -8,6 +8,13 @@ package struct StoredProfessional: Sendable {
     package var document: JSONValue
     package var runId: Int64?
     package var practices: [(key: String, document: JSONValue)]
+
+    package init(id: String, document: JSONValue, runId: Int64?, practices: [(key: String, document: JSONValue)]) {
+        self.id = id
+        self.document = document
+        self.runId = runId
+        self.practices = practices
+    }
 }
 
 /// A practice search, already validated by the API.
