@@ -96,7 +96,7 @@ package struct BulkExportQueries: Sendable {
         try await jobs(
             """
             UPDATE fhir_export_job SET status = 'running', lease_owner = \(owner),
-                lease_until = now() + make_interval(secs => \(lease)), transaction_time = now(), progress = 'started'
+                lease_until = now() + (\(lease) * interval '1 second'), transaction_time = now(), progress = 'started'
             WHERE id = (SELECT id FROM fhir_export_job
                         WHERE status = 'accepted' OR (status = 'running' AND lease_until < now())
                         ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
@@ -112,7 +112,7 @@ package struct BulkExportQueries: Sendable {
         var ours = false
         for try await _ in try await client.query(
             """
-            UPDATE fhir_export_job SET progress = \(progress), lease_until = now() + make_interval(secs => \(lease))
+            UPDATE fhir_export_job SET progress = \(progress), lease_until = now() + (\(lease) * interval '1 second')
             WHERE id = \(id) AND lease_owner = \(owner) AND status = 'running' RETURNING id
             """, logger: logger)
         { ours = true }
@@ -139,7 +139,7 @@ package struct BulkExportQueries: Sendable {
         for try await id in try await client.query(
             """
             DELETE FROM fhir_export_job
-            WHERE (status = 'cancelled') OR (finished_at < now() - make_interval(hours => \(hours)))
+            WHERE (status = 'cancelled') OR (finished_at < now() - (\(hours) * interval '1 hour'))
             RETURNING id
             """, logger: logger
         ).decode(String.self) { ids.append(id) }
@@ -147,22 +147,30 @@ package struct BulkExportQueries: Sendable {
     }
 
     /// The registry keys behind the resources of `type` (all, or those whose data changed after
-    /// `since`), in key order; the caller turns them into FHIR ids.
+    /// `since`: the entity, a child (also one deleted since, from the history), in key order; the
+    /// caller turns them into FHIR ids. Resources deleted since are not listed (the Bulk Data IG
+    /// makes reporting them optional).
     package func keys(resourceType type: String, since: String?, _ each: (String) async throws -> Void) async throws {
         let query: PostgresQuery
         switch type {
         case "MedicinalProductDefinition":
             query = """
-                SELECT DISTINCT split_part(entity_key, '/', 1) FROM sam_entity
+                SELECT split_part(entity_key, '/', 1) FROM sam_entity
                 WHERE entity_type IN ('amp', 'amp_component', 'real_actual_ingredient')
                   AND (\(since)::timestamptz IS NULL AND entity_type = 'amp' OR changed_at > \(since)::timestamptz)
+                UNION
+                SELECT split_part(entity_key, '/', 1) FROM sam_entity_history
+                WHERE entity_type IN ('amp_component', 'real_actual_ingredient') AND replaced_at > \(since)::timestamptz
                 ORDER BY 1
                 """
         case "ManufacturedItemDefinition":
             query = """
-                SELECT DISTINCT split_part(entity_key, '/', 1) || '/' || split_part(entity_key, '/', 2) FROM sam_entity
+                SELECT split_part(entity_key, '/', 1) || '/' || split_part(entity_key, '/', 2) FROM sam_entity
                 WHERE entity_type IN ('amp_component', 'real_actual_ingredient')
                   AND (\(since)::timestamptz IS NULL AND entity_type = 'amp_component' OR changed_at > \(since)::timestamptz)
+                UNION
+                SELECT split_part(entity_key, '/', 1) || '/' || split_part(entity_key, '/', 2) FROM sam_entity_history
+                WHERE entity_type = 'real_actual_ingredient' AND replaced_at > \(since)::timestamptz
                 ORDER BY 1
                 """
         case "Ingredient":
@@ -172,9 +180,12 @@ package struct BulkExportQueries: Sendable {
                 """
         case "PackagedProductDefinition":
             query = """
-                SELECT DISTINCT CASE WHEN entity_type = 'ampp' THEN entity_key ELSE parent_key END FROM sam_entity
+                SELECT CASE WHEN entity_type = 'ampp' THEN entity_key ELSE parent_key END FROM sam_entity
                 WHERE (entity_type = 'ampp' OR parent_type = 'ampp')
                   AND (\(since)::timestamptz IS NULL AND entity_type = 'ampp' OR changed_at > \(since)::timestamptz)
+                UNION
+                SELECT parent_key FROM sam_entity_history
+                WHERE parent_type = 'ampp' AND replaced_at > \(since)::timestamptz
                 ORDER BY 1
                 """
         case "SubstanceDefinition":
