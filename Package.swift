@@ -110,7 +110,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Offline mirrors: SQLite snapshots (GRDB), NDJSON files and deltas built from the store.
+        // Offline mirrors: SQLite snapshots (GRDB, on the system's libsqlite3: Debian's libsqlite3-dev,
+        // which ops/install-prerequisites.sh installs), NDJSON files and deltas built from the store.
         .target(
             name: "RegistryExport",
             dependencies: [
