@@ -89,6 +89,7 @@ package struct SAMExportBuilder: Sendable {
         let sqliteName = Self.sqliteName(version: run.runId)
         let sqlitePath = temporary(sqliteName)
         let ndjson = NDJSONSink(version: run.runId, temporary: temporary, render: render)
+        let started = ContinuousClock.now
         do {
             let sqlite = SQLiteSink(writer: try SQLiteSnapshotWriter(path: sqlitePath))
             var batch: [StoredSAMEntity] = []
@@ -97,7 +98,9 @@ package struct SAMExportBuilder: Sendable {
                 try await previous?.value
                 previous = Task {
                     async let lines: Void = ndjson.write(entities)
+                    let start = ContinuousClock.now
                     try sqlite.write(entities)
+                    sqlite.busy += ContinuousClock.now - start
                     try await lines
                 }
             }
@@ -114,10 +117,19 @@ package struct SAMExportBuilder: Sendable {
             }
             try await hand(batch)
             try await previous?.value
+            let streamed = ContinuousClock.now
             var files = try ndjson.finish()
             try sqlite.writer.finish(
                 meta: Self.metaRows(run) + [("built_at", ISO8601DateFormatter().string(from: now))])
+            let finished = ContinuousClock.now
             let (size, sha) = try fileDigest(path: sqlitePath)
+            logger.info(
+                "export phases",
+                metadata: [
+                    "stream": "\(streamed - started)", "sqliteRows": "\(sqlite.busy)", "ndjson": "\(ndjson.busy)",
+                    "indexes": "\(finished - streamed)",
+                    "digest": "\(ContinuousClock.now - finished)",
+                ])
             files.insert(
                 BuiltFile(
                     kind: "sam-sqlite", name: sqliteName, entityType: nil, temporaryPath: sqlitePath, size: size,
@@ -145,6 +157,8 @@ package struct SAMExportBuilder: Sendable {
 /// time (each batch's task is awaited before the next one starts), never concurrently.
 final class SQLiteSink: @unchecked Sendable {
     let writer: SQLiteSnapshotWriter
+    /// Time spent writing rows (for the build's log).
+    var busy: Duration = .zero
 
     init(writer: SQLiteSnapshotWriter) { self.writer = writer }
 
@@ -173,7 +187,12 @@ final class NDJSONSink: @unchecked Sendable {
         self.render = render
     }
 
+    /// Time spent rendering and compressing (for the build's log).
+    private(set) var busy: Duration = .zero
+
     func write(_ entities: [StoredSAMEntity]) throws {
+        let start = ContinuousClock.now
+        defer { busy += ContinuousClock.now - start }
         for entity in entities {
             if open?.type != entity.type {
                 try close()
