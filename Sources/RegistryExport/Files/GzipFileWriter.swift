@@ -17,8 +17,8 @@ package final class GzipFileWriter {
             throw ExportError.cannotWrite(path)
         }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        // Level 3: a third of level 6's CPU for files about 10 % larger (they are built on a
-        // schedule on a shared machine; the network sees them once per mirror).
+        // Level 3: less CPU than the default 6 for files about 40 % larger (32 → 44 MB at scale 1.0;
+        // BENCHMARKS.md, "Offline mirrors"): the build runs beside the API on the same cores.
         compressor =
             CompressionAlgorithm.gzip(configuration: ZlibConfiguration(compressionLevel: 3))
             .compressor
