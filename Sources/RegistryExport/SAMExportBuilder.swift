@@ -35,20 +35,10 @@ package struct SAMExportBuilder: Sendable {
             guard let run = try await reader.latestSAMRun() else { throw ExportError.noSAMData }
             return (run, try await write(run: run, reader: reader, now: now))
         }
-        let meta = Self.sourceMeta(run)
-        // Every file in place first, then the records (the SQLite snapshot last: a node that sees
-        // it listed finds the version complete).
-        for file in files {
-            let final = "\(directory)/\(file.name)"
-            _ = try? FileManager.default.removeItem(atPath: final)
-            try FileManager.default.moveItem(atPath: file.temporaryPath, toPath: final)
-        }
-        let artifacts = files.map { file in
-            ExportArtifact(
-                kind: file.kind, version: run.runId, name: file.name, entityType: file.entityType,
-                sizeBytes: file.size, sha256: file.sha256, meta: meta)
-        }
-        for artifact in artifacts.reversed() { try await queries.record(artifact) }
+        // The SQLite snapshot recorded last: a node that sees it listed finds the version complete.
+        let artifacts = try await Self.publish(
+            files, version: run.runId, meta: Self.sourceMeta(run), directory: directory, queries: queries,
+            recordLast: files.first?.name)
         logger.info(
             "export built", metadata: ["version": "\(run.runId)", "files": "\(files.count)"])
         return artifacts
@@ -72,13 +62,46 @@ package struct SAMExportBuilder: Sendable {
         ]
     }
 
-    struct BuiltFile: Sendable {
-        var kind: String
-        var name: String
-        var entityType: String?
-        var temporaryPath: String
-        var size: Int64
-        var sha256: String
+    /// Moves every written file to its name, then records them (`recordLast` after the others),
+    /// so a listed file always exists.
+    package static func publish(
+        _ files: [BuiltFile], version: Int64, meta: JSONValue, directory: String, queries: ExportQueries,
+        recordLast: String? = nil
+    ) async throws -> [ExportArtifact] {
+        for file in files {
+            let final = "\(directory)/\(file.name)"
+            _ = try? FileManager.default.removeItem(atPath: final)
+            try FileManager.default.moveItem(atPath: file.temporaryPath, toPath: final)
+        }
+        let artifacts = files.map { file in
+            ExportArtifact(
+                kind: file.kind, version: version, name: file.name, entityType: file.entityType,
+                sizeBytes: file.size, sha256: file.sha256, meta: meta)
+        }
+        for artifact in artifacts where artifact.name != recordLast { try await queries.record(artifact) }
+        for artifact in artifacts where artifact.name == recordLast { try await queries.record(artifact) }
+        return artifacts
+    }
+
+    /// A file written under its temporary name, not yet published.
+    package struct BuiltFile: Sendable {
+        package var kind: String
+        package var name: String
+        package var entityType: String?
+        package var temporaryPath: String
+        package var size: Int64
+        package var sha256: String
+
+        package init(
+            kind: String, name: String, entityType: String?, temporaryPath: String, size: Int64, sha256: String
+        ) {
+            self.kind = kind
+            self.name = name
+            self.entityType = entityType
+            self.temporaryPath = temporaryPath
+            self.size = size
+            self.sha256 = sha256
+        }
     }
 
     /// Three stages on the machine's cores: this task reads and parses a batch of entities while

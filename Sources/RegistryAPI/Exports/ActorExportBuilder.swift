@@ -21,7 +21,7 @@ struct ActorExportBuilder: Sendable {
     func build() async throws -> [ExportArtifact] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let token = UUID().uuidString.prefix(8)
-        var written: [(name: String, kind: ActorTable, temporary: String, size: Int64, sha256: String)] = []
+        var written: [SAMExportBuilder.BuiltFile] = []
         let version = try await queries.withSnapshot { reader -> Int64? in
             guard let version = try await reader.latestAppliedRun(domains: Self.domains) else { return nil }
             do {
@@ -29,7 +29,10 @@ struct ActorExportBuilder: Sendable {
                     let name = Self.name(version: version, kind: kind)
                     let temporary = "\(directory)/.\(name).\(token).partial"
                     let writer = try GzipFileWriter(path: temporary)
-                    written.append((name, kind, temporary, 0, ""))
+                    written.append(
+                        .init(
+                            kind: "actors-ndjson", name: name, entityType: kind.rawValue, temporaryPath: temporary,
+                            size: 0, sha256: ""))
                     var line: [UInt8] = []
                     try await reader.actors(kind) { key, document, runId in
                         line.removeAll(keepingCapacity: true)
@@ -37,28 +40,17 @@ struct ActorExportBuilder: Sendable {
                         line.append(UInt8(ascii: "\n"))
                         try writer.write(line)
                     }
-                    let (size, sha) = try writer.finish()
-                    written[written.count - 1].size = size
-                    written[written.count - 1].sha256 = sha
+                    (written[written.count - 1].size, written[written.count - 1].sha256) = try writer.finish()
                 }
             } catch {
-                for file in written { try? FileManager.default.removeItem(atPath: file.temporary) }
+                for file in written { try? FileManager.default.removeItem(atPath: file.temporaryPath) }
                 throw error
             }
             return version
         }
         guard let version else { return [] }
-        for file in written {
-            let final = "\(directory)/\(file.name)"
-            _ = try? FileManager.default.removeItem(atPath: final)
-            try FileManager.default.moveItem(atPath: file.temporary, toPath: final)
-        }
-        let artifacts = written.map { file in
-            ExportArtifact(
-                kind: "actors-ndjson", version: version, name: file.name, entityType: file.kind.rawValue,
-                sizeBytes: file.size, sha256: file.sha256)
-        }
-        for artifact in artifacts { try await queries.record(artifact) }
+        let artifacts = try await SAMExportBuilder.publish(
+            written, version: version, meta: .object([:]), directory: directory, queries: queries)
         logger.info("actor export built", metadata: ["version": "\(version)"])
         return artifacts
     }

@@ -72,39 +72,42 @@ package struct ExportService: Service {
         return didBuild
     }
 
-    /// Builds the actor NDJSON files of the newest actor version under the builders' lock (false
-    /// when another builder holds it).
-    package static func buildActorsNow(client: PostgresClient, settings: ExportSettings, logger: Logger)
-        async throws -> Bool
-    {
-        let queries = ExportQueries(client: client, logger: logger)
-        return try await client.withConnection { lock in
-            var locked = false
-            for try await value in try await lock.query(
-                "SELECT pg_try_advisory_lock(\(lockKey))", logger: logger
-            ).decode(Bool.self) { locked = value }
-            guard locked else { return false }
-            do {
-                _ = try await ActorExportBuilder(queries: queries, directory: settings.directory, logger: logger)
-                    .build()
-                try await applyRetention(queries: queries, settings: settings, logger: logger)
-                _ = try await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
-                return true
-            } catch {
-                _ = try? await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
-                throw error
-            }
-        }
-    }
-
     /// Builds the files of the newest applied SAM version under the builders' advisory lock and
     /// applies retention. Without `lockWait`, returns nil when another builder holds the lock.
     package static func buildNow(
         client: PostgresClient, settings: ExportSettings, logger: Logger, lockWait: Bool = true
     ) async throws -> [ExportArtifact]? {
         let queries = ExportQueries(client: client, logger: logger)
-        return try await client.withConnection { lock in
-            if lockWait {
+        return try await withBuilderLock(client: client, wait: lockWait, logger: logger) {
+            let built = try await SAMExportBuilder(
+                queries: queries, directory: settings.directory, logger: logger, render: render
+            ).build()
+            try await applyRetention(queries: queries, settings: settings, logger: logger)
+            return built
+        }
+    }
+
+    /// Builds the actor NDJSON files of the newest actor version under the builders' lock (false
+    /// when another builder holds it).
+    package static func buildActorsNow(client: PostgresClient, settings: ExportSettings, logger: Logger)
+        async throws -> Bool
+    {
+        let queries = ExportQueries(client: client, logger: logger)
+        let built: Bool? = try await withBuilderLock(client: client, wait: false, logger: logger) {
+            _ = try await ActorExportBuilder(queries: queries, directory: settings.directory, logger: logger).build()
+            try await applyRetention(queries: queries, settings: settings, logger: logger)
+            return true
+        }
+        return built ?? false
+    }
+
+    /// Runs `body` holding the builders' session advisory lock (waiting for it, or nil at once
+    /// when another builder holds it and `wait` is false).
+    static func withBuilderLock<T: Sendable>(
+        client: PostgresClient, wait: Bool, logger: Logger, _ body: () async throws -> T
+    ) async throws -> T? {
+        try await client.withConnection { lock in
+            if wait {
                 _ = try await lock.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
             } else {
                 var locked = false
@@ -114,12 +117,9 @@ package struct ExportService: Service {
                 guard locked else { return nil }
             }
             do {
-                let builder = SAMExportBuilder(
-                    queries: queries, directory: settings.directory, logger: logger, render: render)
-                let built = try await builder.build()
-                try await applyRetention(queries: queries, settings: settings, logger: logger)
+                let result = try await body()
                 _ = try await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
-                return built
+                return result
             } catch {
                 _ = try? await lock.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
                 throw error
