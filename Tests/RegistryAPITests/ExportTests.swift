@@ -401,3 +401,14 @@ func eventuallyTrue(timeout: Duration, _ condition: @Sendable () async -> Bool) 
     }
     return await condition()
 }
+
+/// Pure: how long the export service waits after failed builds.
+@Suite struct ExportRetryDelayTests {
+    @Test func aFailingBuildIsRetriedLessAndLessOftenUpToTenMinutes() {
+        #expect(ExportService.delay(after: 0, poll: .seconds(10)) == .seconds(10))
+        #expect(ExportService.delay(after: 1, poll: .seconds(10)) == .seconds(20))
+        #expect(ExportService.delay(after: 3, poll: .seconds(10)) == .seconds(80))
+        #expect(ExportService.delay(after: 7, poll: .seconds(10)) == .seconds(600))
+        #expect(ExportService.delay(after: 1_000, poll: .seconds(10)) == .seconds(600))
+    }
+}

@@ -120,7 +120,10 @@ struct SyncProcessTests {
                 #expect(third.output.contains("sam: unchanged (version 900)"), "\(third.output)")
                 // `registry sources` shows it; `--json` is the body of GET /v1/sources.
                 let sources = try await RegistryBinary.run(["sources", "--json"], databaseURL: url)
-                let json = try JSONSerialization.jsonObject(with: Data(sources.output.utf8)) as? [String: Any]
+                // The output holds stderr too: under the full suite's load a log line (a slow
+                // connection's warning) may come first; the JSON document is the line that opens it.
+                let document = sources.output.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n")
+                let json = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
                 let sam = (json?["sources"] as? [[String: Any]])?.first
                 #expect((sam?["current"] as? [String: Any])?["version"] as? String == "900", "\(sources.output)")
                 #expect((sam?["lastCheck"] as? [String: Any])?["outcome"] as? String == "unchanged")

@@ -39,18 +39,29 @@ package struct ExportService: Service {
         guard !Task.isCancelled else { return }
         // A build under way at shutdown is cancelled; it removes its partial files.
         await cancelWhenGracefulShutdown {
+            var failures = 0
             while !Task.isCancelled {
                 do {
                     try await buildIfNeeded()
+                    failures = 0
                 } catch is CancellationError {
                     return
                 } catch {
                     if Task.isCancelled { return }
-                    logger.warning("export build failed", metadata: ["error": "\(describe(error))"])
+                    failures += 1
+                    logger.warning(
+                        "export build failed", metadata: ["error": "\(describe(error))", "failures": "\(failures)"])
                 }
-                try? await Task.sleep(for: settings.pollInterval)
+                try? await Task.sleep(for: Self.delay(after: failures, poll: settings.pollInterval))
             }
         }
+    }
+
+    /// The wait before the next look: the poll interval, doubled after each failed build up to
+    /// 10 minutes (a build that fails, a full disk say, costs a minute of CPU each time).
+    package static func delay(after failures: Int, poll: Duration) -> Duration {
+        guard failures > 0 else { return poll }
+        return min(poll * (1 << min(failures, 12)), .seconds(600))
     }
 
     /// Builds when the newest applied SAM run has no SQLite snapshot yet; true when it built.
