@@ -131,7 +131,7 @@ package struct SAMExportBuilder: Sendable {
                 batch.append(
                     StoredSAMEntity(
                         type: exported.type, key: exported.key, parentType: exported.parentType,
-                        parentKey: exported.parentKey, document: try JSONValue.parse(exported.documentText),
+                        parentKey: exported.parentKey, document: try JSONValue.parse(bytes: exported.document),
                         changedRunId: nil))
                 if batch.count >= 1_000 {
                     try await hand(batch)

@@ -130,7 +130,12 @@ package enum JSONValue: Sendable, Hashable {
 extension JSONValue {
     /// Parses JSON text (used to read stored entity documents back for diffing).
     package static func parse(_ text: String) throws -> JSONValue {
-        var parser = JSONTextParser(bytes: Array(text.utf8))
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses JSON from UTF-8 bytes (a column read as bytes skips building a String first).
+    package static func parse(bytes: [UInt8]) throws -> JSONValue {
+        var parser = JSONTextParser(bytes: bytes)
         let value = try parser.parseValue()
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw JSONTextParser.ParseError(offset: parser.index) }

@@ -73,8 +73,17 @@ package final class SQLiteSnapshotWriter {
             switch value {
             case .null: code = sqlite3_bind_null(handle, index)
             case .integer(let number): code = sqlite3_bind_int64(handle, index, number)
-            case .text(let text):
-                code = text.withCString { sqlite3_bind_text(handle, index, $0, -1, sqliteTransient) }
+            case .text(var text):
+                // The string's own UTF-8 storage and length: no C-string copy, no strlen.
+                code = text.withUTF8 { utf8 in
+                    utf8.withMemoryRebound(to: CChar.self) { chars in
+                        guard let base = chars.baseAddress else {
+                            // An empty string is text, not NULL.
+                            return "".withCString { sqlite3_bind_text(handle, index, $0, 0, sqliteTransient) }
+                        }
+                        return sqlite3_bind_text(handle, index, base, Int32(chars.count), sqliteTransient)
+                    }
+                }
             }
             guard code == SQLITE_OK else { throw failure(code, db) }
         }

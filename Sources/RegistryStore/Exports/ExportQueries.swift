@@ -33,13 +33,13 @@ package struct ExportArtifact: Sendable, Equatable {
     }
 }
 
-/// A stored SAM entity as an export reads it.
+/// A stored SAM entity as an export reads it: the document as its UTF-8 bytes.
 package struct ExportedEntity: Sendable {
     package var type: String
     package var key: String
     package var parentType: String?
     package var parentKey: String?
-    package var documentText: String
+    package var document: [UInt8]
 }
 
 /// What changed for one entity between two SAM versions: its document at the later one, or nil
@@ -233,11 +233,12 @@ package struct SnapshotReader: Sendable {
             FROM sam_entity ORDER BY entity_type, entity_key
             """, logger: logger)
         for try await (type, key, parentType, parentKey, document) in rows.decode(
-            (String, String, String?, String?, String).self)
+            (String, String, String?, String?, ByteBuffer).self)
         {
             try await each(
                 ExportedEntity(
-                    type: type, key: key, parentType: parentType, parentKey: parentKey, documentText: document))
+                    type: type, key: key, parentType: parentType, parentKey: parentKey,
+                    document: Array(document.readableBytesView)))
         }
     }
 }
