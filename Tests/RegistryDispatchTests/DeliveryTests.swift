@@ -86,8 +86,17 @@ struct DeliveryTests {
                 #expect(await eventually { fixture.receiver.all.count >= 9 })
                 #expect(await fixture.succeeded(3))
             }
-            // Three tries each, same webhook-id, and the next event only after the previous one was accepted.
-            #expect(fixture.receiver.all.map(\.id) == expected.flatMap { [$0, $0, $0] })
+            // Three tries each, same webhook-id, and the next event only after the previous one was
+            // accepted. Under the full suite's load an answer can miss the dispatcher's deadline: it
+            // then records a transport failure (no status) and tries again, so the receiver may
+            // see an event a fourth time, still before the next one.
+            let received = fixture.receiver.all.map(\.id)
+            var runs: [(id: String, count: Int)] = []
+            for id in received {
+                if runs.last?.id == id { runs[runs.count - 1].count += 1 } else { runs.append((id, 1)) }
+            }
+            #expect(runs.map(\.id) == expected, "\(received)")
+            #expect(runs.allSatisfy { $0.count >= 3 }, "\(received)")
             let rows = try await fixture.postgres.query(
                 """
                 SELECT d.status, d.attempts, array_agg(coalesce(a.status_code, 0) ORDER BY a.attempt),
@@ -98,8 +107,8 @@ struct DeliveryTests {
             var seen = 0
             for try await (status, attempts, codes, bodies) in rows.decode((String, Int, [Int], [String]).self) {
                 seen += 1
-                #expect(status == "succeeded" && attempts == 3)
-                #expect(codes == [500, 500, 204])
+                #expect(status == "succeeded" && attempts == codes.count)
+                #expect(codes.filter { $0 != 0 } == [500, 500, 204], "\(codes)")
                 #expect(bodies[0] == "try later")
             }
             #expect(seen == 3)
