@@ -92,6 +92,9 @@ struct HostileRequestFuzzTests {
                 nihii: ProviderFixture.people[0].nihii, token: token.text)
             var settings = ServerSettings(logLevel: .critical)
             settings.practiceSearchInMemory = false
+            var exports = ExportSettings(directory: try TestDatabase.temporaryDirectory())
+            exports.builds = false
+            settings.exports = exports
             let app = try RegistryApplication.make(
                 client: postgres, settings: settings, logger: TestDatabase.logger, runsClient: false)
             try await app.test(.router) { client in try await body(client, fixture) }
@@ -186,6 +189,8 @@ struct HostileRequestGenerator {
             "/fhir/CodeSystem", "/fhir/CodeSystem/$lookup", "/fhir/CodeSystem/{n}", "/fhir/Practitioner",
             "/fhir/Practitioner/{n}", "/fhir/PractitionerRole", "/fhir/PractitionerRole/{practice}",
             "/fhir/Location", "/fhir/Location/{practice}", "/fhir/Organization", "/fhir/Organization/{n}",
+            "/v1/exports", "/v1/exports/files/{n}", "/v1/exports/sam/delta", "/fhir/$export",
+            "/fhir/bulk-status/{n}", "/fhir/bulk-files/{n}/{n}",
             "/health/live", "/health/ready", "/metrics", "/openapi.json", "/{n}", "/fhir/{n}", "/v1/{n}",
         ]
     }

@@ -131,19 +131,8 @@ package struct ExportQueries: Sendable {
 
     /// The applied SAM run `id`, with SAM's own version names; nil if `id` is not one.
     package func appliedSAMRun(_ id: Int64) async throws -> SAMSourceRun? {
-        var run: SAMSourceRun?
-        for try await (id, samId, version, importedAt, upstream) in try await client.query(
-            """
-            SELECT id, source_id, source_version,
-                   to_char(coalesce(finished_at, started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                   upstream_version
-            FROM import_run WHERE id = \(id) AND domain = 'sam' AND outcome = 'applied'
-            """, logger: logger
-        ).decode((Int64, String?, String?, String, String?).self) {
-            run = SAMSourceRun(
-                runId: id, samId: samId, version: version, importedAt: importedAt, upstreamVersion: upstream)
-        }
-        return run
+        try await samRun(
+            client.query("\(unescaped: samRunColumns) WHERE id = \(id) AND \(unescaped: appliedSAM)", logger: logger))
     }
 
     /// The first applied SAM run after `from` (up to `to`) whose change events the feed's retention
@@ -210,19 +199,9 @@ package struct SnapshotReader: Sendable {
 
     /// The latest applied SAM run in this snapshot, with SAM's own version names.
     package func latestSAMRun() async throws -> SAMSourceRun? {
-        var run: SAMSourceRun?
-        for try await (id, samId, version, importedAt, upstream) in try await connection.query(
-            """
-            SELECT id, source_id, source_version,
-                   to_char(coalesce(finished_at, started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                   upstream_version
-            FROM import_run WHERE domain = 'sam' AND outcome = 'applied' ORDER BY id DESC LIMIT 1
-            """, logger: logger
-        ).decode((Int64, String?, String?, String, String?).self) {
-            run = SAMSourceRun(
-                runId: id, samId: samId, version: version, importedAt: importedAt, upstreamVersion: upstream)
-        }
-        return run
+        try await samRun(
+            connection.query(
+                "\(unescaped: samRunColumns) WHERE \(unescaped: appliedSAM) ORDER BY id DESC LIMIT 1", logger: logger))
     }
 
     /// Every stored SAM entity, by type and key, streamed (PostgreSQL sends as the reader consumes).
@@ -272,4 +251,23 @@ extension SnapshotReader {
             PostgresQuery(unsafeSQL: table.sql), logger: logger
         ).decode((String, String, Int64?).self) { try await each(key, document, runId) }
     }
+}
+
+/// An applied SAM run with SAM's own version names (`FROM import_run`; the caller adds the rest).
+let samRunColumns = """
+    SELECT id, source_id, source_version,
+           to_char(coalesce(finished_at, started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), upstream_version
+    FROM import_run
+    """
+let appliedSAM = "domain = 'sam' AND outcome = 'applied'"
+
+/// The first row of a ``samRunColumns`` query (read to its end, so the connection is free after).
+func samRun(_ rows: PostgresRowSequence) async throws -> SAMSourceRun? {
+    var run: SAMSourceRun?
+    for try await (id, samId, version, importedAt, upstream) in rows.decode(
+        (Int64, String?, String?, String, String?).self)
+    where run == nil {
+        run = SAMSourceRun(runId: id, samId: samId, version: version, importedAt: importedAt, upstreamVersion: upstream)
+    }
+    return run
 }
